@@ -1,0 +1,25 @@
+"""Errors the sales services raise; each maps to one API error code."""
+
+from collections.abc import Iterable
+
+from salesproject.errors import DomainError
+
+
+class InvalidTransition(DomainError):
+    code = "invalid_transition"
+    default_detail = "This transition is not allowed from the sale's current status."
+
+    def __init__(self, *, action: str, current: str, allowed: Iterable[str]) -> None:
+        self.current_status = current
+        self.allowed = list(allowed)
+        allowed_text = ", ".join(self.allowed) if self.allowed else "none"
+        super().__init__(
+            f"Cannot {action} a sale that is {current}. Allowed from {current}: {allowed_text}.",
+            current_status=current,
+            allowed=self.allowed,
+        )
+
+
+class SaleLocked(DomainError):
+    code = "sale_locked"
+    default_detail = "The sale can no longer be changed this way."

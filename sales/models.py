@@ -1,0 +1,388 @@
+"""Sales, their items, activity log and invoices; channels, carriers and tax rates.
+
+The sale's `status` is a django-fsm state machine: nothing sets it except a
+transition method below, and `sales.services` runs every transition with the
+sale row locked, inside one transaction, together with its stock and money
+side effects.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django_fsm import FSMField, FSMModelMixin, transition
+
+from salesproject.models import TimeStampedModel
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class ChannelKind(models.TextChoices):
+    POS = "pos", "Point of sale"
+    WEB = "web", "Web shop"
+    MARKETPLACE = "marketplace", "Marketplace"
+    PHONE = "phone", "Phone"
+    OTHER = "other", "Other"
+
+
+class Channel(TimeStampedModel):
+    code = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=ChannelKind.choices, default=ChannelKind.OTHER)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Carrier(TimeStampedModel):
+    code = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=200)
+    # e.g. "https://track.example/{tracking_code}"
+    tracking_url_template = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def tracking_url(self, tracking_code: str) -> str:
+        if not (self.tracking_url_template and tracking_code):
+            return ""
+        return self.tracking_url_template.replace("{tracking_code}", tracking_code)
+
+
+class TaxRate(TimeStampedModel):
+    code = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=200)
+    rate = models.DecimalField(max_digits=5, decimal_places=2, help_text="Percent, e.g. 5.00")
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(rate__gte=0) & Q(rate__lte=100), name="tax_rate_percent_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.rate}%)"
+
+
+class SaleStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PENDING = "pending", "Pending"
+    CONFIRMED = "confirmed", "Confirmed"
+    IN_DELIVERY = "in_delivery", "In delivery"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+    REJECTED = "rejected", "Rejected"
+    REFUNDED = "refunded", "Refunded"
+
+
+# Stock is reserved while pending, and committed (taken off on_hand) from confirmed on.
+RESERVING_STATUSES = frozenset({SaleStatus.PENDING})
+COMMITTED_STATUSES = frozenset({SaleStatus.CONFIRMED, SaleStatus.IN_DELIVERY, SaleStatus.COMPLETED})
+EDITABLE_STATUSES = frozenset({SaleStatus.DRAFT, SaleStatus.PENDING})
+DELETABLE_STATUSES = frozenset({SaleStatus.DRAFT, SaleStatus.PENDING, SaleStatus.CANCELLED, SaleStatus.REJECTED})
+CLOSED_STATUSES = frozenset({SaleStatus.CANCELLED, SaleStatus.REJECTED})
+REVENUE_STATUSES = frozenset({SaleStatus.CONFIRMED, SaleStatus.IN_DELIVERY, SaleStatus.COMPLETED})
+RETURNABLE_STATUSES = COMMITTED_STATUSES
+
+
+class PaymentStatus(models.TextChoices):
+    UNPAID = "unpaid", "Unpaid"
+    PARTIALLY_PAID = "partially_paid", "Partially paid"
+    PAID = "paid", "Paid"
+    OVERPAID = "overpaid", "Overpaid"
+    REFUNDED = "refunded", "Refunded"
+
+
+class FulfillmentStatus(models.TextChoices):
+    UNFULFILLED = "unfulfilled", "Unfulfilled"
+    PARTIALLY_FULFILLED = "partially_fulfilled", "Partially fulfilled"
+    FULFILLED = "fulfilled", "Fulfilled"
+
+
+class ReturnStatus(models.TextChoices):
+    NONE = "none", "None"
+    PARTIAL = "partial", "Partial"
+    FULL = "full", "Full"
+
+
+class CancelReason(models.TextChoices):
+    CUSTOMER = "customer", "Customer changed or cancelled the order"
+    FRAUD = "fraud", "Fraudulent order"
+    INVENTORY = "inventory", "Items unavailable"
+    DECLINED = "declined", "Payment declined"
+    OTHER = "other", "Other"
+
+
+class DiscountType(models.TextChoices):
+    PERCENT = "percent", "Percent"
+    FIXED = "fixed", "Fixed amount"
+
+
+class Sale(FSMModelMixin, TimeStampedModel):
+    # Human number, equal to the id; set right after the insert.
+    number = models.BigIntegerField(unique=True, null=True, editable=False)
+    reference = models.CharField(max_length=100, unique=True)
+    external_id = models.CharField(max_length=100, blank=True, db_index=True)
+
+    status = FSMField(max_length=20, choices=SaleStatus.choices, default=SaleStatus.DRAFT, protected=True)
+    payment_status = models.CharField(max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.UNPAID)
+    fulfillment_status = models.CharField(
+        max_length=20, choices=FulfillmentStatus.choices, default=FulfillmentStatus.UNFULFILLED
+    )
+    return_status = models.CharField(max_length=10, choices=ReturnStatus.choices, default=ReturnStatus.NONE)
+
+    seller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sales")
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="sales"
+    )
+    channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.PROTECT, related_name="sales")
+    warehouse = models.ForeignKey("inventory.Warehouse", on_delete=models.PROTECT, related_name="sales")
+    currency = models.CharField(max_length=3, default="USD")
+
+    discount = models.DecimalField(default=Decimal("0.00"), **MONEY)
+    discount_type = models.CharField(max_length=10, choices=DiscountType.choices, default=DiscountType.FIXED)
+    tax = models.ForeignKey(TaxRate, null=True, blank=True, on_delete=models.PROTECT, related_name="sales")
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0.00"))  # snapshot
+    prices_include_tax = models.BooleanField(default=False)
+    tax_shipping = models.BooleanField(default=False)
+    shipping_cost = models.DecimalField(default=Decimal("0.00"), **MONEY)
+
+    subtotal = models.DecimalField(default=Decimal("0.00"), **MONEY)
+    discount_total = models.DecimalField(default=Decimal("0.00"), **MONEY)
+    shipping_tax = models.DecimalField(default=Decimal("0.00"), **MONEY)
+    tax_total = models.DecimalField(default=Decimal("0.00"), **MONEY)
+    grand_total = models.DecimalField(default=Decimal("0.00"), **MONEY)
+    paid_total = models.DecimalField(default=Decimal("0.00"), **MONEY)
+
+    billing_address = models.JSONField(default=dict, blank=True)
+    shipping_address = models.JSONField(default=dict, blank=True)
+    # Copied out of shipping_address so the country filter can use an index.
+    shipping_country = models.CharField(max_length=2, blank=True, db_index=True)
+
+    note = models.TextField(blank=True)
+    staff_note = models.TextField(blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    cancel_reason = models.CharField(max_length=20, choices=CancelReason.choices, blank=True)
+    reject_reason = models.CharField(max_length=500, blank=True)
+
+    sold_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("refund_sale", "Can refund sales")]
+        indexes = [
+            models.Index(fields=["status", "created_at"]),
+            models.Index(fields=["seller", "created_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=SaleStatus.values), name="sale_status_valid"),
+            models.CheckConstraint(condition=Q(subtotal__gte=0), name="sale_subtotal_non_negative"),
+            models.CheckConstraint(condition=Q(discount_total__gte=0), name="sale_discount_non_negative"),
+            models.CheckConstraint(condition=Q(shipping_cost__gte=0), name="sale_shipping_non_negative"),
+            models.CheckConstraint(condition=Q(grand_total__gte=0), name="sale_grand_total_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    # --- predicates -------------------------------------------------------
+    @property
+    def is_editable(self) -> bool:
+        return self.status in EDITABLE_STATUSES
+
+    @property
+    def is_deletable(self) -> bool:
+        return self.status in DELETABLE_STATUSES
+
+    @property
+    def holds_reservation(self) -> bool:
+        return self.status in RESERVING_STATUSES
+
+    @property
+    def stock_committed(self) -> bool:
+        return self.status in COMMITTED_STATUSES
+
+    @property
+    def balance_due(self) -> Decimal:
+        return self.grand_total - self.paid_total
+
+    def available_transitions_for(self, user) -> list[str]:
+        """The statuses this user may move the sale to now, in lifecycle order."""
+        targets = {str(t.target) for t in self.get_available_user_status_transitions(user)}
+        return [status for status in SaleStatus.values if status in targets]
+
+    # --- transitions: local changes only; side effects live in sales.services ----
+    @transition(field=status, source=SaleStatus.DRAFT, target=SaleStatus.PENDING)
+    def submit(self) -> None:
+        pass
+
+    @transition(field=status, source=SaleStatus.PENDING, target=SaleStatus.CONFIRMED)
+    def confirm(self) -> None:
+        self.confirmed_at = timezone.now()
+
+    @transition(field=status, source=SaleStatus.CONFIRMED, target=SaleStatus.IN_DELIVERY)
+    def ship(self) -> None:
+        self.shipped_at = timezone.now()
+        self.fulfillment_status = FulfillmentStatus.FULFILLED
+
+    @transition(field=status, source=[SaleStatus.CONFIRMED, SaleStatus.IN_DELIVERY], target=SaleStatus.COMPLETED)
+    def complete(self) -> None:
+        self.completed_at = timezone.now()
+        self.fulfillment_status = FulfillmentStatus.FULFILLED
+
+    @transition(
+        field=status, source=[SaleStatus.DRAFT, SaleStatus.PENDING, SaleStatus.CONFIRMED], target=SaleStatus.CANCELLED
+    )
+    def cancel(self, reason: str) -> None:
+        self.cancel_reason = reason
+        self.cancelled_at = timezone.now()
+
+    @transition(field=status, source=SaleStatus.PENDING, target=SaleStatus.REJECTED)
+    def reject(self, reason: str = "") -> None:
+        self.reject_reason = reason
+        self.cancelled_at = timezone.now()
+
+    @transition(
+        field=status,
+        source=[SaleStatus.CONFIRMED, SaleStatus.IN_DELIVERY, SaleStatus.COMPLETED],
+        target=SaleStatus.REFUNDED,
+        permission="sales.refund_sale",
+    )
+    def refund(self) -> None:
+        self.refunded_at = timezone.now()
+
+
+# Transition method name for each target status (for `POST …/status/`).
+TRANSITION_FOR_STATUS = {
+    SaleStatus.PENDING: "submit",
+    SaleStatus.CONFIRMED: "confirm",
+    SaleStatus.IN_DELIVERY: "ship",
+    SaleStatus.COMPLETED: "complete",
+    SaleStatus.CANCELLED: "cancel",
+    SaleStatus.REJECTED: "reject",
+    SaleStatus.REFUNDED: "refund",
+}
+
+
+class SaleItem(models.Model):
+    """One line of a sale, with snapshots of the catalogue at sale time."""
+
+    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="items")
+    product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="sale_items")
+    variant = models.ForeignKey("inventory.Variant", on_delete=models.PROTECT, related_name="sale_items")
+    warehouse = models.ForeignKey("inventory.Warehouse", on_delete=models.PROTECT, related_name="sale_items")
+    sku = models.CharField(max_length=64)
+    name = models.CharField(max_length=255)
+    quantity = models.PositiveIntegerField()
+    quantity_returned = models.PositiveIntegerField(default=0)
+    unit_price = models.DecimalField(**MONEY)
+    cost_price = models.DecimalField(default=Decimal("0.00"), **MONEY)
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0.00"))
+    discount = models.DecimalField(default=Decimal("0.00"), **MONEY)
+    discount_type = models.CharField(max_length=10, choices=DiscountType.choices, default=DiscountType.FIXED)
+
+    subtotal = models.DecimalField(default=Decimal("0.00"), **MONEY)
+    # Line discount plus this line's share of the order discount.
+    discount_total = models.DecimalField(default=Decimal("0.00"), **MONEY)
+    tax_total = models.DecimalField(default=Decimal("0.00"), **MONEY)
+    # Net of discounts and tax: what the profit is computed from.
+    net_total = models.DecimalField(default=Decimal("0.00"), **MONEY)
+    # What the customer is charged for this line (tax included).
+    total = models.DecimalField(default=Decimal("0.00"), **MONEY)
+
+    product_group = models.ForeignKey(
+        "inventory.ProductGroup", null=True, blank=True, on_delete=models.SET_NULL, related_name="sale_items"
+    )
+    carrier = models.ForeignKey(Carrier, null=True, blank=True, on_delete=models.PROTECT, related_name="sale_items")
+    tracking_code = models.CharField(max_length=100, blank=True)
+    tracking_url = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="sale_item_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(quantity_returned__lte=F("quantity")), name="sale_item_returned_within_quantity"
+            ),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="sale_item_price_non_negative"),
+        ]
+        indexes = [models.Index(fields=["variant", "sale"])]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.sku}"
+
+    @property
+    def profit(self) -> Decimal:
+        return self.net_total - self.cost_price * self.quantity
+
+
+class SaleEventType(models.TextChoices):
+    CREATED = "created", "Created"
+    EDITED = "edited", "Edited"
+    STATUS_CHANGED = "status_changed", "Status changed"
+    ITEM_UPDATED = "item_updated", "Item updated"
+    PAYMENT_RECORDED = "payment_recorded", "Payment recorded"
+    PAYMENT_ASSIGNED = "payment_assigned", "Payment assigned"
+    REFUND_RECORDED = "refund_recorded", "Refund recorded"
+    RETURNED = "returned", "Items returned"
+    INVOICE_ATTACHED = "invoice_attached", "Invoice attached"
+    NOTE_CHANGED = "note_changed", "Note changed"
+
+
+class SaleEvent(models.Model):
+    """The activity log of a sale: one row per transition and meaningful change."""
+
+    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=30, choices=SaleEventType.choices)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    data = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.sale_id} {self.type}"
+
+
+def invoice_upload_to(instance: "Invoice", filename: str) -> str:
+    # Never trust the client's file name: store under a generated one.
+    import uuid
+    from pathlib import PurePath
+
+    suffix = PurePath(filename).suffix.lower()[:10]
+    return f"invoices/{uuid.uuid4().hex}{suffix}"
+
+
+class Invoice(models.Model):
+    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="invoices")
+    number = models.CharField(max_length=30, unique=True, null=True, editable=False)
+    file = models.FileField(upload_to=invoice_upload_to)
+    original_filename = models.CharField(max_length=255, blank=True)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField(default=0)
+    generated = models.BooleanField(default=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.number or f"invoice {self.pk}"

@@ -58,7 +58,9 @@ class Variant(TimeStampedModel):
             models.UniqueConstraint(
                 fields=["product"], condition=Q(is_default=True), name="one_default_variant_per_product"
             ),
-            models.CheckConstraint(condition=Q(price__gte=0) | Q(price__isnull=True), name="variant_price_non_negative"),
+            models.CheckConstraint(
+                condition=Q(price__gte=0) | Q(price__isnull=True), name="variant_price_non_negative"
+            ),
             models.CheckConstraint(
                 condition=Q(cost_price__gte=0) | Q(cost_price__isnull=True), name="variant_cost_non_negative"
             ),

@@ -40,7 +40,9 @@ class Payment(models.Model):
     # Provider's reference; unique when given (NULLs do not collide).
     reference = models.CharField(max_length=100, null=True, blank=True, unique=True)
     received_at = models.DateTimeField(default=timezone.now)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     note = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

@@ -350,7 +350,9 @@ class SaleEvent(models.Model):
     type = models.CharField(max_length=30, choices=SaleEventType.choices)
     from_status = models.CharField(max_length=20, blank=True)
     to_status = models.CharField(max_length=20, blank=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     data = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -372,13 +374,15 @@ def invoice_upload_to(instance: "Invoice", filename: str) -> str:
 
 class Invoice(models.Model):
     sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="invoices")
-    number = models.CharField(max_length=30, unique=True, null=True, editable=False)
+    number = models.CharField(max_length=30, unique=True, null=True, editable=False)  # noqa: DJ001 - set after insert
     file = models.FileField(upload_to=invoice_upload_to)
     original_filename = models.CharField(max_length=255, blank=True)
     content_type = models.CharField(max_length=100)
     size = models.PositiveIntegerField(default=0)
     generated = models.BooleanField(default=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -22,7 +22,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     is_staff = False
 
     @factory.post_generation
-    def _save(obj, create, extracted, **kwargs):  # noqa: N805
+    def _save(obj, create, extracted, **kwargs):
         if create:
             obj.save()
 

@@ -1,0 +1,81 @@
+# Developer entry points. Needs only Python 3.11 and make:
+#   make run    set up (venv, deps, migrations, demo data, admin/admin) and start the dev server
+#   make test   set up, then lint, check for missing migrations and run the test suite
+# Variables: PYTHON (interpreter that creates the venv), PORT (dev server port),
+# PYTEST_ARGS (extra pytest arguments, e.g. make test PYTEST_ARGS="-k ledger -x").
+
+PYTHON ?= python3
+VENV ?= .venv
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+# Touched after a successful install; rebuilt whenever a requirements file changes.
+STAMP := $(VENV)/.installed
+
+ADMIN_USER := admin
+ADMIN_PASSWORD := admin
+# Creates the superuser, or resets an existing one, so `make run` can be repeated.
+define ENSURE_SUPERUSER
+from django.contrib.auth import get_user_model
+User = get_user_model()
+user, _ = User.objects.get_or_create(**{User.USERNAME_FIELD: "$(ADMIN_USER)"})
+user.is_active = user.is_staff = user.is_superuser = True
+user.set_password("$(ADMIN_PASSWORD)")
+user.save()
+endef
+export ENSURE_SUPERUSER
+
+.DEFAULT_GOAL := help
+.PHONY: help install run migrate superuser test lint fmt clean
+
+help:
+	@echo "make run     set up and start the dev server on http://127.0.0.1:$(PORT)/ (admin/admin)"
+	@echo "make test    set up, ruff check, makemigrations --check, pytest \$$PYTEST_ARGS"
+	@echo "make lint    ruff check ."
+	@echo "make fmt     ruff check --fix . and ruff format ."
+	@echo "make clean   remove caches (not the venv or the database)"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install -q -r requirements-dev.txt
+	@touch $@
+
+install: $(STAMP)
+
+# The dev server runs with DEBUG on; everything in this recipe sees it.
+run migrate superuser: export DJANGO_DEBUG = 1
+
+migrate: $(STAMP)
+	$(PY) manage.py migrate --noinput
+
+superuser: migrate
+	$(PY) manage.py shell --verbosity 0 --command "$$ENSURE_SUPERUSER"
+
+run: migrate superuser
+	$(PY) manage.py seed_demo --if-empty
+	@echo ""
+	@echo "  Admin:     http://127.0.0.1:$(PORT)/admin/   (user $(ADMIN_USER), password $(ADMIN_PASSWORD))"
+	@echo "  API:       http://127.0.0.1:$(PORT)/api/v1/"
+	@echo "  API docs:  http://127.0.0.1:$(PORT)/api/docs/"
+	@echo ""
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(PY) manage.py makemigrations --check --dry-run
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+fmt: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf .pytest_cache .ruff_cache .hypothesis
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -60,6 +60,9 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "drf_standardized_errors",
+    "rest_framework.authtoken",
+    "salesproject",
     "inventory",
     "customers",
     "sales",
@@ -134,6 +137,62 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+
+# Invoices are at most 10 MB; base64 in JSON makes that about 13.4 MB.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 15 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "salesproject.api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "salesproject.api.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "salesproject.api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"auth": os.environ.get("API_AUTH_THROTTLE_RATE", "30/minute")},
+    "COERCE_DECIMAL_TO_STRING": True,
+    "DATETIME_FORMAT": "iso-8601",
+}
+DRF_STANDARDIZED_ERRORS = {
+    "EXCEPTION_HANDLER_CLASS": "salesproject.api.exceptions.ExceptionHandler",
+    "EXCEPTION_FORMATTER_CLASS": "salesproject.api.exceptions.ExceptionFormatter",
+    "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
+    "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "405", "406", "409", "415", "429", "500", "503"],
+    "ERROR_SCHEMAS": {
+        "400": "salesproject.api.schema.BadRequestResponseSerializer",
+        "409": "salesproject.api.schema.ConflictResponseSerializer",
+        "503": "salesproject.api.schema.ServiceUnavailableResponseSerializer",
+    },
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Sales API",
+    "DESCRIPTION": "Sales, stock, payments and customers. Errors share one body shape (see the error components).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ValidationErrorEnum": "drf_standardized_errors.openapi_serializers.ValidationErrorEnum.choices",
+        "ClientErrorEnum": "drf_standardized_errors.openapi_serializers.ClientErrorEnum.choices",
+        "ServerErrorEnum": "drf_standardized_errors.openapi_serializers.ServerErrorEnum.choices",
+        "SaleStatusEnum": "sales.models.SaleStatus",
+        "SalePaymentStatusEnum": "sales.models.PaymentStatus",
+        "PaymentStateEnum": "payments.models.PaymentState",
+        "CancelReasonEnum": "sales.models.CancelReason",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
+        "drf_spectacular.hooks.postprocess_schema_enums",
+    ],
+}
+# Idempotency keys are kept at least this long.
+IDEMPOTENCY_KEY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "48"))
 
 # Sales settings.
 SALES_DEFAULT_CURRENCY = os.environ.get("SALES_DEFAULT_CURRENCY", "USD")

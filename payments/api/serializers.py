@@ -1,0 +1,54 @@
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from payments.models import Payment, PaymentKind, PaymentMethod, PaymentState
+from salesproject.api.fields import MoneyField
+
+
+class PaymentUserSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    username = serializers.CharField(read_only=True)
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    amount = MoneyField(read_only=True)
+    user = PaymentUserSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Payment
+        fields = ["id", "sale", "amount", "currency", "method", "kind", "status", "reference", "received_at", "user",
+                  "note", "created_at"]
+        read_only_fields = fields
+
+
+class PaymentCreateSerializer(serializers.Serializer):
+    """Record a transaction: on a sale, or unassigned (staff) to be matched later."""
+
+    sale = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    amount = MoneyField(min_value=Decimal("0.01"))
+    currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False)
+    method = serializers.ChoiceField(choices=PaymentMethod.choices, default=PaymentMethod.CASH)
+    kind = serializers.ChoiceField(choices=PaymentKind.choices, default=PaymentKind.PAYMENT)
+    status = serializers.ChoiceField(choices=PaymentState.choices, default=PaymentState.SUCCESSFUL)
+    reference = serializers.CharField(max_length=100, required=False, allow_blank=True, allow_null=True)
+    received_at = serializers.DateTimeField(required=False, allow_null=True)
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class SalePaymentCreateSerializer(PaymentCreateSerializer):
+    sale = None
+
+
+class PaymentAssignSerializer(serializers.Serializer):
+    sale = serializers.IntegerField(required=False, min_value=1)
+    reference = serializers.CharField(max_length=100, required=False, help_text="The sale's reference.")
+    transaction_reference = serializers.CharField(max_length=100)
+    amount = MoneyField(min_value=Decimal("0.01"), required=False)
+    method = serializers.ChoiceField(choices=PaymentMethod.choices, required=False)
+
+    def validate(self, attrs):
+        if not attrs.get("sale") and not attrs.get("reference"):
+            raise serializers.ValidationError({"sale": ["Name the sale by `sale` (id) or `reference`."]},
+                                              code="required")
+        return attrs

@@ -1,0 +1,295 @@
+"""Sale representations and the inputs of the sales endpoints. Validation only: rules live in services."""
+
+from decimal import Decimal
+from django.contrib.auth import get_user_model
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from customers.models import Customer
+from inventory.models import Product, ProductGroup, Variant, Warehouse
+from payments.api.serializers import PaymentSerializer
+from payments.models import PaymentMethod, PaymentState
+from sales.models import (
+    CancelReason,
+    Carrier,
+    Channel,
+    DiscountType,
+    Invoice,
+    Sale,
+    SaleEvent,
+    SaleItem,
+    SaleStatus,
+    TaxRate,
+)
+from sales.services import CREATE_STATUSES
+from salesproject.api.fields import CodeRelatedField, MoneyField
+
+COUNTRY = {"max_length": 2, "min_length": 2, "required": False, "allow_blank": True}
+
+
+# --- output -----------------------------------------------------------------------------
+
+
+class UserSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    username = serializers.CharField(read_only=True)
+
+
+class CustomerSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Customer
+        fields = ["id", "name", "email"]
+        read_only_fields = fields
+
+
+class TaxSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TaxRate
+        fields = ["code", "name", "rate"]
+        read_only_fields = fields
+
+
+class AddressSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    line1 = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    line2 = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    city = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    state = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    postal_code = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    country = serializers.RegexField(r"^[A-Za-z]{2}$", **COUNTRY)
+    phone = serializers.CharField(max_length=50, required=False, allow_blank=True)
+
+    def validate_country(self, value: str) -> str:
+        return value.upper()
+
+
+class SaleItemSerializer(serializers.ModelSerializer):
+    warehouse = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    carrier = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    product_group = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+
+    class Meta:
+        model = SaleItem
+        fields = [
+            "id", "product", "variant", "sku", "name", "quantity", "unit_price", "discount", "discount_type",
+            "subtotal", "discount_total", "tax_total", "total", "quantity_returned", "warehouse", "carrier",
+            "tracking_code", "tracking_url", "product_group",
+        ]
+        read_only_fields = fields
+
+
+SALE_FIELDS = [
+    "id", "number", "reference", "external_id", "status", "payment_status", "fulfillment_status", "return_status",
+    "seller", "customer", "channel", "warehouse", "currency", "items", "discount", "discount_type", "subtotal",
+    "discount_total", "tax_total", "shipping_cost", "tax_shipping", "grand_total", "paid_total", "balance_due", "tax",
+    "prices_include_tax", "billing_address", "shipping_address", "note", "staff_note", "tags", "cancel_reason",
+    "available_transitions", "sold_at", "created_at", "updated_at", "confirmed_at", "shipped_at", "completed_at",
+    "cancelled_at",
+]
+
+
+class SaleListSerializer(serializers.ModelSerializer):
+    """A sale with its items (the list); the detail adds payments."""
+
+    seller = UserSummarySerializer(read_only=True)
+    customer = CustomerSummarySerializer(read_only=True, allow_null=True)
+    channel = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    warehouse = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    tax = TaxSummarySerializer(read_only=True, allow_null=True)
+    items = SaleItemSerializer(many=True, read_only=True)
+    balance_due = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+    billing_address = AddressSerializer(read_only=True)
+    shipping_address = AddressSerializer(read_only=True)
+    tags = serializers.ListField(child=serializers.CharField(), read_only=True)
+    available_transitions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Sale
+        fields = SALE_FIELDS
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=SaleStatus.choices)))
+    def get_available_transitions(self, sale: Sale) -> list[str]:
+        request = self.context.get("request")
+        return sale.available_transitions_for(request.user) if request else []
+
+
+class SaleSerializer(SaleListSerializer):
+    payments = PaymentSerializer(many=True, read_only=True)
+
+    class Meta(SaleListSerializer.Meta):
+        fields = [*SALE_FIELDS[: SALE_FIELDS.index("note")], "payments", *SALE_FIELDS[SALE_FIELDS.index("note") :]]
+        read_only_fields = fields
+
+
+class SaleEventSerializer(serializers.ModelSerializer):
+    user = UserSummarySerializer(read_only=True, allow_null=True)
+    data = serializers.JSONField(read_only=True)
+
+    class Meta:
+        model = SaleEvent
+        fields = ["id", "type", "from_status", "to_status", "user", "data", "created_at"]
+        read_only_fields = fields
+
+
+class SaleSummaryStatusSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    total = serializers.DecimalField(max_digits=16, decimal_places=2)
+
+
+class SaleSummarySerializer(serializers.Serializer):
+    total_sales = serializers.IntegerField()
+    total_revenue = serializers.DecimalField(max_digits=16, decimal_places=2)
+    total_paid = serializers.DecimalField(max_digits=16, decimal_places=2)
+    by_status = serializers.DictField(child=SaleSummaryStatusSerializer())
+
+
+class InvoiceSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Invoice
+        fields = ["id", "number", "url"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, invoice: Invoice) -> str:
+        request = self.context.get("request")
+        path = f"/api/v1/sales/{invoice.sale_id}/invoice/"
+        return request.build_absolute_uri(path) if request else path
+
+
+# --- input ------------------------------------------------------------------------------------
+
+
+class SaleItemInputSerializer(serializers.Serializer):
+    product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all(), required=False, allow_null=True)
+    variant = serializers.PrimaryKeyRelatedField(
+        queryset=Variant.objects.select_related("product"), required=False, allow_null=True
+    )
+    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    unit_price = MoneyField(min_value=0, required=False, allow_null=True)
+    discount = MoneyField(min_value=0, required=False, default=0)
+    discount_type = serializers.ChoiceField(choices=DiscountType.choices, required=False, default=DiscountType.FIXED)
+    warehouse = CodeRelatedField(queryset=Warehouse.objects.all(), required=False, allow_null=True)
+    carrier = CodeRelatedField(queryset=Carrier.objects.all(), required=False, allow_null=True)
+    tracking_code = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    tracking_url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
+    product_group = CodeRelatedField(queryset=ProductGroup.objects.all(), required=False, allow_null=True)
+
+    def validate(self, attrs):
+        if not attrs.get("product") and not attrs.get("variant"):
+            raise serializers.ValidationError({"product": ["Give a product or a variant."]}, code="required")
+        return attrs
+
+
+class PaymentInputSerializer(serializers.Serializer):
+    amount = MoneyField(min_value=Decimal("0.01"))
+    method = serializers.ChoiceField(choices=PaymentMethod.choices, default=PaymentMethod.CASH)
+    reference = serializers.CharField(max_length=100, required=False, allow_blank=True, allow_null=True)
+    received_at = serializers.DateTimeField(required=False, allow_null=True)
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    status = serializers.ChoiceField(choices=PaymentState.choices, default=PaymentState.SUCCESSFUL)
+
+
+class SaleWriteSerializer(serializers.Serializer):
+    """Fields a client may set on a sale (create, and PATCH while it is open)."""
+
+    customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all(), required=False, allow_null=True)
+    channel = CodeRelatedField(queryset=Channel.objects.all(), required=False, allow_null=True)
+    warehouse = CodeRelatedField(queryset=Warehouse.objects.all(), required=False)
+    external_id = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False)
+    sold_at = serializers.DateTimeField(required=False)
+    items = SaleItemInputSerializer(many=True, allow_empty=False, max_length=1000)
+    discount = MoneyField(min_value=0, required=False)
+    discount_type = serializers.ChoiceField(choices=DiscountType.choices, required=False)
+    tax = CodeRelatedField(queryset=TaxRate.objects.all(), required=False, allow_null=True)
+    prices_include_tax = serializers.BooleanField(required=False)
+    shipping_cost = MoneyField(min_value=0, required=False)
+    tax_shipping = serializers.BooleanField(required=False)
+    billing_address = AddressSerializer(required=False)
+    shipping_address = AddressSerializer(required=False)
+    note = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    staff_note = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), max_length=50, required=False)
+
+
+class SaleCreateSerializer(SaleWriteSerializer):
+    status = serializers.ChoiceField(choices=[(s, s) for s in CREATE_STATUSES], default=SaleStatus.PENDING)
+    reference = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    payments = PaymentInputSerializer(many=True, required=False, max_length=100)
+    seller = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.all(), required=False, help_text="Staff only; defaults to you."
+    )
+
+    def validate_seller(self, seller):
+        request = self.context["request"]
+        if seller != request.user and not request.user.is_staff:
+            raise serializers.ValidationError("Only staff may sell on behalf of someone else.", code="permission")
+        return seller
+
+
+class SaleUpdateSerializer(SaleWriteSerializer):
+    items = SaleItemInputSerializer(many=True, allow_empty=False, max_length=1000, required=False)
+
+
+class SaleItemUpdateSerializer(serializers.Serializer):
+    warehouse = CodeRelatedField(queryset=Warehouse.objects.all(), required=False)
+    carrier = CodeRelatedField(queryset=Carrier.objects.all(), required=False, allow_null=True)
+    tracking_code = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    tracking_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
+    product_group = CodeRelatedField(queryset=ProductGroup.objects.all(), required=False, allow_null=True)
+
+
+class StatusChangeSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=SaleStatus.choices)
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class CancelSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=CancelReason.choices)
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class RejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class ShipSerializer(serializers.Serializer):
+    carrier = CodeRelatedField(queryset=Carrier.objects.all(), required=False, allow_null=True)
+    tracking_code = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    tracking_url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class RefundSerializer(serializers.Serializer):
+    restock = serializers.BooleanField(default=False)
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class ReturnItemSerializer(serializers.Serializer):
+    item = serializers.IntegerField(min_value=1)
+    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+
+
+class ReturnSerializer(serializers.Serializer):
+    items = ReturnItemSerializer(many=True, allow_empty=False, max_length=1000)
+    restock = serializers.BooleanField(default=False)
+    refund = serializers.BooleanField(default=False)
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class InvoiceUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(required=False, help_text="Multipart upload: PDF, PNG or JPEG, at most 10 MB.")
+    invoice = serializers.CharField(required=False, help_text="Base64 content (JSON alternative to `file`).")
+    filename = serializers.CharField(max_length=255, required=False, default="invoice")
+
+    def validate(self, attrs):
+        if not attrs.get("file") and not attrs.get("invoice"):
+            raise serializers.ValidationError(
+                {"file": ["Send a `file` (multipart) or `invoice` (base64)."]}, code="required"
+            )
+        return attrs

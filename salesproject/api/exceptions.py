@@ -1,0 +1,87 @@
+"""One error body for every 4xx/5xx: the shape of drf-standardized-errors.
+
+Domain errors raised by the services carry a code, a detail and an attribute
+path; they are turned into that body here and nowhere else.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, OperationalError
+from drf_standardized_errors import formatter, handler
+from drf_standardized_errors.types import Error
+from rest_framework import exceptions, status
+from rest_framework.settings import api_settings
+
+from inventory.services import InsufficientStock
+from salesproject.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+
+class DomainAPIException(exceptions.APIException):
+    """A service's domain error on its way to the client."""
+
+    def __init__(self, error: DomainError) -> None:
+        self.status_code = error.status_code
+        self.error = error
+        super().__init__(detail=error.detail, code=error.code)
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The service is temporarily unavailable; try again shortly."
+    default_code = "service_unavailable"
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with data written at the same time; try again."
+    default_code = "conflict"
+
+
+@dataclass
+class StockError(Error):
+    requested: int
+    available: int
+
+
+def domain_validation_error(error: DomainError) -> exceptions.ValidationError:
+    attr = error.attr or api_settings.NON_FIELD_ERRORS_KEY
+    return exceptions.ValidationError({attr: [exceptions.ErrorDetail(error.detail, code=error.code)]})
+
+
+class ExceptionHandler(handler.ExceptionHandler):
+    def convert_known_exceptions(self, exc: Exception) -> Exception:
+        if isinstance(exc, DomainError):
+            return domain_validation_error(exc) if exc.status_code == 400 else DomainAPIException(exc)
+        if isinstance(exc, DjangoValidationError):
+            detail = exc.message_dict if hasattr(exc, "error_dict") else {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
+            return exceptions.ValidationError(detail)
+        if isinstance(exc, OperationalError):
+            logger.warning("database unavailable: %s", exc)
+            return ServiceUnavailable()
+        if isinstance(exc, IntegrityError):
+            logger.exception("integrity error reached the API")
+            return Conflict()
+        return super().convert_known_exceptions(exc)
+
+
+class ExceptionFormatter(formatter.ExceptionFormatter):
+    def get_errors(self) -> list[Error]:
+        if isinstance(self.exc, DomainAPIException):
+            error = self.exc.error
+            if isinstance(error, InsufficientStock) and error.shortages:
+                return [
+                    StockError(
+                        code=error.code,
+                        detail=f"{s.sku}: requested {s.requested}, available {s.available}.",
+                        attr=s.attr,
+                        requested=s.requested,
+                        available=s.available,
+                    )
+                    for s in error.shortages
+                ]
+            return [Error(code=error.code, detail=str(error.detail), attr=error.attr)]
+        return super().get_errors()

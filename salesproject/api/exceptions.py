@@ -57,8 +57,9 @@ class ExceptionHandler(handler.ExceptionHandler):
         if isinstance(exc, DomainError):
             return domain_validation_error(exc) if exc.status_code == 400 else DomainAPIException(exc)
         if isinstance(exc, DjangoValidationError):
-            detail = exc.message_dict if hasattr(exc, "error_dict") else {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
-            return exceptions.ValidationError(detail)
+            if hasattr(exc, "error_dict"):
+                return exceptions.ValidationError(exc.message_dict)
+            return exceptions.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: exc.messages})
         if isinstance(exc, OperationalError):
             logger.warning("database unavailable: %s", exc)
             return ServiceUnavailable()

@@ -36,7 +36,9 @@ class IdempotencyInProgress(exceptions.APIException):
     default_code = "idempotency_in_progress"
 
 
-class Replay(Exception):  # noqa: N818 - not an error: carries the stored response
+class Replay(Exception):
+    """Not an error: carries the stored response back out of `initial`."""
+
     def __init__(self, response: Response) -> None:
         self.response = response
 

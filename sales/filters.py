@@ -1,7 +1,7 @@
 """Filters of the sales list (and summary). A malformed value or an unknown code is a 400."""
 
 import re
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import django_filters
 from django import forms
@@ -28,9 +28,13 @@ class DateOrDateTimeField(forms.Field):
         try:
             moment = parse_datetime(value)
             if moment is not None:
-                return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+                moment = moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+                # In UTC: PostgreSQL refuses offsets beyond ±15:59, and one that leaves the calendar is no time.
+                return moment.astimezone(UTC)
             day = parse_date(value)
-        except ValueError:
+            if day is not None:
+                datetime.combine(day, time.min).replace(tzinfo=UTC) + timedelta(days=1)
+        except (ValueError, OverflowError):
             day = None
         if day is None:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")

@@ -185,6 +185,10 @@ SPECTACULAR_SETTINGS = {
         "SalePaymentStatusEnum": "sales.models.PaymentStatus",
         "PaymentStateEnum": "payments.models.PaymentState",
         "CancelReasonEnum": "sales.models.CancelReason",
+        "ChannelKindEnum": "sales.models.ChannelKind",
+        "PaymentKindEnum": "payments.models.PaymentKind",
+        "AddressKindEnum": "customers.models.AddressKind",
+        "MovementKindEnum": "inventory.models.MovementKind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",

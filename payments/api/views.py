@@ -22,6 +22,7 @@ class PaymentViewSet(IdempotentMixin, mixins.ListModelMixin, mixins.RetrieveMode
     serializer_class = PaymentSerializer
     filterset_class = PaymentFilter
 
+    lookup_value_regex = r"[0-9]+"
     queryset = Payment.objects.none()  # for the schema; get_queryset scopes by user
 
     def get_queryset(self):

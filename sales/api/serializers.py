@@ -37,6 +37,8 @@ class UserSummarySerializer(serializers.Serializer):
 
 
 class CustomerSummarySerializer(serializers.ModelSerializer):
+    email = serializers.CharField(read_only=True)  # may be blank, so not documented as format: email
+
     class Meta:
         model = Customer
         fields = ["id", "name", "email"]
@@ -50,7 +52,9 @@ class TaxSummarySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AddressSerializer(serializers.Serializer):
+class SaleAddressSerializer(serializers.Serializer):
+    """The copy of an address a sale keeps."""
+
     name = serializers.CharField(max_length=255, required=False, allow_blank=True)
     line1 = serializers.CharField(max_length=255, required=False, allow_blank=True)
     line2 = serializers.CharField(max_length=255, required=False, allow_blank=True)
@@ -99,9 +103,10 @@ class SaleListSerializer(serializers.ModelSerializer):
     tax = TaxSummarySerializer(read_only=True, allow_null=True)
     items = SaleItemSerializer(many=True, read_only=True)
     balance_due = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
-    billing_address = AddressSerializer(read_only=True)
-    shipping_address = AddressSerializer(read_only=True)
+    billing_address = SaleAddressSerializer(read_only=True)
+    shipping_address = SaleAddressSerializer(read_only=True)
     tags = serializers.ListField(child=serializers.CharField(), read_only=True)
+    cancel_reason = serializers.ChoiceField(choices=CancelReason.choices, allow_blank=True, read_only=True)
     available_transitions = serializers.SerializerMethodField()
 
     class Meta:
@@ -209,8 +214,8 @@ class SaleWriteSerializer(serializers.Serializer):
     prices_include_tax = serializers.BooleanField(required=False)
     shipping_cost = MoneyField(min_value=0, required=False)
     tax_shipping = serializers.BooleanField(required=False)
-    billing_address = AddressSerializer(required=False)
-    shipping_address = AddressSerializer(required=False)
+    billing_address = SaleAddressSerializer(required=False)
+    shipping_address = SaleAddressSerializer(required=False)
     note = serializers.CharField(max_length=5000, required=False, allow_blank=True)
     staff_note = serializers.CharField(max_length=5000, required=False, allow_blank=True)
     tags = serializers.ListField(child=serializers.CharField(max_length=50), max_length=50, required=False)

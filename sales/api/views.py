@@ -20,6 +20,8 @@ from sales.models import Sale
 from salesproject.api.idempotency import IdempotentMixin
 
 LIST_ACTIONS = frozenset({"list", "summary"})
+# Routes under one sale: no list filters, and lists come as bare arrays.
+SUB_RESOURCE = {"filter_backends": [], "pagination_class": None}
 INVOICE_UPLOAD_LIMIT = services.INVOICE_MAX_BYTES * 4 // 3 + 64 * 1024  # base64 and multipart overhead
 
 
@@ -44,6 +46,7 @@ class SaleViewSet(
     filterset_class = SaleFilter
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
+    lookup_value_regex = r"[0-9]+"
     queryset = Sale.objects.none()  # for the schema; get_queryset scopes by user
 
     def get_queryset(self):
@@ -98,13 +101,13 @@ class SaleViewSet(
         return Response(s.SaleSummarySerializer(selectors.sale_summary(queryset=queryset)).data)
 
     @extend_schema(responses=s.serializers.ListSerializer(child=s.serializers.CharField()))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], **SUB_RESOURCE)
     def transitions(self, request, pk=None):
         """The statuses you can move this sale to now."""
         return Response(self.get_object().available_transitions_for(request.user))
 
     @extend_schema(request=s.StatusChangeSerializer, responses=s.SaleSerializer)
-    @action(detail=True, methods=["post"], url_path="status")
+    @action(detail=True, methods=["post"], url_path="status", **SUB_RESOURCE)
     def change_status(self, request, pk=None):
         """Run the transition that leads to `status`."""
         data = self._input(s.StatusChangeSerializer)
@@ -112,53 +115,53 @@ class SaleViewSet(
         return self._sale_response(sale)
 
     @extend_schema(request=None, responses=s.SaleSerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], **SUB_RESOURCE)
     def submit(self, request, pk=None):
         return self._sale_response(services.sale_submit(sale=self.get_object(), user=request.user))
 
     @extend_schema(request=None, responses=s.SaleSerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], **SUB_RESOURCE)
     def confirm(self, request, pk=None):
         return self._sale_response(services.sale_confirm(sale=self.get_object(), user=request.user))
 
     @extend_schema(request=s.ShipSerializer, responses=s.SaleSerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], **SUB_RESOURCE)
     def ship(self, request, pk=None):
         data = self._input(s.ShipSerializer)
         return self._sale_response(services.sale_ship(sale=self.get_object(), user=request.user, **data))
 
     @extend_schema(request=None, responses=s.SaleSerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], **SUB_RESOURCE)
     def complete(self, request, pk=None):
         return self._sale_response(services.sale_complete(sale=self.get_object(), user=request.user))
 
     @extend_schema(request=s.CancelSerializer, responses=s.SaleSerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], **SUB_RESOURCE)
     def cancel(self, request, pk=None):
         data = self._input(s.CancelSerializer)
         return self._sale_response(services.sale_cancel(sale=self.get_object(), user=request.user, **data))
 
     @extend_schema(request=s.RejectSerializer, responses=s.SaleSerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], **SUB_RESOURCE)
     def reject(self, request, pk=None):
         data = self._input(s.RejectSerializer)
         return self._sale_response(services.sale_reject(sale=self.get_object(), user=request.user, **data))
 
     @extend_schema(request=s.RefundSerializer, responses=s.SaleSerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], **SUB_RESOURCE)
     def refund(self, request, pk=None):
         data = self._input(s.RefundSerializer)
         return self._sale_response(services.sale_refund(sale=self.get_object(), user=request.user, **data))
 
     @extend_schema(responses=s.SaleEventSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], **SUB_RESOURCE)
     def activity(self, request, pk=None):
         """The activity log, oldest first."""
         events = selectors.sale_activity(sale=self.get_object())
         return Response(s.SaleEventSerializer(events, many=True).data)
 
     @extend_schema(request=s.SaleItemUpdateSerializer, responses=s.SaleItemSerializer)
-    @action(detail=True, methods=["patch"], url_path=r"items/(?P<item_id>\d+)")
+    @action(detail=True, methods=["patch"], url_path=r"items/(?P<item_id>\d+)", **SUB_RESOURCE)
     def update_item(self, request, pk=None, item_id=None):
         """Set warehouse, carrier, tracking or product group on one item."""
         sale = self.get_object()
@@ -171,7 +174,7 @@ class SaleViewSet(
 
     @extend_schema(methods=["GET"], responses=PaymentSerializer(many=True))
     @extend_schema(methods=["POST"], request=SalePaymentCreateSerializer, responses={201: PaymentSerializer})
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], **SUB_RESOURCE)
     def payments(self, request, pk=None):
         """List or record the sale's payments and refunds."""
         sale = self.get_object()
@@ -182,7 +185,7 @@ class SaleViewSet(
         return Response(PaymentSerializer(payment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.ReturnSerializer, responses={201: s.SaleSerializer})
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], **SUB_RESOURCE)
     def returns(self, request, pk=None):
         """Return some units of some items, with optional restock and refund."""
         data = self._input(s.ReturnSerializer)
@@ -198,7 +201,9 @@ class SaleViewSet(
         responses={(200, "application/octet-stream"): OpenApiResponse(description="The latest invoice file.")},
     )
     @extend_schema(methods=["POST"], request=s.InvoiceUploadSerializer, responses={201: s.InvoiceSerializer})
-    @action(detail=True, methods=["get", "post"], parser_classes=[JSONParser, MultiPartParser, FormParser])
+    @action(
+        detail=True, methods=["get", "post"], parser_classes=[JSONParser, MultiPartParser, FormParser], **SUB_RESOURCE
+    )
     def invoice(self, request, pk=None):
         """Attach an invoice (multipart `file` or base64 `invoice`), or download the latest one."""
         sale = self.get_object()

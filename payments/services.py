@@ -74,6 +74,11 @@ def payment_record(
         currency = (currency or sale.currency).upper()
         if currency != sale.currency:
             raise ValidationError(f"The sale is in {sale.currency}.", attr=f"{attr_prefix}currency")
+        if kind == PaymentKind.REFUND and status == PaymentState.SUCCESSFUL and amount > sale.paid_total:
+            raise ValidationError(
+                f"A refund cannot exceed what was paid ({sale.paid_total}).", code="max_value",
+                attr=f"{attr_prefix}amount",
+            )
     payment = Payment(
         sale=sale,
         amount=amount,

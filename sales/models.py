@@ -304,6 +304,11 @@ class SaleItem(models.Model):
     # What the customer is charged for this line (tax included).
     total = models.DecimalField(default=Decimal("0.00"), **MONEY)
 
+    # Where the units were taken from on confirm; returns and cancellations put them back there
+    # even if `warehouse` is changed afterwards (it then only records where the line is handled).
+    stock_warehouse = models.ForeignKey(
+        "inventory.Warehouse", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     product_group = models.ForeignKey(
         "inventory.ProductGroup", null=True, blank=True, on_delete=models.SET_NULL, related_name="sale_items"
     )

@@ -121,11 +121,11 @@ def _log(sale: Sale, type_: str, *, user=None, from_status: str = "", to_status:
 
 
 def _stock_lines(items: Iterable[SaleItem], *, remaining: bool = False) -> list[StockLine]:
-    """The stock each item holds: its full quantity, or what has not been returned yet."""
+    """The stock each item holds (full quantity), or, with `remaining`, the committed units not yet returned."""
     return [
         StockLine(
             variant_id=item.variant_id,
-            warehouse_id=item.warehouse_id,
+            warehouse_id=(item.stock_warehouse_id or item.warehouse_id) if remaining else item.warehouse_id,
             quantity=item.quantity - item.quantity_returned if remaining else item.quantity,
             attr=f"items.{index}.quantity",
         )
@@ -420,14 +420,19 @@ def sale_create(
     _set_tax(sale, tax)
     sale_items = _build_items(sale, items)
     _apply_pricing(sale, sale_items)
+    sale.payment_status = derive_payment_status(grand_total=sale.grand_total, paid=ZERO, refunded=ZERO)
+    confirm_now = status in (SaleStatus.CONFIRMED, SaleStatus.COMPLETED)
+    if confirm_now:  # known before the insert, so confirming needs no second write of the items
+        for item in sale_items:
+            item.stock_warehouse = item.warehouse
     _insert(sale, reference)
     SaleItem.objects.bulk_create(sale_items)
     _log(sale, SaleEventType.CREATED, user=user, status=status, grand_total=str(sale.grand_total))
 
     if status != SaleStatus.DRAFT:
         _submit(sale, sale_items, user=user)
-    if status in (SaleStatus.CONFIRMED, SaleStatus.COMPLETED):
-        _confirm(sale, sale_items, user=user)
+    if confirm_now:
+        _confirm(sale, sale_items, user=user, saved=False)
     if status == SaleStatus.COMPLETED:
         _check_transition(sale, "complete", None)
         _transition(sale, "complete", user=user)
@@ -597,9 +602,13 @@ def _submit(sale: Sale, items: Sequence[SaleItem], *, user) -> None:
     _transition(sale, "submit", user=user)
 
 
-def _confirm(sale: Sale, items: Sequence[SaleItem], *, user) -> None:
+def _confirm(sale: Sale, items: Sequence[SaleItem], *, user, saved: bool = True) -> None:
     _check_transition(sale, "confirm", None)
     stock.stock_commit(lines=_stock_lines(items), sale=sale, user=user, reason=_reason(sale, "confirmed"))
+    for item in items:
+        item.stock_warehouse_id = item.warehouse_id
+    if saved:
+        SaleItem.objects.bulk_update(items, ["stock_warehouse"])
     _transition(sale, "confirm", user=user)
 
 
@@ -773,7 +782,7 @@ def sale_return(
         if item_id not in items:
             raise ValidationError("This item is not part of the sale.", code="does_not_exist",
                                   attr=f"items.{index}.item")
-        if not isinstance(line.quantity, int) or line.quantity < 1:
+        if not isinstance(line.quantity, int) or isinstance(line.quantity, bool) or line.quantity < 1:
             raise ValidationError("Quantity must be a whole number of at least 1.", attr=f"items.{index}.quantity")
         item = items[item_id]
         total = requested.get(item_id, 0) + line.quantity
@@ -790,7 +799,10 @@ def sale_return(
         item = items[item_id]
         charged = charged_for_units(item=item, already_returned=item.quantity_returned, quantity=quantity)
         amount += charged
-        restock_lines.append(StockLine(variant_id=item.variant_id, warehouse_id=item.warehouse_id, quantity=quantity))
+        restock_lines.append(
+            StockLine(variant_id=item.variant_id, warehouse_id=item.stock_warehouse_id or item.warehouse_id,
+                      quantity=quantity)
+        )
         item.quantity_returned += quantity
         returned.append({"item": item.pk, "sku": item.sku, "quantity": quantity, "amount": str(charged)})
     if restock:

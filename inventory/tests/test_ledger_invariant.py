@@ -37,7 +37,7 @@ from salesproject.errors import ValidationError
 
 pytestmark = pytest.mark.django_db
 
-STEPS = 200
+STEPS = 300
 EXPECTED = (InsufficientStock, InvalidTransition, SaleLocked, ValidationError)
 COMMITTED = (SaleStatus.CONFIRMED, SaleStatus.IN_DELIVERY, SaleStatus.COMPLETED)
 

@@ -1,6 +1,7 @@
 """Sale representations and the inputs of the sales endpoints. Validation only: rules live in services."""
 
 from decimal import Decimal
+
 from django.contrib.auth import get_user_model
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field

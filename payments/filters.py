@@ -1,15 +1,15 @@
 import django_filters
 
 from payments.models import Payment, PaymentKind, PaymentMethod, PaymentState
-from sales.filters import DateBoundFilter
+from salesproject.filters import DateBoundFilter, IntegerFilter, StrictBooleanFilter
 
 
 class PaymentFilter(django_filters.FilterSet):
-    sale = django_filters.NumberFilter(field_name="sale_id")
+    sale = IntegerFilter(field_name="sale_id")
     method = django_filters.MultipleChoiceFilter(choices=PaymentMethod.choices)
     status = django_filters.MultipleChoiceFilter(choices=PaymentState.choices)
     kind = django_filters.ChoiceFilter(choices=PaymentKind.choices)
-    assigned = django_filters.BooleanFilter(field_name="sale", lookup_expr="isnull", exclude=True)
+    assigned = StrictBooleanFilter(field_name="sale", lookup_expr="isnull", exclude=True)
     reference = django_filters.CharFilter(field_name="reference")
     received_after = DateBoundFilter(field_name="received_at", upper=False)
     received_before = DateBoundFilter(field_name="received_at", upper=True)

@@ -1,74 +1,25 @@
 """Filters of the sales list (and summary). A malformed value or an unknown code is a 400."""
 
 import re
-from datetime import UTC, datetime, time, timedelta
 
 import django_filters
-from django import forms
 from django.core.validators import RegexValidator
 from django.db.models import Exists, OuterRef, Q
-from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
 from inventory.models import Warehouse
 from sales.models import Channel, PaymentStatus, Sale, SaleItem, SaleStatus
+from salesproject.filters import DateBoundFilter, IntegerFilter
 
 COUNTRY_RE = re.compile(r"^[A-Za-z]{2}$")
-
-
-class DateOrDateTimeField(forms.Field):
-    """An ISO 8601 date (`2024-07-18`) or date-time (`2024-07-18T04:37:29Z`)."""
-
-    default_error_messages = {"invalid": "Enter an ISO 8601 date or date-time."}
-
-    def to_python(self, value):
-        if value in self.empty_values:
-            return None
-        value = value.strip()
-        try:
-            moment = parse_datetime(value)
-            if moment is not None:
-                moment = moment if timezone.is_aware(moment) else timezone.make_aware(moment)
-                # In UTC: PostgreSQL refuses offsets beyond ±15:59, and one that leaves the calendar is no time.
-                return moment.astimezone(UTC)
-            day = parse_date(value)
-            if day is not None:
-                datetime.combine(day, time.min).replace(tzinfo=UTC) + timedelta(days=1)
-        except (ValueError, OverflowError):
-            day = None
-        if day is None:
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-        return day
-
-
-class DateBoundFilter(django_filters.Filter):
-    """`created_after` (from the start of a date) or `created_before` (to the end of a date)."""
-
-    field_class = DateOrDateTimeField
-
-    def __init__(self, *args, upper: bool, **kwargs):
-        self.upper = upper
-        super().__init__(*args, **kwargs)
-
-    def filter(self, qs, value):
-        if value is None:
-            return qs
-        if not isinstance(value, datetime):
-            start = timezone.make_aware(datetime.combine(value, time.min))
-            if self.upper:
-                return qs.filter(**{f"{self.field_name}__lt": start + timedelta(days=1)})
-            return qs.filter(**{f"{self.field_name}__gte": start})
-        lookup = "lte" if self.upper else "gte"
-        return qs.filter(**{f"{self.field_name}__{lookup}": value})
 
 
 class SaleFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=SaleStatus.choices)
     payment_status = django_filters.MultipleChoiceFilter(choices=PaymentStatus.choices)
-    customer = django_filters.NumberFilter(field_name="customer_id")
-    seller = django_filters.NumberFilter(field_name="seller_id")
-    product = django_filters.NumberFilter(method="filter_product")
-    variant = django_filters.NumberFilter(method="filter_variant")
+    customer = IntegerFilter(field_name="customer_id")
+    seller = IntegerFilter(field_name="seller_id")
+    product = IntegerFilter(method="filter_product")
+    variant = IntegerFilter(method="filter_variant")
     channel = django_filters.ModelChoiceFilter(queryset=Channel.objects.all(), to_field_name="code")
     warehouse = django_filters.ModelChoiceFilter(
         queryset=Warehouse.objects.all(), to_field_name="code", method="filter_warehouse"

@@ -25,7 +25,9 @@ def sale_with_related(queryset: QuerySet[Sale], *, payments: bool = False) -> Qu
         Prefetch("items", queryset=items)
     )
     if payments:
-        queryset = queryset.prefetch_related(Prefetch("payments", queryset=Payment.objects.order_by("pk")))
+        queryset = queryset.prefetch_related(
+            Prefetch("payments", queryset=Payment.objects.select_related("user").order_by("pk"))
+        )
     return queryset
 
 

@@ -140,10 +140,16 @@ def _reason(sale: Sale, action: str) -> str:
 def _check_transition(sale: Sale, name: str, user) -> None:
     method = getattr(sale, name)
     if not can_proceed(method):
-        allowed = [t.target for t in sale.get_available_status_transitions()]
-        raise InvalidTransition(action=name, current=sale.status, allowed=allowed)
+        raise InvalidTransition(action=name, current=sale.status, allowed=_allowed(sale, user))
     if user is not None and not has_transition_perm(method, user):
         raise PermissionDenied(f"You do not have permission to {name} this sale.")
+
+
+def _allowed(sale: Sale, user) -> list[str]:
+    """The statuses the user may move the sale to now (all possible ones for an operator)."""
+    if user is not None:
+        return sale.available_transitions_for(user)
+    return [str(t.target) for t in sale.get_available_status_transitions()]
 
 
 def _transition(sale: Sale, name: str, *, user, args: dict[str, Any] | None = None, **data: Any) -> None:
@@ -736,10 +742,7 @@ def sale_transition_to(*, sale: Sale, user, status: str, reason: str = "", note:
     if status == SaleStatus.REFUNDED:
         return sale_refund(sale=sale, user=user, reason=reason, **options)
     current = Sale.objects.get(pk=sale.pk)
-    raise InvalidTransition(
-        action=f"move to {status}", current=current.status,
-        allowed=[t.target for t in current.get_available_status_transitions()],
-    )
+    raise InvalidTransition(action=f"move to {status}", current=current.status, allowed=_allowed(current, user))
 
 
 # --- returns -------------------------------------------------------------------------------------
@@ -769,10 +772,7 @@ def sale_return(
     """Return some units of some lines; optionally restock them and refund what they were charged."""
     sale = sale_lock(sale=sale)
     if sale.status not in (SaleStatus.CONFIRMED, SaleStatus.IN_DELIVERY, SaleStatus.COMPLETED):
-        raise InvalidTransition(
-            action="return items of", current=sale.status,
-            allowed=[t.target for t in sale.get_available_status_transitions()],
-        )
+        raise InvalidTransition(action="return items of", current=sale.status, allowed=_allowed(sale, user))
     if not lines:
         raise ValidationError("Name at least one item to return.", code="empty", attr="items")
     items = {item.pk: item for item in sale.items.select_for_update().order_by("pk")}

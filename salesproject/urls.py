@@ -9,3 +9,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
 ]
+
+handler400 = "salesproject.api.http.bad_request"
+handler404 = "salesproject.api.http.page_not_found"
+handler500 = "salesproject.api.http.server_error"

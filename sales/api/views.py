@@ -110,8 +110,9 @@ class SaleViewSet(
     @action(detail=True, methods=["post"], url_path="status", **SUB_RESOURCE)
     def change_status(self, request, pk=None):
         """Run the transition that leads to `status`."""
+        sale = self.get_object()
         data = self._input(s.StatusChangeSerializer)
-        sale = services.sale_transition_to(sale=self.get_object(), user=request.user, **data)
+        sale = services.sale_transition_to(sale=sale, user=request.user, **data)
         return self._sale_response(sale)
 
     @extend_schema(request=None, responses=s.SaleSerializer)
@@ -127,8 +128,9 @@ class SaleViewSet(
     @extend_schema(request=s.ShipSerializer, responses=s.SaleSerializer)
     @action(detail=True, methods=["post"], **SUB_RESOURCE)
     def ship(self, request, pk=None):
+        sale = self.get_object()
         data = self._input(s.ShipSerializer)
-        return self._sale_response(services.sale_ship(sale=self.get_object(), user=request.user, **data))
+        return self._sale_response(services.sale_ship(sale=sale, user=request.user, **data))
 
     @extend_schema(request=None, responses=s.SaleSerializer)
     @action(detail=True, methods=["post"], **SUB_RESOURCE)
@@ -138,20 +140,23 @@ class SaleViewSet(
     @extend_schema(request=s.CancelSerializer, responses=s.SaleSerializer)
     @action(detail=True, methods=["post"], **SUB_RESOURCE)
     def cancel(self, request, pk=None):
+        sale = self.get_object()
         data = self._input(s.CancelSerializer)
-        return self._sale_response(services.sale_cancel(sale=self.get_object(), user=request.user, **data))
+        return self._sale_response(services.sale_cancel(sale=sale, user=request.user, **data))
 
     @extend_schema(request=s.RejectSerializer, responses=s.SaleSerializer)
     @action(detail=True, methods=["post"], **SUB_RESOURCE)
     def reject(self, request, pk=None):
+        sale = self.get_object()
         data = self._input(s.RejectSerializer)
-        return self._sale_response(services.sale_reject(sale=self.get_object(), user=request.user, **data))
+        return self._sale_response(services.sale_reject(sale=sale, user=request.user, **data))
 
     @extend_schema(request=s.RefundSerializer, responses=s.SaleSerializer)
     @action(detail=True, methods=["post"], **SUB_RESOURCE)
     def refund(self, request, pk=None):
+        sale = self.get_object()
         data = self._input(s.RefundSerializer)
-        return self._sale_response(services.sale_refund(sale=self.get_object(), user=request.user, **data))
+        return self._sale_response(services.sale_refund(sale=sale, user=request.user, **data))
 
     @extend_schema(responses=s.SaleEventSerializer(many=True))
     @action(detail=True, methods=["get"], **SUB_RESOURCE)
@@ -188,10 +193,11 @@ class SaleViewSet(
     @action(detail=True, methods=["post"], **SUB_RESOURCE)
     def returns(self, request, pk=None):
         """Return some units of some items, with optional restock and refund."""
+        sale = self.get_object()
         data = self._input(s.ReturnSerializer)
         lines = [services.ReturnLine(item=line["item"], quantity=line["quantity"]) for line in data["items"]]
         sale = services.sale_return(
-            sale=self.get_object(), user=request.user, lines=lines, restock=data["restock"], refund=data["refund"],
+            sale=sale, user=request.user, lines=lines, restock=data["restock"], refund=data["refund"],
             reason=data["reason"],
         )
         return self._sale_response(sale, status.HTTP_201_CREATED)
@@ -226,7 +232,7 @@ class SaleViewSet(
             content, filename, attr = upload.read(), upload.name, "file"
         else:
             try:
-                content = base64.b64decode(data["invoice"], validate=True)
+                content = base64.b64decode("".join(data["invoice"].split()), validate=True)  # MIME line breaks allowed
             except (binascii.Error, ValueError):
                 raise ValidationError({"invoice": ["Not valid base64."]}, code="invalid") from None
             filename, attr = data["filename"], "invoice"

@@ -18,3 +18,11 @@ class CodeRelatedField(serializers.SlugRelatedField):
     def __init__(self, **kwargs):
         kwargs.setdefault("slug_field", "code")
         super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        # Refuse non-strings and NUL before the lookup: PostgreSQL cannot even compare text holding NUL.
+        if isinstance(data, bool) or not isinstance(data, str | int):
+            self.fail("invalid")
+        if "\x00" in str(data):
+            self.fail("does_not_exist", slug_name=self.slug_field, value="\\x00")
+        return super().to_internal_value(str(data))

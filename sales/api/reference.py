@@ -1,0 +1,87 @@
+"""Reference data of sales: channels, carriers and tax rates, named by code everywhere else.
+
+Everyone signed in reads; only staff write. Deleting one that sales use is a 409 `in_use`.
+"""
+
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers, viewsets
+
+from sales import reference_services as services
+from sales.models import Carrier, Channel, TaxRate
+from salesproject.api.idempotency import IdempotentMixin
+from salesproject.api.permissions import IsStaffOrReadOnly
+
+IN_USE = extend_schema(description="409 `in_use` when sales use it.")
+
+
+class ChannelSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Channel
+        fields = ["id", "code", "name", "kind"]
+
+
+class CarrierSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Carrier
+        fields = ["id", "code", "name", "tracking_url_template"]
+        extra_kwargs = {"tracking_url_template": {"help_text": "e.g. https://track.example/{tracking_code}"}}
+
+
+class TaxRateSerializer(serializers.ModelSerializer):
+    rate = serializers.DecimalField(
+        max_digits=5, decimal_places=2, min_value=0, max_value=100, coerce_to_string=True,
+        help_text="Percent, e.g. \"5.00\".",
+    )
+
+    class Meta:
+        model = TaxRate
+        fields = ["id", "code", "name", "rate"]
+
+
+class ReferenceViewSet(IdempotentMixin, viewsets.ModelViewSet):
+    permission_classes = [IsStaffOrReadOnly]
+
+
+@extend_schema_view(destroy=IN_USE)
+class ChannelViewSet(ReferenceViewSet):
+    serializer_class = ChannelSerializer
+    queryset = Channel.objects.order_by("code")
+
+    def perform_create(self, serializer):
+        serializer.instance = services.channel_create(**serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.channel_update(channel=serializer.instance, data=serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        services.channel_delete(channel=instance)
+
+
+@extend_schema_view(destroy=IN_USE)
+class CarrierViewSet(ReferenceViewSet):
+    serializer_class = CarrierSerializer
+    queryset = Carrier.objects.order_by("code")
+
+    def perform_create(self, serializer):
+        serializer.instance = services.carrier_create(**serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.carrier_update(carrier=serializer.instance, data=serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        services.carrier_delete(carrier=instance)
+
+
+@extend_schema_view(destroy=IN_USE)
+class TaxRateViewSet(ReferenceViewSet):
+    serializer_class = TaxRateSerializer
+    queryset = TaxRate.objects.order_by("code")
+
+    def perform_create(self, serializer):
+        serializer.instance = services.tax_rate_create(**serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.tax_rate_update(tax_rate=serializer.instance, data=serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        services.tax_rate_delete(tax_rate=instance)

@@ -1,0 +1,243 @@
+"""Stock levels: the locked, ledgered operations that change them."""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from inventory.models import MovementKind, StockLevel, StockMovement, Variant, Warehouse
+from salesproject.errors import DomainError, ValidationError
+
+StockKey = tuple[int, int]  # (variant_id, warehouse_id)
+
+
+class InsufficientStock(DomainError):
+    code = "insufficient_stock"
+    default_detail = "Not enough stock available."
+
+    def __init__(self, shortages: Sequence["Shortage"]) -> None:
+        self.shortages = list(shortages)
+        lines = "; ".join(f"{s.sku}: requested {s.requested}, available {s.available}" for s in self.shortages)
+        attr = self.shortages[0].attr if len(self.shortages) == 1 else None
+        super().__init__(f"Not enough stock: {lines}." if lines else self.default_detail, attr=attr)
+
+
+@dataclass(frozen=True)
+class Shortage:
+    variant_id: int
+    warehouse_id: int
+    sku: str
+    requested: int
+    available: int
+    attr: str | None = None  # the input it is about, e.g. "items.1.quantity"
+
+
+@dataclass(frozen=True)
+class StockLine:
+    """A quantity of one variant in one warehouse, as a sale line asks for it."""
+
+    variant_id: int
+    warehouse_id: int
+    quantity: int
+    attr: str | None = None
+
+
+@dataclass(frozen=True)
+class _Change:
+    key: StockKey
+    kind: str
+    on_hand: int
+    reserved: int
+    line: StockLine | None = None
+
+
+def lock_stock_levels(*, keys: Iterable[StockKey], create_missing: bool = False) -> dict[StockKey, StockLevel]:
+    """Lock the stock rows of these (variant, warehouse) pairs in primary-key order.
+
+    With `create_missing`, absent rows are created first (receipts and restocks
+    may bring a variant into a warehouse); the insert ignores a row another
+    transaction created meanwhile, and the lock below then waits for it.
+    """
+    keys = sorted(set(keys))
+    if not keys:
+        return {}
+    if create_missing:
+        StockLevel.objects.bulk_create(
+            [StockLevel(variant_id=v, warehouse_id=w) for v, w in keys], ignore_conflicts=True
+        )
+    condition = Q()
+    for variant_id, warehouse_id in keys:
+        condition |= Q(variant_id=variant_id, warehouse_id=warehouse_id)
+    levels = StockLevel.objects.select_for_update().filter(condition).order_by("pk")
+    return {(level.variant_id, level.warehouse_id): level for level in levels}
+
+
+def _apply(changes: Sequence[_Change], *, sale=None, user=None, reason: str = "") -> dict[StockKey, StockLevel]:
+    """Lock, check and apply stock changes with their ledger rows, all or nothing."""
+    if not changes:
+        return {}
+    grows = any(c.on_hand > 0 for c in changes)
+    with transaction.atomic():
+        levels = lock_stock_levels(keys=[c.key for c in changes], create_missing=grows)
+        totals: dict[StockKey, list[int]] = defaultdict(lambda: [0, 0])
+        for change in changes:
+            totals[change.key][0] += change.on_hand
+            totals[change.key][1] += change.reserved
+
+        short_keys = set()
+        for key, (d_on_hand, d_reserved) in totals.items():
+            level = levels.get(key)
+            on_hand = (level.on_hand if level else 0) + d_on_hand
+            reserved = (level.reserved if level else 0) + d_reserved
+            if on_hand < 0 or reserved < 0 or reserved > on_hand:
+                short_keys.add(key)
+        if short_keys:
+            raise InsufficientStock(_shortages(changes, levels, short_keys))
+
+        now = timezone.now()  # bulk_update does not apply auto_now
+        for key, (d_on_hand, d_reserved) in totals.items():
+            level = levels[key]
+            level.on_hand += d_on_hand
+            level.reserved += d_reserved
+            level.updated_at = now
+        StockLevel.objects.bulk_update([levels[k] for k in totals], ["on_hand", "reserved", "updated_at"])
+        StockMovement.objects.bulk_create(
+            StockMovement(
+                variant_id=c.key[0],
+                warehouse_id=c.key[1],
+                kind=c.kind,
+                on_hand_change=c.on_hand,
+                reserved_change=c.reserved,
+                sale=sale,
+                user=user if user is not None and user.is_authenticated else None,
+                reason=reason,
+            )
+            for c in changes
+            if c.on_hand or c.reserved
+        )
+    return levels
+
+
+def _shortages(changes, levels, short_keys) -> list[Shortage]:
+    """Describe each short line with what it asked for and what was available."""
+    skus = dict(Variant.objects.filter(pk__in={k[0] for k in short_keys}).values_list("pk", "sku"))
+    shortages = []
+    for change in changes:
+        if change.key not in short_keys or change.line is None:
+            continue
+        level = levels.get(change.key)
+        shortages.append(
+            Shortage(
+                variant_id=change.key[0],
+                warehouse_id=change.key[1],
+                sku=skus.get(change.key[0], str(change.key[0])),
+                requested=change.line.quantity,
+                available=max(level.available if level else 0, 0),
+                attr=change.line.attr,
+            )
+        )
+    return shortages
+
+
+def _lines_changes(lines: Iterable[StockLine], kind: str, on_hand_sign: int, reserved_sign: int) -> list[_Change]:
+    return [
+        _Change(
+            key=(line.variant_id, line.warehouse_id),
+            kind=kind,
+            on_hand=on_hand_sign * line.quantity,
+            reserved=reserved_sign * line.quantity,
+            line=line,
+        )
+        for line in lines
+        if line.quantity
+    ]
+
+
+# --- operations a sale drives ------------------------------------------------
+
+
+def stock_reserve(*, lines: Iterable[StockLine], sale=None, user=None, reason: str = "") -> None:
+    """Reserve units for a submitted sale; refuse (all lines) if any line is short."""
+    _apply(_lines_changes(lines, MovementKind.RESERVATION, 0, +1), sale=sale, user=user, reason=reason)
+
+
+def stock_release(*, lines: Iterable[StockLine], sale=None, user=None, reason: str = "") -> None:
+    """Give back reserved units (a pending sale cancelled, rejected, edited or deleted)."""
+    _apply(_lines_changes(lines, MovementKind.RELEASE, 0, -1), sale=sale, user=user, reason=reason)
+
+
+def stock_commit(*, lines: Iterable[StockLine], sale=None, user=None, reason: str = "") -> None:
+    """Turn reserved units into shipped ones: they leave on_hand and the reservation."""
+    _apply(_lines_changes(lines, MovementKind.SHIPMENT, -1, -1), sale=sale, user=user, reason=reason)
+
+
+def stock_reserve_and_commit(*, lines: Iterable[StockLine], sale=None, user=None, reason: str = "") -> None:
+    """Reserve and commit in one locked step (a sale confirmed on the spot)."""
+    lines = list(lines)
+    changes = _lines_changes(lines, MovementKind.RESERVATION, 0, +1)
+    # Only the reservation speaks for the line, so a short line is reported once.
+    changes += [replace(c, line=None) for c in _lines_changes(lines, MovementKind.SHIPMENT, -1, -1)]
+    _apply(changes, sale=sale, user=user, reason=reason)
+
+
+def stock_restock(*, lines: Iterable[StockLine], sale=None, user=None, reason: str = "") -> None:
+    """Put committed units back on hand (cancel after confirm, returns, refunds with restock)."""
+    _apply(_lines_changes(lines, MovementKind.RETURN, +1, 0), sale=sale, user=user, reason=reason)
+
+
+def stock_rebalance(
+    *, old: Iterable[StockLine], new: Iterable[StockLine], sale=None, user=None, reason: str = ""
+) -> None:
+    """Move a pending sale's reservation from its old lines to its new ones in one locked step.
+
+    Only the net difference per stock row is written, so an edit that keeps a
+    line unchanged leaves no ledger noise and cannot fail for that line.
+    """
+    net: dict[StockKey, int] = defaultdict(int)
+    attrs: dict[StockKey, str | None] = {}
+    for line in old:
+        net[(line.variant_id, line.warehouse_id)] -= line.quantity
+    for line in new:
+        key = (line.variant_id, line.warehouse_id)
+        net[key] += line.quantity
+        attrs.setdefault(key, line.attr)
+    changes = []
+    for key, delta in net.items():
+        if delta > 0:
+            line = StockLine(variant_id=key[0], warehouse_id=key[1], quantity=delta, attr=attrs.get(key))
+            changes.append(_Change(key=key, kind=MovementKind.RESERVATION, on_hand=0, reserved=delta, line=line))
+        elif delta < 0:
+            changes.append(_Change(key=key, kind=MovementKind.RELEASE, on_hand=0, reserved=delta))
+    _apply(changes, sale=sale, user=user, reason=reason)
+
+
+# --- operations staff drive ----------------------------------------------------
+
+
+def stock_receive(
+    *, variant: Variant, warehouse: Warehouse, quantity: int, user=None, reason: str = ""
+) -> StockLevel:
+    """Book goods received into a warehouse."""
+    if quantity <= 0:
+        raise ValidationError("Quantity must be a positive whole number.", attr="quantity")
+    key = (variant.pk, warehouse.pk)
+    change = _Change(key=key, kind=MovementKind.RECEIPT, on_hand=quantity, reserved=0)
+    return _apply([change], user=user, reason=reason)[key]
+
+
+def stock_adjust(
+    *, variant: Variant, warehouse: Warehouse, quantity_change: int, user=None, reason: str
+) -> StockLevel:
+    """Correct on-hand stock after a count; never below zero nor below what is reserved."""
+    if quantity_change == 0:
+        raise ValidationError("Quantity change must not be zero.", attr="quantity_change")
+    if not reason or not reason.strip():
+        raise ValidationError("A reason is required for a stock adjustment.", code="required", attr="reason")
+    key = (variant.pk, warehouse.pk)
+    line = StockLine(variant_id=variant.pk, warehouse_id=warehouse.pk, quantity=abs(quantity_change),
+                     attr="quantity_change")
+    change = _Change(key=key, kind=MovementKind.ADJUSTMENT, on_hand=quantity_change, reserved=0, line=line)
+    return _apply([change], user=user, reason=reason)[key]

@@ -1,0 +1,51 @@
+"""Sale services: the only code that creates or changes a sale.
+
+Each public function is one transaction. Functions that change an existing
+sale lock its row first (`SELECT … FOR UPDATE`), then lock stock rows through
+`inventory.services` (always in that order, sale before stock), run the
+django-fsm transition, save, and write a `SaleEvent`.
+"""
+
+from sales.services._common import CREATE_STATUSES, ItemData, PaymentData, sale_lock
+from sales.services.editing import sale_create, sale_delete, sale_update, sale_update_item
+from sales.services.invoices import INVOICE_MAX_BYTES, sale_attach_invoice, sniff_invoice_type
+from sales.services.payments import derive_payment_status, sale_payment_changed, sale_refresh_payments
+from sales.services.returns import ReturnLine, charged_for_units, sale_return
+from sales.services.transitions import (
+    sale_cancel,
+    sale_complete,
+    sale_confirm,
+    sale_refund,
+    sale_reject,
+    sale_ship,
+    sale_submit,
+    sale_transition_to,
+)
+
+__all__ = [
+    "CREATE_STATUSES",
+    "INVOICE_MAX_BYTES",
+    "ItemData",
+    "PaymentData",
+    "ReturnLine",
+    "charged_for_units",
+    "derive_payment_status",
+    "sale_attach_invoice",
+    "sale_cancel",
+    "sale_complete",
+    "sale_confirm",
+    "sale_create",
+    "sale_delete",
+    "sale_lock",
+    "sale_payment_changed",
+    "sale_refresh_payments",
+    "sale_refund",
+    "sale_reject",
+    "sale_return",
+    "sale_ship",
+    "sale_submit",
+    "sale_transition_to",
+    "sale_update",
+    "sale_update_item",
+    "sniff_invoice_type",
+]

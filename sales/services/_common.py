@@ -1,0 +1,253 @@
+"""Shared pieces of the sale services: input types, field sets, the sale lock and private helpers."""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import uuid4
+
+from django.db import IntegrityError, transaction
+from django_fsm import can_proceed, has_transition_perm
+
+from customers.models import AddressKind, Customer
+from inventory import services as stock
+from inventory.models import Product, ProductGroup, Variant, Warehouse
+from inventory.services import StockLine
+from payments.models import PaymentMethod, PaymentState
+from sales import pricing
+from sales.errors import InvalidTransition
+from sales.models import Carrier, DiscountType, Sale, SaleEvent, SaleEventType, SaleItem, SaleStatus, TaxRate
+from salesproject.errors import DuplicateReference, PermissionDenied, ValidationError
+from salesproject.money import ZERO, quantize
+
+CREATE_STATUSES = (SaleStatus.DRAFT, SaleStatus.PENDING, SaleStatus.CONFIRMED, SaleStatus.COMPLETED)
+
+# Fields a PATCH may change only while the sale is draft or pending.
+OPEN_ONLY_FIELDS = frozenset(
+    {
+        "items",
+        "customer",
+        "billing_address",
+        "shipping_address",
+        "discount",
+        "discount_type",
+        "tax",
+        "prices_include_tax",
+        "shipping_cost",
+        "tax_shipping",
+        "currency",
+        "channel",
+        "warehouse",
+        "external_id",
+        "sold_at",
+    }
+)
+ALWAYS_EDITABLE_FIELDS = frozenset({"note", "staff_note", "tags"})
+REPRICING_FIELDS = frozenset(
+    {"items", "discount", "discount_type", "tax", "prices_include_tax", "shipping_cost", "tax_shipping"}
+)
+ITEM_FIELDS = ("warehouse", "carrier", "tracking_code", "tracking_url", "product_group")
+
+
+@dataclass
+class ItemData:
+    """One requested sale line, with its references already resolved to objects."""
+
+    quantity: int
+    product: Product | None = None
+    variant: Variant | None = None
+    unit_price: Decimal | None = None
+    discount: Decimal = ZERO
+    discount_type: str = DiscountType.FIXED
+    warehouse: Warehouse | None = None
+    carrier: Carrier | None = None
+    tracking_code: str = ""
+    tracking_url: str = ""
+    product_group: ProductGroup | None = None
+
+
+@dataclass
+class PaymentData:
+    amount: Decimal
+    method: str = PaymentMethod.CASH
+    reference: str | None = None
+    received_at: datetime | None = None
+    note: str = ""
+    status: str = PaymentState.SUCCESSFUL
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# --- helpers ----------------------------------------------------------------------
+
+
+def sale_lock(*, sale: Sale | int) -> Sale:
+    """Fetch the sale with its row locked until the transaction ends."""
+    pk = sale.pk if isinstance(sale, Sale) else sale
+    return Sale.objects.select_for_update().get(pk=pk)
+
+
+def _user_or_none(user):
+    return user if user is not None and getattr(user, "is_authenticated", False) else None
+
+
+def _log(sale: Sale, type_: str, *, user=None, from_status: str = "", to_status: str = "", **data: Any) -> SaleEvent:
+    return SaleEvent.objects.create(
+        sale=sale, type=type_, user=_user_or_none(user), from_status=from_status, to_status=to_status, data=data
+    )
+
+
+def _stock_lines(items: Iterable[SaleItem], *, remaining: bool = False) -> list[StockLine]:
+    """The stock each item holds (full quantity), or, with `remaining`, the committed units not yet returned."""
+    return [
+        StockLine(
+            variant_id=item.variant_id,
+            warehouse_id=(item.stock_warehouse_id or item.warehouse_id) if remaining else item.warehouse_id,
+            quantity=item.quantity - item.quantity_returned if remaining else item.quantity,
+            attr=f"items.{index}.quantity",
+        )
+        for index, item in enumerate(items)
+    ]
+
+
+def _reason(sale: Sale, action: str) -> str:
+    return f"sale {sale.reference}: {action}"
+
+
+def _check_transition(sale: Sale, name: str, user) -> None:
+    method = getattr(sale, name)
+    if not can_proceed(method):
+        raise InvalidTransition(action=name, current=sale.status, allowed=_allowed(sale, user))
+    if user is not None and not has_transition_perm(method, user):
+        raise PermissionDenied(f"You do not have permission to {name} this sale.")
+
+
+def _allowed(sale: Sale, user) -> list[str]:
+    """The statuses the user may move the sale to now (all possible ones for an operator)."""
+    if user is not None:
+        return sale.available_transitions_for(user)
+    return [str(t.target) for t in sale.get_available_status_transitions()]
+
+
+def _transition(sale: Sale, name: str, *, user, args: dict[str, Any] | None = None, **data: Any) -> None:
+    """Run one transition method with `args`, save the sale and log it with `data`; side effects are the caller's."""
+    from_status = sale.status
+    getattr(sale, name)(**(args or {}))
+    sale.save()
+    data = {k: v for k, v in {**(args or {}), **data}.items() if v not in (None, "")}
+    _log(sale, SaleEventType.STATUS_CHANGED, user=user, from_status=from_status, to_status=sale.status,
+         transition=name, **data)
+
+
+def _address(value: dict | None) -> dict:
+    return dict(value) if value else {}
+
+
+def _customer_addresses(customer: Customer | None) -> tuple[dict, dict]:
+    if customer is None:
+        return {}, {}
+    billing = customer.default_address(AddressKind.BILLING)
+    shipping = customer.default_address(AddressKind.SHIPPING)
+    return (billing.snapshot() if billing else {}, shipping.snapshot() if shipping else {})
+
+
+def _build_items(sale: Sale, items: Sequence[ItemData]) -> list[SaleItem]:
+    """Turn requested lines into unsaved items with their catalogue snapshots."""
+    if not items:
+        raise ValidationError("A sale needs at least one item.", code="empty", attr="items")
+    built = []
+    for index, data in enumerate(items):
+        attr = f"items.{index}"
+        if not isinstance(data.quantity, int) or isinstance(data.quantity, bool) or data.quantity < 1:
+            raise ValidationError("Quantity must be a whole number of at least 1.", attr=f"{attr}.quantity")
+        variant = stock.resolve_variant(product=data.product, variant=data.variant, attr=attr)
+        product = variant.product
+        unit_price = variant.effective_price if data.unit_price is None else data.unit_price
+        built.append(
+            SaleItem(
+                sale=sale,
+                product=product,
+                variant=variant,
+                warehouse=data.warehouse or sale.warehouse,
+                sku=variant.sku,
+                name=variant.display_name,
+                quantity=data.quantity,
+                unit_price=quantize(unit_price),
+                cost_price=quantize(variant.effective_cost_price),
+                tax_rate=sale.tax_rate,
+                discount=data.discount if data.discount is not None else ZERO,
+                discount_type=data.discount_type or DiscountType.FIXED,
+                product_group=data.product_group or product.product_group,
+                carrier=data.carrier,
+                tracking_code=data.tracking_code,
+                tracking_url=data.tracking_url or _tracking_url(data.carrier, data.tracking_code),
+            )
+        )
+    return built
+
+
+def _tracking_url(carrier: Carrier | None, tracking_code: str) -> str:
+    return carrier.tracking_url(tracking_code) if carrier is not None else ""
+
+
+def _apply_pricing(sale: Sale, items: Sequence[SaleItem]) -> None:
+    """Price the sale through `sales.pricing` and copy the results onto it and its items."""
+    try:
+        result = pricing.price_order(
+            lines=[
+                pricing.LineInput(
+                    unit_price=item.unit_price,
+                    quantity=item.quantity,
+                    discount=item.discount,
+                    discount_type=item.discount_type,
+                    tax_rate=item.tax_rate,
+                )
+                for item in items
+            ],
+            discount=sale.discount,
+            discount_type=sale.discount_type,
+            prices_include_tax=sale.prices_include_tax,
+            shipping=sale.shipping_cost,
+            tax_shipping=sale.tax_shipping,
+            shipping_tax_rate=sale.tax_rate,
+        )
+    except pricing.PricingError as exc:
+        raise ValidationError(exc.detail, code=exc.code, attr=exc.attr) from exc
+    for item, line in zip(items, result.lines, strict=True):
+        item.subtotal = line.subtotal
+        item.discount_total = line.discount_total
+        item.tax_total = line.tax
+        item.net_total = line.net
+        item.total = line.total
+    sale.subtotal = result.subtotal
+    sale.discount_total = result.discount_total
+    sale.shipping_tax = result.shipping_tax
+    sale.tax_total = result.tax_total
+    sale.grand_total = result.grand_total
+
+
+def _set_tax(sale: Sale, tax: TaxRate | None) -> None:
+    sale.tax = tax
+    sale.tax_rate = tax.rate if tax is not None else ZERO
+
+
+def _insert(sale: Sale, reference: str | None) -> None:
+    """Insert the sale, number it, and give it a reference; a taken reference is a 409."""
+    if reference and Sale.objects.filter(reference=reference).exists():
+        raise DuplicateReference("A sale with this reference already exists.", attr="reference")
+    sale.reference = reference or f"pending-{uuid4().hex}"
+    try:
+        with transaction.atomic():
+            sale.save()
+    except IntegrityError:
+        if reference and Sale.objects.filter(reference=reference).exists():
+            raise DuplicateReference("A sale with this reference already exists.", attr="reference") from None
+        raise
+    sale.number = sale.pk
+    if not reference:
+        candidate = f"S-{sale.number:06d}"
+        if Sale.objects.filter(reference=candidate).exists():
+            candidate = f"{candidate}-{uuid4().hex[:6]}"
+        sale.reference = candidate
+    Sale.objects.filter(pk=sale.pk).update(number=sale.number, reference=sale.reference)
+

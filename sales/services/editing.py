@@ -1,0 +1,280 @@
+"""Create, edit and delete sales and their lines."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from customers.models import Customer
+from inventory import services as stock
+from inventory.models import Warehouse
+from inventory.services import StockLine
+from sales.errors import SaleLocked
+from sales.models import Channel, DiscountType, Sale, SaleEventType, SaleItem, SaleStatus, TaxRate
+from sales.services._common import (
+    ALWAYS_EDITABLE_FIELDS,
+    CREATE_STATUSES,
+    ITEM_FIELDS,
+    OPEN_ONLY_FIELDS,
+    REPRICING_FIELDS,
+    ItemData,
+    PaymentData,
+    _address,
+    _apply_pricing,
+    _build_items,
+    _check_transition,
+    _customer_addresses,
+    _insert,
+    _log,
+    _reason,
+    _set_tax,
+    _stock_lines,
+    _tracking_url,
+    _transition,
+    sale_lock,
+)
+from sales.services.payments import _record_payments, derive_payment_status, sale_refresh_payments
+from sales.services.transitions import _confirm, _submit
+from salesproject.errors import ValidationError
+from salesproject.money import ZERO
+
+
+@transaction.atomic
+def sale_create(
+    *,
+    seller,
+    items: Sequence[ItemData],
+    status: str = SaleStatus.PENDING,
+    user=None,
+    customer: Customer | None = None,
+    channel: Channel | None = None,
+    warehouse: Warehouse | None = None,
+    currency: str | None = None,
+    reference: str | None = None,
+    external_id: str = "",
+    sold_at: datetime | None = None,
+    discount: Decimal = ZERO,
+    discount_type: str = DiscountType.FIXED,
+    tax: TaxRate | None = None,
+    prices_include_tax: bool = False,
+    shipping_cost: Decimal = ZERO,
+    tax_shipping: bool = False,
+    billing_address: dict | None = None,
+    shipping_address: dict | None = None,
+    payments: Sequence[PaymentData] = (),
+    note: str = "",
+    staff_note: str = "",
+    tags: Sequence[str] = (),
+) -> Sale:
+    """Create a sale and take it to the requested status (draft, pending, confirmed or completed).
+
+    Everything happens in one transaction: if any line is short of stock or a
+    payment is refused, nothing is left behind.
+    """
+    user = user or seller
+    if status not in CREATE_STATUSES:
+        raise ValidationError(
+            f"A sale can be created as {', '.join(CREATE_STATUSES)}; not {status!r}.", code="invalid_choice",
+            attr="status",
+        )
+    default_billing, default_shipping = _customer_addresses(customer)
+    billing = _address(billing_address) if billing_address is not None else default_billing
+    shipping = _address(shipping_address) if shipping_address is not None else default_shipping
+    sale = Sale(
+        seller=seller,
+        customer=customer,
+        channel=channel,
+        warehouse=warehouse or stock.default_warehouse(),
+        currency=(currency or settings.SALES_DEFAULT_CURRENCY).upper(),
+        external_id=external_id or "",
+        discount=discount if discount is not None else ZERO,
+        discount_type=discount_type or DiscountType.FIXED,
+        prices_include_tax=prices_include_tax,
+        shipping_cost=shipping_cost if shipping_cost is not None else ZERO,
+        tax_shipping=tax_shipping,
+        billing_address=billing,
+        shipping_address=shipping,
+        shipping_country=(shipping.get("country") or "").upper(),
+        note=note or "",
+        staff_note=staff_note or "",
+        tags=list(tags or []),
+    )
+    if sold_at is not None:
+        sale.sold_at = sold_at
+    _set_tax(sale, tax)
+    sale_items = _build_items(sale, items)
+    _apply_pricing(sale, sale_items)
+    sale.payment_status = derive_payment_status(grand_total=sale.grand_total, paid=ZERO, refunded=ZERO)
+    confirm_now = status in (SaleStatus.CONFIRMED, SaleStatus.COMPLETED)
+    if confirm_now:  # known before the insert, so confirming needs no second write of the items
+        for item in sale_items:
+            item.stock_warehouse = item.warehouse
+    _insert(sale, reference)
+    SaleItem.objects.bulk_create(sale_items)
+    _log(sale, SaleEventType.CREATED, user=user, status=status, grand_total=str(sale.grand_total))
+
+    if status != SaleStatus.DRAFT:
+        _submit(sale, sale_items, user=user)
+    if confirm_now:
+        _confirm(sale, sale_items, user=user, saved=False)
+    if status == SaleStatus.COMPLETED:
+        _check_transition(sale, "complete", None)
+        _transition(sale, "complete", user=user)
+    if payments:
+        _record_payments(sale, payments, user)
+        sale.refresh_from_db()
+    return sale
+
+
+@transaction.atomic
+def sale_update(*, sale: Sale, user, data: dict[str, Any]) -> Sale:
+    """Edit a sale: lines, customer, addresses and money while draft or pending; notes and tags always.
+
+    Lines are replaced whole; totals are recomputed and a pending sale's
+    reservation is moved to the new lines in one locked step.
+    """
+    sale = sale_lock(sale=sale)
+    data = dict(data)
+    unknown = set(data) - OPEN_ONLY_FIELDS - ALWAYS_EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.", attr=sorted(unknown)[0])
+    locked = sorted(set(data) & OPEN_ONLY_FIELDS)
+    if locked and not sale.is_editable:
+        raise SaleLocked(
+            f"A {sale.status} sale's {', '.join(locked)} can no longer change; only notes and tags can.",
+            attr=locked[0],
+        )
+    changed: list[str] = []
+    old_items = list(sale.items.all())
+    new_items = None
+
+    if "customer" in data and data["customer"] != sale.customer:
+        sale.customer = data["customer"]
+        changed.append("customer")
+        default_billing, default_shipping = _customer_addresses(sale.customer)
+        data.setdefault("billing_address", default_billing)
+        data.setdefault("shipping_address", default_shipping)
+    for name in ("billing_address", "shipping_address"):
+        if name in data:
+            setattr(sale, name, _address(data[name]))
+            changed.append(name)
+    sale.shipping_country = (sale.shipping_address.get("country") or "").upper()
+    if "tax" in data:
+        _set_tax(sale, data["tax"])
+        changed.append("tax")
+    simple = ("discount", "discount_type", "prices_include_tax", "shipping_cost", "tax_shipping", "channel",
+              "external_id", "sold_at", "note", "staff_note", "tags", "currency")
+    for name in simple:
+        if name in data and data[name] is not None:
+            value = data[name]
+            if name == "currency":
+                value = value.upper()
+            if name == "tags":
+                value = list(value)
+            if getattr(sale, name) != value:
+                setattr(sale, name, value)
+                changed.append(name)
+    if "warehouse" in data and data["warehouse"] is not None and data["warehouse"] != sale.warehouse:
+        old_warehouse_id = sale.warehouse_id
+        sale.warehouse = data["warehouse"]
+        changed.append("warehouse")
+        if "items" not in data:
+            new_items = [_copy_item(item) for item in old_items]
+            for item in new_items:
+                if item.warehouse_id == old_warehouse_id:
+                    item.warehouse = sale.warehouse
+    if "items" in data:
+        new_items = _build_items(sale, data["items"])
+        changed.append("items")
+
+    if new_items is not None or REPRICING_FIELDS & set(data):
+        items = new_items if new_items is not None else old_items
+        for item in items:
+            item.tax_rate = sale.tax_rate
+        _apply_pricing(sale, items)
+        if new_items is not None:
+            if sale.holds_reservation:
+                stock.stock_rebalance(
+                    old=_stock_lines(old_items), new=_stock_lines(new_items), sale=sale, user=user,
+                    reason=_reason(sale, "edited"),
+                )
+            sale.items.all().delete()
+            SaleItem.objects.bulk_create(new_items)
+        else:
+            SaleItem.objects.bulk_update(
+                items, ["tax_rate", "subtotal", "discount_total", "tax_total", "net_total", "total"]
+            )
+    sale.save()
+    if new_items is not None or REPRICING_FIELDS & set(data):
+        sale_refresh_payments(sale=sale)
+
+    notes = [name for name in changed if name in ("note", "staff_note")]
+    others = [name for name in changed if name not in notes]
+    if others:
+        _log(sale, SaleEventType.EDITED, user=user, fields=others, grand_total=str(sale.grand_total))
+    if notes:
+        _log(sale, SaleEventType.NOTE_CHANGED, user=user, fields=notes)
+    return sale
+
+
+def _copy_item(item: SaleItem) -> SaleItem:
+    clone = SaleItem(**{f.attname: getattr(item, f.attname) for f in SaleItem._meta.concrete_fields})
+    clone.pk = None
+    clone.id = None
+    return clone
+
+
+@transaction.atomic
+def sale_delete(*, sale: Sale, user) -> None:
+    """Delete a draft, pending, cancelled or rejected sale (releasing a pending one's reservation)."""
+    sale = sale_lock(sale=sale)
+    if not sale.is_deletable:
+        raise SaleLocked(f"A {sale.status} sale cannot be deleted; cancel or refund it instead.")
+    if sale.holds_reservation:
+        stock.stock_release(lines=_stock_lines(sale.items.all()), sale=sale, user=user,
+                            reason=_reason(sale, "deleted"))
+    sale.delete()
+
+
+@transaction.atomic
+def sale_update_item(*, item: SaleItem, user, data: dict[str, Any]) -> SaleItem:
+    """Set warehouse, carrier, tracking or product group on one line of a sale that is not closed.
+
+    Moving a pending sale's line to another warehouse moves its reservation;
+    after confirm the warehouse is recorded only (stock has already left).
+    """
+    sale = sale_lock(sale=item.sale_id)
+    item = sale.items.select_for_update().get(pk=item.pk)
+    if sale.status in (SaleStatus.CANCELLED, SaleStatus.REJECTED):
+        raise SaleLocked(f"The items of a {sale.status} sale cannot change.")
+    unknown = set(data) - set(ITEM_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.", attr=sorted(unknown)[0])
+    changes: dict[str, Any] = {}
+    new_warehouse = data.get("warehouse")
+    if new_warehouse is not None and new_warehouse.pk != item.warehouse_id:
+        if sale.holds_reservation:
+            old_line = _stock_lines([item])
+            moved = StockLine(variant_id=item.variant_id, warehouse_id=new_warehouse.pk, quantity=item.quantity,
+                              attr="warehouse")
+            stock.stock_rebalance(old=old_line, new=[moved], sale=sale, user=user,
+                                  reason=_reason(sale, "item moved"))
+        changes["warehouse"] = new_warehouse.code
+        item.warehouse = new_warehouse
+    for name in ("carrier", "product_group"):
+        if name in data and data[name] != getattr(item, name):
+            setattr(item, name, data[name])
+            changes[name] = data[name].code if data[name] is not None else None
+    for name in ("tracking_code", "tracking_url"):
+        if name in data and data[name] is not None and data[name] != getattr(item, name):
+            setattr(item, name, data[name])
+            changes[name] = data[name]
+    if ("carrier" in changes or "tracking_code" in changes) and "tracking_url" not in data:
+        item.tracking_url = _tracking_url(item.carrier, item.tracking_code)
+    item.save()
+    if changes:
+        _log(sale, SaleEventType.ITEM_UPDATED, user=user, item=item.pk, sku=item.sku, changes=changes)
+    return item

@@ -1,0 +1,88 @@
+"""Return units of a sale's lines, with optional restock and refund."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+
+from inventory import services as stock
+from inventory.services import StockLine
+from sales.errors import InvalidTransition
+from sales.models import ReturnStatus, Sale, SaleEventType, SaleItem, SaleStatus
+from sales.services._common import _allowed, _log, _reason, sale_lock
+from sales.services.payments import _refund_payment
+from salesproject.errors import ValidationError
+from salesproject.money import ZERO, quantize
+
+
+@dataclass
+class ReturnLine:
+    item: SaleItem | int
+    quantity: int
+
+
+def charged_for_units(*, item: SaleItem, already_returned: int, quantity: int) -> Decimal:
+    """What `quantity` more units of a line were actually charged.
+
+    Computed as the difference of two cumulative shares so that returning a
+    line in several parts refunds exactly its total, cent for cent.
+    """
+    before = quantize(item.total * already_returned / item.quantity)
+    after = quantize(item.total * (already_returned + quantity) / item.quantity)
+    return after - before
+
+
+@transaction.atomic
+def sale_return(
+    *, sale: Sale, user, lines: Sequence[ReturnLine], restock: bool = False, refund: bool = False, reason: str = ""
+) -> Sale:
+    """Return some units of some lines; optionally restock them and refund what they were charged."""
+    sale = sale_lock(sale=sale)
+    if sale.status not in (SaleStatus.CONFIRMED, SaleStatus.IN_DELIVERY, SaleStatus.COMPLETED):
+        raise InvalidTransition(action="return items of", current=sale.status, allowed=_allowed(sale, user))
+    if not lines:
+        raise ValidationError("Name at least one item to return.", code="empty", attr="items")
+    items = {item.pk: item for item in sale.items.select_for_update().order_by("pk")}
+    requested: dict[int, int] = {}
+    for index, line in enumerate(lines):
+        item_id = line.item.pk if isinstance(line.item, SaleItem) else line.item
+        if item_id not in items:
+            raise ValidationError("This item is not part of the sale.", code="does_not_exist",
+                                  attr=f"items.{index}.item")
+        if not isinstance(line.quantity, int) or isinstance(line.quantity, bool) or line.quantity < 1:
+            raise ValidationError("Quantity must be a whole number of at least 1.", attr=f"items.{index}.quantity")
+        item = items[item_id]
+        total = requested.get(item_id, 0) + line.quantity
+        returnable = item.quantity - item.quantity_returned
+        if total > returnable:
+            raise ValidationError(
+                f"Only {returnable} unit(s) of {item.sku} can still be returned.", code="max_value",
+                attr=f"items.{index}.quantity",
+            )
+        requested[item_id] = total
+
+    returned, restock_lines, amount = [], [], ZERO
+    for item_id, quantity in requested.items():
+        item = items[item_id]
+        charged = charged_for_units(item=item, already_returned=item.quantity_returned, quantity=quantity)
+        amount += charged
+        restock_lines.append(
+            StockLine(variant_id=item.variant_id, warehouse_id=item.stock_warehouse_id or item.warehouse_id,
+                      quantity=quantity)
+        )
+        item.quantity_returned += quantity
+        returned.append({"item": item.pk, "sku": item.sku, "quantity": quantity, "amount": str(charged)})
+    if restock:
+        stock.stock_restock(lines=restock_lines, sale=sale, user=user, reason=_reason(sale, "returned"))
+    SaleItem.objects.bulk_update([items[i] for i in requested], ["quantity_returned"])
+    all_items = list(items.values())
+    fully = all(item.quantity_returned == item.quantity for item in all_items)
+    sale.return_status = ReturnStatus.FULL if fully else ReturnStatus.PARTIAL
+    sale.save(update_fields=["return_status", "updated_at"])
+    _log(sale, SaleEventType.RETURNED, user=user, items=returned, restock=restock, refund=refund,
+         amount=str(amount), reason=reason)
+    if refund:
+        _refund_payment(sale, amount, user, note=reason or "items returned")
+        sale.refresh_from_db(fields=["paid_total", "payment_status"])
+    return sale

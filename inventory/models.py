@@ -138,6 +138,8 @@ class MovementKind(models.TextChoices):
     RELEASE = "release", "Release"
     SHIPMENT = "shipment", "Shipment (commit)"
     RETURN = "return", "Return / restock"
+    # Written by the inventory audit (`check_inventory --fix`) when it repairs a drifted level.
+    CORRECTION = "correction", "Audit correction"
 
 
 class StockMovementQuerySet(models.QuerySet):

@@ -1,8 +1,19 @@
-"""Load a small demo business: catalogue, stock, customers and sales across every status."""
+"""Load a small demo business: catalogue, stock, customers and sales across every status.
+
+Reference data, catalogue and customers come from the factory-boy factories in
+`<app>/tests/factories.py` (which create products through `product_create`);
+stock is received with `stock_receive`, and every sale is made by `sale_create`
+and moved on by the transition services, so stock levels, ledger, payments and
+activity log are exactly what real use would leave behind (`check_inventory`,
+`recalculate_totals` and `reconcile_payments` find nothing to repair).
+"""
 
 import random
+from collections import Counter
+from contextlib import nullcontext
 from decimal import Decimal
 
+import factory.random
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from tqdm import tqdm
@@ -11,11 +22,11 @@ from customers.models import AddressKind, Customer
 from customers.tests.factories import AddressFactory, CustomerFactory
 from inventory import services as stock
 from inventory.models import Product, Variant
-from inventory.tests.factories import ProductGroupFactory, WarehouseFactory
+from inventory.tests.factories import ProductFactory, ProductGroupFactory, WarehouseFactory
 from payments.models import PaymentMethod
 from payments.services import payment_record
 from sales import services
-from sales.models import CancelReason, ChannelKind, Sale
+from sales.models import CancelReason, ChannelKind, Sale, SaleStatus
 from sales.tests.factories import CarrierFactory, ChannelFactory, TaxRateFactory, UserFactory
 from salesproject.errors import DomainError
 
@@ -32,46 +43,76 @@ CATALOGUE = [
     ("BAG-01", "Tote bag", "apparel", "12.00", "4.00", None),
     ("FLT-01", "Paper filters (100)", "grocery", "4.99", "1.50", None),
 ]
-STATUS_MIX = ["completed"] * 5 + ["confirmed"] * 3 + ["pending"] * 3 + ["draft", "in_delivery", "cancelled",
-                                                                        "rejected", "refunded"]
+STOCK_PER_WAREHOUSE = 40
+CUSTOMERS = 12
+SELLERS = ("alice", "bob")
+STATUS_MIX = (
+    [SaleStatus.COMPLETED] * 5
+    + [SaleStatus.CONFIRMED] * 3
+    + [SaleStatus.PENDING] * 3
+    + [SaleStatus.DRAFT, SaleStatus.IN_DELIVERY, SaleStatus.CANCELLED, SaleStatus.REJECTED, SaleStatus.REFUNDED]
+)
+PROGRESS_MIN_SALES = 50
 
 
 class Command(BaseCommand):
-    help = "Load demo data: warehouses, channels, carriers, taxes, a catalogue with stock, customers and sales."
+    help = (
+        "Load demo data: warehouses, channels, carriers, taxes, a catalogue with stock, customers, sellers "
+        "alice and bob (password pass-w0rd!) and --sales sales across every status, all through the services. "
+        "Safe to run again: reference data and catalogue are reused, new sales are added."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--sales", type=int, default=30, help="How many sales to create (default 30).")
         parser.add_argument("--seed", type=int, default=42, help="Random seed, for repeatable data.")
+        parser.add_argument("--if-empty", action="store_true", help="Do nothing when the database already has sales.")
         parser.add_argument(
-            "--if-empty", action="store_true", help="Do nothing when the database already has sales."
+            "--dry-run",
+            action="store_true",
+            help="Build everything inside a transaction that is rolled back: report, save nothing.",
         )
 
-    def handle(self, *args, sales: int, seed: int, if_empty: bool, **options):
+    def handle(self, *args, sales: int, seed: int, if_empty: bool, dry_run: bool, **options):
         if sales < 0:
             raise CommandError("--sales must be zero or more.")
         if if_empty and Sale.objects.exists():
             self.stdout.write("The database already has sales; nothing to do (--if-empty).")
             return
         rng = random.Random(seed)
-        with transaction.atomic():
-            refs = self._reference_data()
-            variants = self._catalogue(refs)
-            customers = self._customers(rng)
-        sellers = [UserFactory(username=name) for name in ("alice", "bob")]
-        created, refused = 0, 0
-        for _ in tqdm(range(sales), desc="sales", disable=sales < 50 or options["verbosity"] < 1):
-            try:
-                self._sale(rng, refs, variants, customers, sellers)
-                created += 1
-            except DomainError:
-                refused += 1  # out of stock, for example: a real shop sees that too
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Demo data ready: {Product.objects.count()} products, {Variant.objects.count()} variants, "
-                f"{Customer.objects.count()} customers, {created} new sales ({refused} refused), "
-                f"sellers {', '.join(s.username for s in sellers)} (password pass-w0rd!)."
+        factory.random.reseed_random(seed)  # names, e-mails and addresses from Faker repeat too
+        # A real run commits the catalogue at once and each sale on its own; a dry run wraps it all in one
+        # transaction (the services' own transactions become savepoints) and rolls it back.
+        with transaction.atomic() if dry_run else nullcontext():
+            with transaction.atomic():
+                refs = self._reference_data()
+                variants = self._catalogue(refs)
+                customers = self._customers(rng)
+                sellers = [UserFactory(username=name) for name in SELLERS]
+            made: Counter = Counter()
+            refused = 0
+            progress = tqdm(
+                range(sales),
+                desc="sales",
+                unit="sale",
+                disable=sales < PROGRESS_MIN_SALES or options["verbosity"] < 1 or not self.stderr.isatty(),
             )
-        )
+            for _ in progress:
+                try:
+                    made[self._sale(rng, refs, variants, customers, sellers)] += 1
+                except DomainError:
+                    refused += 1  # out of stock, for example: a real shop sees that too
+            summary = (
+                f"{Product.objects.count()} products, {Variant.objects.count()} variants, "
+                f"{Customer.objects.count()} customers, {sum(made.values())} new sales ({refused} refused"
+                + "".join(f", {made[status]} {status}" for status in SaleStatus.values if made[status])
+                + f"), sellers {', '.join(s.username for s in sellers)} (password pass-w0rd!)"
+            )
+            if dry_run:
+                transaction.set_rollback(True)
+        if dry_run:
+            self.stdout.write(f"Dry run, nothing saved; it would have left: {summary}.")
+        else:
+            self.stdout.write(self.style.SUCCESS(f"Demo data ready: {summary}."))
 
     def _reference_data(self) -> dict:
         return {
@@ -85,10 +126,12 @@ class Command(BaseCommand):
                 ChannelFactory(code="marketplace", name="Marketplace", kind=ChannelKind.MARKETPLACE),
             ],
             "carriers": [
-                CarrierFactory(code="dhl", name="DHL",
-                               tracking_url_template="https://www.dhl.com/track?id={tracking_code}"),
-                CarrierFactory(code="ups", name="UPS",
-                               tracking_url_template="https://www.ups.com/track?tracknum={tracking_code}"),
+                CarrierFactory(
+                    code="dhl", name="DHL", tracking_url_template="https://www.dhl.com/track?id={tracking_code}"
+                ),
+                CarrierFactory(
+                    code="ups", name="UPS", tracking_url_template="https://www.ups.com/track?tracknum={tracking_code}"
+                ),
             ],
             "taxes": [
                 TaxRateFactory(code="vat5", name="VAT 5%", rate=Decimal("5.00")),
@@ -97,65 +140,101 @@ class Command(BaseCommand):
         }
 
     def _catalogue(self, refs) -> list[Variant]:
+        """The products of CATALOGUE (made once), each variant stocked in every warehouse."""
         variants = []
         for sku, name, group, price, cost, sizes in CATALOGUE:
             product = Product.objects.filter(sku=sku).first()
             if product is None:
-                product = stock.product_create(
-                    sku=sku, name=name, price=Decimal(price), cost_price=Decimal(cost),
+                product = ProductFactory(
+                    sku=sku,
+                    name=name,
+                    price=Decimal(price),
+                    cost_price=Decimal(cost),
                     product_group=ProductGroupFactory(code=group, name=group.title()),
-                    variants=[stock.VariantData(sku=f"{sku}-{size}", name=size, attributes={"size": size})
-                              for size in sizes or []],
+                    variants=[
+                        stock.VariantData(sku=f"{sku}-{size}", name=size, attributes={"size": size})
+                        for size in sizes or []
+                    ],
                 )
                 for variant in product.variants.all():
                     for warehouse in refs["warehouses"]:
-                        stock.stock_receive(variant=variant, warehouse=warehouse, quantity=40, reason="demo stock")
+                        stock.stock_receive(
+                            variant=variant, warehouse=warehouse, quantity=STOCK_PER_WAREHOUSE, reason="demo stock"
+                        )
             variants.extend(product.variants.all())
         return variants
 
     def _customers(self, rng) -> list[Customer]:
-        customers = list(Customer.objects.all()[:12])
-        for _ in range(12 - len(customers)):
+        customers = list(Customer.objects.order_by("pk")[:CUSTOMERS])
+        for _ in range(CUSTOMERS - len(customers)):
             customer = CustomerFactory()
             AddressFactory(customer=customer, kind=AddressKind.BILLING)
             AddressFactory(customer=customer, kind=AddressKind.SHIPPING, country=rng.choice(["IT", "US", "DE"]))
             customers.append(customer)
         return customers
 
-    def _sale(self, rng, refs, variants, customers, sellers) -> None:
+    def _sale(self, rng, refs, variants, customers, sellers) -> str:
+        """Make one sale and walk it to a status drawn from STATUS_MIX, the way a shop would; return that status.
+
+        Counter sales are rung up as completed (or confirmed) on the spot and paid at once; other channels
+        start pending and go through confirm, payment, ship, complete, cancel, reject or refund.
+        """
         target = rng.choice(STATUS_MIX)
-        create_as = target if target in ("draft", "pending", "confirmed", "completed") else (
-            "pending" if target == "rejected" else "confirmed"
-        )
+        channel = rng.choice(refs["channels"])
+        pos = channel.kind == ChannelKind.POS
+        if target == SaleStatus.DRAFT:
+            create_as = SaleStatus.DRAFT
+        elif pos and target in (SaleStatus.CONFIRMED, SaleStatus.COMPLETED, SaleStatus.REFUNDED):
+            create_as = SaleStatus.COMPLETED if target == SaleStatus.COMPLETED else SaleStatus.CONFIRMED
+        else:
+            create_as = SaleStatus.PENDING
         seller = rng.choice(sellers)
         items = [
             services.ItemData(variant=variant, quantity=rng.randint(1, 3))
             for variant in rng.sample(variants, rng.randint(1, 3))
         ]
-        channel = rng.choice(refs["channels"])
         sale = services.sale_create(
             seller=seller,
             items=items,
             status=create_as,
-            customer=rng.choice(customers) if channel.kind != ChannelKind.POS or rng.random() < 0.3 else None,
+            customer=rng.choice(customers) if not pos or rng.random() < 0.3 else None,
             channel=channel,
             warehouse=rng.choice(refs["warehouses"]),
             tax=rng.choice(refs["taxes"]),
             discount=Decimal(rng.choice(["0", "0", "5", "10"])),
             discount_type="percent",
-            shipping_cost=Decimal("0.00") if channel.kind == ChannelKind.POS else Decimal("7.50"),
+            shipping_cost=Decimal("0.00") if pos else Decimal("7.50"),
             tags=["demo"],
         )
-        if create_as in ("confirmed", "completed"):
-            payment_record(sale=sale, amount=sale.grand_total, user=seller,
-                           method=rng.choice([PaymentMethod.CASH, PaymentMethod.CARD]))
-        if target == "in_delivery":
-            services.sale_ship(sale=sale, user=seller, carrier=rng.choice(refs["carriers"]),
-                               tracking_code=f"TRK{sale.pk:08d}")
-        elif target == "cancelled":
-            services.sale_cancel(sale=sale, user=seller, reason=rng.choice(CancelReason.values))
-        elif target == "rejected":
+        if create_as in (SaleStatus.DRAFT, SaleStatus.COMPLETED) or target == SaleStatus.PENDING:
+            if create_as == SaleStatus.COMPLETED:
+                self._pay(rng, sale, seller)
+            return target
+        if target == SaleStatus.REJECTED:
             services.sale_reject(sale=sale, user=seller, reason="payment not received")
-        elif target == "refunded":
+            return target
+        if target == SaleStatus.CANCELLED and rng.random() < 0.5:  # cancelled before confirming: release
+            services.sale_cancel(sale=sale, user=seller, reason=rng.choice(CancelReason.values))
+            return target
+        if sale.status == SaleStatus.PENDING:
+            services.sale_confirm(sale=sale, user=seller)
+        if target == SaleStatus.CANCELLED:  # cancelled after confirming, before paying: restock
+            services.sale_cancel(sale=sale, user=seller, reason=rng.choice(CancelReason.values))
+            return target
+        self._pay(rng, sale, seller)
+        if target in (SaleStatus.IN_DELIVERY, SaleStatus.COMPLETED) or (target == SaleStatus.REFUNDED and not pos):
+            services.sale_ship(
+                sale=sale, user=seller, carrier=rng.choice(refs["carriers"]), tracking_code=f"TRK{sale.pk:08d}"
+            )
+            if target == SaleStatus.COMPLETED:
+                services.sale_complete(sale=sale, user=seller)
+        if target == SaleStatus.REFUNDED:
             # Run as the operator (no user): the refund permission is for people.
             services.sale_refund(sale=sale, user=None, restock=rng.random() < 0.5, reason="demo refund")
+        return target
+
+    @staticmethod
+    def _pay(rng, sale: Sale, seller) -> None:
+        payment_record(
+            sale=sale, amount=sale.grand_total, user=seller, method=rng.choice([PaymentMethod.CASH, PaymentMethod.CARD])
+        )

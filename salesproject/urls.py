@@ -2,7 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from sales.admin_dashboard import sales_dashboard
+
 urlpatterns = [
+    # Before "admin/", whose catch-all would answer it; admin_view sends non-staff to the admin login.
+    path("admin/dashboard/", admin.site.admin_view(sales_dashboard), name="admin-dashboard"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("salesproject.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

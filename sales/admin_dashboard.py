@@ -1,0 +1,56 @@
+"""The sales dashboard: a staff-only admin page of revenue, sales by status, top products and low stock.
+
+Mounted in `salesproject/urls.py` under the admin's own `admin_view`, so an
+anonymous or non-staff visitor is sent to the admin login. Reading it also
+needs the permission to view sales (a superuser has it). All figures come
+from `sales.dashboard`; this view only picks the currency and renders.
+"""
+
+from django.conf import settings
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, reverse
+
+from inventory.filters import LOW_STOCK_THRESHOLD
+from sales import dashboard
+
+
+def _changelist_url(name: str) -> str | None:
+    """The admin change list of a model, or None when that model is not in the admin."""
+    try:
+        return reverse(f"admin:{name}_changelist")
+    except NoReverseMatch:
+        return None
+
+
+def sales_dashboard(request: HttpRequest) -> TemplateResponse:
+    if not request.user.has_perm("sales.view_sale"):
+        raise PermissionDenied
+    currencies = dashboard.dashboard_currencies()
+    currency = request.GET.get("currency", "")
+    if currency not in currencies:
+        currency = settings.SALES_DEFAULT_CURRENCY
+    today = dashboard.local_today()
+    days = dashboard.revenue_per_day(currency=currency, today=today)
+    context = {
+        **admin.site.each_context(request),
+        "title": "Sales dashboard",
+        "subtitle": None,
+        "currency": currency,
+        "currencies": currencies,
+        "today": today,
+        "periods": dashboard.revenue_periods(currency=currency, today=today),
+        "days": days,
+        "chart": dashboard.revenue_chart_svg(days, currency=currency),
+        "by_status": dashboard.sales_by_status(currency=currency),
+        "top_products": dashboard.top_products(currency=currency, today=today),
+        "low_stock": dashboard.low_stock_levels(),
+        "low_stock_threshold": LOW_STOCK_THRESHOLD,
+        "chart_days": dashboard.CHART_DAYS,
+        "time_zone": settings.TIME_ZONE,
+        "sales_url": _changelist_url("sales_sale"),
+        "stock_url": _changelist_url("inventory_stocklevel"),
+    }
+    return TemplateResponse(request, "admin/dashboard.html", context)

@@ -1,0 +1,307 @@
+"""The figures of the admin's sales dashboard, and its revenue chart as server-side SVG.
+
+Each selector is one aggregate query, whatever the number of days or sales.
+
+Rules the dashboard follows (the design is silent on them):
+- Revenue is the grand total (tax and shipping included) of the sales in
+  `REVENUE_STATUSES`: confirmed, in delivery, completed, as the API's summary
+  counts it. Drafts and pending sales are not revenue yet; cancelled, rejected
+  and refunded sales are not revenue at all. A partial return leaves a sale in
+  its status, so its grand total still counts. The sale count next to a
+  revenue figure counts the same sales.
+- A sale belongs to the day it was sold (`sold_at`), in the `TIME_ZONE`
+  setting's time zone. "Today" runs from local midnight; "last 7 days" is today
+  and the 6 days before it; "last 30 days" today and the 29 before.
+- Money of different currencies is never added up: every money figure, and
+  the sale counts by status, are for one currency (the default one unless
+  the page is asked for another).
+- Low stock is the stock list's rule: available (on hand − reserved) at or
+  below `LOW_STOCK_THRESHOLD`, per variant and warehouse.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from inventory.filters import LOW_STOCK_THRESHOLD
+from inventory.models import StockLevel
+from sales.models import REVENUE_STATUSES, Sale, SaleItem, SaleStatus
+
+ZERO = Decimal("0.00")
+PERIODS = (("Today", 1), ("Last 7 days", 7), ("Last 30 days", 30))
+CHART_DAYS = 30
+TOP_PRODUCTS = 10
+LOW_STOCK_ROWS = 20
+
+
+@dataclass(frozen=True)
+class PeriodFigures:
+    label: str
+    days: int
+    revenue: Decimal
+    sales: int
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    day: date
+    revenue: Decimal
+    sales: int
+
+
+@dataclass(frozen=True)
+class StatusFigures:
+    status: str
+    label: str
+    sales: int
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class ProductFigures:
+    product_id: int
+    sku: str
+    name: str
+    units: int
+    revenue: Decimal
+
+
+# --- days ------------------------------------------------------------------------------
+
+
+def local_today() -> date:
+    """Today in the `TIME_ZONE` setting's zone, where the dashboard's days begin and end."""
+    return timezone.localdate(timezone=timezone.get_default_timezone())
+
+
+def day_start(day: date) -> datetime:
+    """The aware instant a local day begins (midnight in `TIME_ZONE`, DST included)."""
+    return datetime.combine(day, time.min, tzinfo=timezone.get_default_timezone())
+
+
+def _window(days: int, today: date) -> tuple[datetime, datetime]:
+    """[start, end) of the last `days` local days, today included."""
+    return day_start(today - timedelta(days=days - 1)), day_start(today + timedelta(days=1))
+
+
+def revenue_sales(*, currency: str) -> QuerySet[Sale]:
+    """The sales whose grand total is revenue, in one currency."""
+    return Sale.objects.filter(status__in=REVENUE_STATUSES, currency=currency).order_by()
+
+
+# --- selectors -------------------------------------------------------------------------
+
+
+def dashboard_currencies() -> list[str]:
+    """The currencies sales were made in, the default one first (even before any sale)."""
+    default = settings.SALES_DEFAULT_CURRENCY
+    used = set(Sale.objects.order_by().values_list("currency", flat=True).distinct())
+    return [default, *sorted(used - {default})]
+
+
+def revenue_periods(*, currency: str, today: date | None = None) -> list[PeriodFigures]:
+    """Revenue and sale count of today, the last 7 and the last 30 days, in one query."""
+    today = today or local_today()
+    longest = max(days for _, days in PERIODS)
+    start, end = _window(longest, today)
+    aggregates = {}
+    for _, days in PERIODS:
+        since = Q(sold_at__gte=_window(days, today)[0])
+        aggregates[f"revenue_{days}"] = Sum("grand_total", filter=since, default=ZERO)
+        aggregates[f"sales_{days}"] = Count("pk", filter=since)
+    totals = revenue_sales(currency=currency).filter(sold_at__gte=start, sold_at__lt=end).aggregate(**aggregates)
+    return [
+        PeriodFigures(label=label, days=days, revenue=totals[f"revenue_{days}"], sales=totals[f"sales_{days}"])
+        for label, days in PERIODS
+    ]
+
+
+def revenue_per_day(*, currency: str, days: int = CHART_DAYS, today: date | None = None) -> list[DayFigures]:
+    """Revenue and sale count of each of the last `days` local days, oldest first, days without sales as zero."""
+    today = today or local_today()
+    start, end = _window(days, today)
+    rows = (
+        revenue_sales(currency=currency)
+        .filter(sold_at__gte=start, sold_at__lt=end)
+        .annotate(day=TruncDate("sold_at", tzinfo=timezone.get_default_timezone()))
+        .values("day")
+        .annotate(revenue=Sum("grand_total"), sales=Count("pk"))
+        .order_by("day")
+    )
+    by_day = {row["day"]: row for row in rows}
+    figures = []
+    for offset in range(days - 1, -1, -1):
+        day = today - timedelta(days=offset)
+        row = by_day.get(day)
+        figures.append(DayFigures(day=day, revenue=row["revenue"] if row else ZERO, sales=row["sales"] if row else 0))
+    return figures
+
+
+def sales_by_status(*, currency: str) -> list[StatusFigures]:
+    """How many sales (and of what value) are in each status now, every status listed."""
+    rows = (
+        Sale.objects.filter(currency=currency)
+        .order_by()
+        .values("status")
+        .annotate(sales=Count("pk"), total=Sum("grand_total", default=ZERO))
+    )
+    by_status = {row["status"]: row for row in rows}
+    return [
+        StatusFigures(
+            status=status,
+            label=label,
+            sales=by_status[status]["sales"] if status in by_status else 0,
+            total=by_status[status]["total"] if status in by_status else ZERO,
+        )
+        for status, label in SaleStatus.choices
+    ]
+
+
+def top_products(
+    *, currency: str, days: int = CHART_DAYS, limit: int = TOP_PRODUCTS, today: date | None = None
+) -> list[ProductFigures]:
+    """The products that brought the most revenue over the last `days` days.
+
+    A product's revenue is the sum of what its lines were charged (line
+    totals, tax included; shipping belongs to no product) in the sales that
+    count as revenue.
+    """
+    today = today or local_today()
+    start, end = _window(days, today)
+    rows = (
+        SaleItem.objects.filter(
+            sale__status__in=REVENUE_STATUSES,
+            sale__currency=currency,
+            sale__sold_at__gte=start,
+            sale__sold_at__lt=end,
+        )
+        .values("product_id", "product__sku", "product__name")
+        .annotate(units=Sum("quantity"), revenue=Sum("total"))
+        .order_by("-revenue", "product__sku")[:limit]
+    )
+    return [
+        ProductFigures(
+            product_id=row["product_id"],
+            sku=row["product__sku"],
+            name=row["product__name"],
+            units=row["units"],
+            revenue=row["revenue"],
+        )
+        for row in rows
+    ]
+
+
+def low_stock_levels(*, threshold: int = LOW_STOCK_THRESHOLD, limit: int = LOW_STOCK_ROWS) -> list[StockLevel]:
+    """The stock levels with the fewest units available, at or below the threshold; the emptiest first."""
+    return list(
+        StockLevel.objects.select_related("variant__product", "warehouse")
+        .alias(available_units=F("on_hand") - F("reserved"))
+        .filter(available_units__lte=threshold)
+        .order_by("available_units", "variant__sku", "warehouse__code")[:limit]
+    )
+
+
+# --- the chart -------------------------------------------------------------------------
+
+CHART_WIDTH = 760
+CHART_HEIGHT = 260
+MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 70, 10, 14, 30
+GRID_LINES = 4
+
+
+def nice_ceiling(value: Decimal) -> Decimal:
+    """The smallest 1, 2, 2.5 or 5 × 10ⁿ at or above `value`: a round top for the y axis."""
+    if value <= 0:
+        return Decimal(1)
+    exponent = value.adjusted()
+    for step in (Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5), Decimal(10)):
+        candidate = step.scaleb(exponent)
+        if candidate >= value:
+            return candidate.normalize()
+    return Decimal(10).scaleb(exponent)  # pragma: no cover - the loop always returns
+
+
+def _px(*values: float) -> tuple[str, ...]:
+    """Coordinates as SVG text, one decimal (format_html escapes its arguments to text first)."""
+    return tuple(f"{value:.1f}" for value in values)
+
+
+def _amount_label(value: Decimal, top: Decimal) -> str:
+    return f"{value:,.0f}" if top >= 10 else f"{value:,.2f}"
+
+
+def revenue_chart_svg(days: list[DayFigures], *, currency: str) -> SafeString:
+    """A bar chart of revenue per day as inline SVG: no script and no request beyond the page itself.
+
+    Colours come from CSS classes the admin's own variables style (light and
+    dark themes); the presentation attributes are the fallback. Every bar has
+    a tooltip with the day's revenue and number of sales.
+    """
+    plot_width = CHART_WIDTH - MARGIN_LEFT - MARGIN_RIGHT
+    plot_height = CHART_HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
+    bottom = MARGIN_TOP + plot_height
+    top = nice_ceiling(max((d.revenue for d in days), default=ZERO))
+    slot = plot_width / max(len(days), 1)
+    bar_width = max(slot * 0.7, 1)
+
+    grid = []
+    for line in range(GRID_LINES + 1):
+        value = top * line / GRID_LINES
+        y = bottom - plot_height * line / GRID_LINES
+        grid.append(
+            (*_px(MARGIN_LEFT, y, CHART_WIDTH - MARGIN_RIGHT, y, MARGIN_LEFT - 6, y + 4), _amount_label(value, top))
+        )
+    bars = []
+    for index, figures in enumerate(days):
+        height = float(figures.revenue / top) * plot_height if figures.revenue > 0 else 0
+        x = MARGIN_LEFT + index * slot + (slot - bar_width) / 2
+        sales = "sale" if figures.sales == 1 else "sales"
+        tip = f"{figures.day:%a %d %b %Y}: {figures.revenue:,.2f} {currency} ({figures.sales} {sales})"
+        bars.append((*_px(x, bottom - height, bar_width, height), figures.day.isoformat(), figures.revenue, tip))
+    # Label every 5th day counted back from today, so the last bar (today) is always labelled.
+    labels = [
+        (*_px(MARGIN_LEFT + index * slot + slot / 2, bottom + 18), f"{figures.day:%d %b}")
+        for index, figures in enumerate(days)
+        if (len(days) - 1 - index) % 5 == 0
+    ]
+    total = sum((d.revenue for d in days), ZERO)
+    empty = (
+        format_html(
+            '<text class="chart-empty" x="{}" y="{}" text-anchor="middle" fill="#666">No revenue in these days</text>',
+            *_px(MARGIN_LEFT + plot_width / 2, MARGIN_TOP + plot_height / 2),
+        )
+        if total == 0
+        else ""
+    )
+    return format_html(
+        '<svg class="revenue-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" role="img" '
+        'aria-labelledby="revenue-chart-title" preserveAspectRatio="xMidYMid meet">'
+        '<title id="revenue-chart-title">Revenue per day in {}, last {} days: {} in total</title>'
+        '<g class="chart-grid">{}</g><g class="chart-bars">{}</g><g class="chart-days">{}</g>{}</svg>',
+        CHART_WIDTH,
+        CHART_HEIGHT,
+        currency,
+        len(days),
+        f"{total:,.2f}",
+        format_html_join(
+            "",
+            '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#ccc"/>'
+            '<text x="{}" y="{}" text-anchor="end" font-size="11" fill="#666">{}</text>',
+            grid,
+        ),
+        format_html_join(
+            "",
+            '<rect x="{}" y="{}" width="{}" height="{}" fill="#79aec8" data-day="{}" '
+            'data-revenue="{}"><title>{}</title></rect>',
+            bars,
+        ),
+        format_html_join("", '<text x="{}" y="{}" text-anchor="middle" font-size="11" fill="#666">{}</text>', labels),
+        empty,
+    )

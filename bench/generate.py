@@ -1,0 +1,989 @@
+"""Fill a fresh, migrated PostgreSQL database with a benchmark data set, set-based.
+
+    .venv/bin/python bench/generate.py --sales 1000000            # DATABASE_URL from the environment
+    .venv/bin/python bench/generate.py --sales 20000 --reset      # empty the tables first
+
+What it makes (defaults): 3 warehouses, 5,000 products with 10,000 variants, a stock
+level for every variant in every warehouse, 50,000 customers with a billing and a
+shipping address, 20 sellers and one staff user `bench`, and N sales spread over the
+last two years (~3 items each, statuses weighted by age, payments, activity events and
+the stock ledger). Everything is consistent with what the services would have written:
+totals are priced per line and summed, the ledger holds a row for every reservation,
+shipment, release and return, and every stock level equals the sum of its ledger rows
+(reserved = the units of the pending sales).
+
+Why it is fast: rows are computed by PostgreSQL (INSERT … SELECT over generate_series,
+random() seeded once), in chunks so the progress bar moves; the secondary indexes,
+unique and foreign-key constraints of the five big tables are dropped for the load and
+rebuilt at the end, all inside one transaction (a failed run leaves the database as it
+was). Then VACUUM (ANALYZE): statistics, and hint bits set now rather than by the first requests.
+
+The bench driver (bench/run.py) also uses `add_pending_sales` (a pool of pending sales
+for the confirm scenario) and `restore` (drop every row added after generation: the
+benchmark's own writes, pgbench's, the pool) from here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+
+import psycopg
+from tqdm import tqdm
+
+GENERATOR_VERSION = 1
+WAREHOUSES = 3
+PRODUCTS = 5_000
+VARIANTS_PER_PRODUCT = 2  # 10,000 variants
+CUSTOMERS = 50_000
+SELLERS = 20
+PRODUCT_GROUPS = 20
+BENCH_USER = "bench"
+STOCK_BUFFER = 1_000_000  # units available on every level after generation, so creates never run short
+SPAN_DAYS = 730
+RECENT_DAYS = 30
+CHUNK = 50_000
+
+# The tables the sales load fills; their secondary indexes and constraints are rebuilt after it.
+BULK_TABLES = ("sales_sale", "sales_saleitem", "sales_saleevent", "inventory_stockmovement", "payments_payment")
+# Tables whose rows the benchmark adds; `restore` deletes rows above the ids recorded after generation.
+GROWING_TABLES = (*BULK_TABLES, "salesproject_idempotencykey", "sales_invoice")
+
+
+# --- the lifecycle paths a generated sale may have taken -------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    transition: str
+    source: str
+    target: str
+    after_hours: float  # after the sale's creation
+    move: tuple[str, int, int] | None  # ledger row per item: kind, on_hand sign, reserved sign
+    action: str  # as in the ledger reason "sale S-000001: submitted"
+    data: tuple[tuple[str, str], ...] = ()
+
+
+SUBMIT = Step("submit", "draft", "pending", 0, ("reservation", 0, 1), "submitted")
+CONFIRM = Step("confirm", "pending", "confirmed", 1, ("shipment", -1, -1), "confirmed")
+SHIP = Step("ship", "confirmed", "in_delivery", 24, None, "shipped")
+COMPLETE = Step("complete", "in_delivery", "completed", 72, None, "completed")
+CANCEL_PENDING = Step("cancel", "pending", "cancelled", 2, ("release", 0, -1), "cancelled", (("reason", "customer"),))
+CANCEL_CONFIRMED = Step("cancel", "confirmed", "cancelled", 5, ("return", 1, 0), "cancelled", (("reason", "customer"),))
+REJECT = Step("reject", "pending", "rejected", 2, ("release", 0, -1), "rejected")
+REFUND = Step("refund", "completed", "refunded", 240, None, "refunded")
+
+PATHS: dict[str, tuple[Step, ...]] = {
+    "draft": (),
+    "pending": (SUBMIT,),
+    "confirmed": (SUBMIT, CONFIRM),
+    "in_delivery": (SUBMIT, CONFIRM, SHIP),
+    "completed": (SUBMIT, CONFIRM, SHIP, COMPLETE),
+    "cancelled_pending": (SUBMIT, CANCEL_PENDING),
+    "cancelled_confirmed": (SUBMIT, CONFIRM, CANCEL_CONFIRMED),
+    "rejected": (SUBMIT, REJECT),
+    "refunded": (SUBMIT, CONFIRM, SHIP, COMPLETE, REFUND),
+}
+# Probability of each path for sales older than RECENT_DAYS, and for recent ones.
+OLD_MIX = {
+    "completed": 0.70,
+    "refunded": 0.04,
+    "cancelled_pending": 0.06,
+    "cancelled_confirmed": 0.03,
+    "rejected": 0.03,
+    "in_delivery": 0.02,
+    "confirmed": 0.05,
+    "pending": 0.04,
+    "draft": 0.03,
+}
+RECENT_MIX = {
+    "pending": 0.25,
+    "confirmed": 0.20,
+    "in_delivery": 0.15,
+    "completed": 0.20,
+    "draft": 0.05,
+    "cancelled_pending": 0.06,
+    "cancelled_confirmed": 0.02,
+    "rejected": 0.04,
+    "refunded": 0.03,
+}
+PAID_PATHS = ("confirmed", "in_delivery", "completed")
+
+
+def _status(path: str) -> str:
+    steps = PATHS[path]
+    return steps[-1].target if steps else "draft"
+
+
+def _case(column: str, mapping: dict[str, str], default: str = "NULL") -> str:
+    """A CASE over `column` (a path) giving an SQL expression per path."""
+    whens = " ".join(f"WHEN '{key}' THEN {value}" for key, value in mapping.items())
+    return f"(CASE {column} {whens} ELSE {default} END)"
+
+
+def _mix_case(random_expr: str, mix: dict[str, float]) -> str:
+    total, whens = 0.0, []
+    for path, weight in mix.items():
+        total += weight
+        whens.append(f"WHEN {random_expr} < {total:.6f} THEN '{path}'")
+    return f"(CASE {' '.join(whens[:-1])} ELSE '{list(mix)[-1]}' END)"
+
+
+def _step_time(step_path_column: str, transition_targets: set[str]) -> str:
+    """The time the sale reached one of these statuses, or NULL (e.g. confirmed_at)."""
+    mapping = {}
+    for path, steps in PATHS.items():
+        for step in steps:
+            if step.target in transition_targets:
+                mapping[path] = f"least(p.created_at + interval '{step.after_hours} hours', p.now)"
+    return _case(step_path_column, mapping)
+
+
+def _last_step_time() -> str:
+    mapping = {
+        path: f"least(p.created_at + interval '{steps[-1].after_hours} hours', p.now)"
+        for path, steps in PATHS.items()
+        if steps
+    }
+    return _case("p.path", mapping, "p.created_at")
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+class SchemaChanged(RuntimeError):
+    pass
+
+
+def required_columns(cur, table: str) -> set[str]:
+    """Columns an INSERT must name: NOT NULL, no default, not an identity."""
+    cur.execute(
+        """SELECT column_name FROM information_schema.columns
+           WHERE table_schema = current_schema() AND table_name = %s AND is_nullable = 'NO'
+             AND column_default IS NULL AND is_identity = 'NO'""",
+        (table,),
+    )
+    return {row[0] for row in cur.fetchall()}
+
+
+def insert_select(cur, table: str, columns: dict[str, str], tail: str, params: dict | None = None) -> int:
+    """INSERT INTO table (columns) SELECT expressions tail; refuses if the table needs a column we do not fill."""
+    missing = required_columns(cur, table) - set(columns)
+    if missing:
+        raise SchemaChanged(
+            f"{table} has required column(s) {', '.join(sorted(missing))} that bench/generate.py does not fill; "
+            "add them to its INSERT."
+        )
+    names = ", ".join(columns)
+    exprs = ",\n       ".join(columns.values())
+    cur.execute(f"INSERT INTO {table} ({names})\nSELECT {exprs}\n{tail}", params or {})
+    return cur.rowcount
+
+
+def connect(url: str, **kwargs) -> psycopg.Connection:
+    return psycopg.connect(url, **kwargs)
+
+
+def meta_get(cur) -> dict[str, str]:
+    cur.execute("SELECT to_regclass('bench_meta') IS NOT NULL")
+    if not cur.fetchone()[0]:
+        return {}
+    cur.execute("SELECT key, value FROM bench_meta")
+    return dict(cur.fetchall())
+
+
+def meta_set(cur, values: dict[str, object]) -> None:
+    cur.execute("CREATE TABLE IF NOT EXISTS bench_meta (key text PRIMARY KEY, value text NOT NULL)")
+    for key, value in values.items():
+        cur.execute(
+            "INSERT INTO bench_meta (key, value) VALUES (%s, %s)"
+            " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            (key, str(value)),
+        )
+
+
+def reset_sequences(cur, tables) -> None:
+    """Move each identity sequence past the explicit ids we inserted."""
+    for table in tables:
+        cur.execute(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce((SELECT max(id) FROM {table}), 0) + 1,"
+            " false)"
+        )
+
+
+def _drop_secondary(cur, tables) -> list[str]:
+    """Drop secondary indexes, unique and foreign-key constraints; return the SQL that rebuilds them."""
+    rebuild = []
+    for table in tables:
+        cur.execute(
+            """SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c
+               WHERE c.conrelid = %s::regclass AND c.contype IN ('f', 'u') ORDER BY c.contype DESC, c.conname""",
+            (table,),
+        )
+        for name, definition in cur.fetchall():
+            cur.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+            rebuild.append(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+        cur.execute(
+            """SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i
+               WHERE i.indrelid = %s::regclass AND NOT i.indisprimary
+                 AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)""",
+            (table,),
+        )
+        for name, definition in cur.fetchall():
+            cur.execute(f"DROP INDEX {name}")
+            rebuild.insert(0, definition)  # indexes first: the unique/foreign keys validate faster with them
+    return rebuild
+
+
+# --- reference data --------------------------------------------------------------------
+
+
+def load_reference_data(cur, *, products: int, customers: int) -> None:
+    """Users, warehouses, channels, carriers, tax, catalogue and customers (explicit ids from 1)."""
+    cur.execute("SELECT now()")
+    now = cur.fetchone()[0]
+    p = {"now": now}
+    stamp = {"created_at": "%(now)s", "updated_at": "%(now)s"}
+    insert_select(
+        cur,
+        "auth_user",
+        {
+            "id": "g",
+            "password": "'!' || md5(random()::text)",
+            "last_login": "NULL",
+            "is_superuser": "g = 1",
+            "username": f"CASE WHEN g = 1 THEN '{BENCH_USER}' ELSE 'seller' || lpad((g - 1)::text, 2, '0') END",
+            "first_name": "''",
+            "last_name": "''",
+            "email": "''",
+            "is_staff": "g = 1",
+            "is_active": "true",
+            "date_joined": "%(now)s",
+        },
+        f"FROM generate_series(1, {SELLERS + 1}) g",
+        p,
+    )
+    insert_select(
+        cur,
+        "inventory_warehouse",
+        {**stamp, "id": "w.id", "code": "w.code", "name": "w.name", "country": "w.country", "is_default": "w.id = 1"},
+        "FROM (VALUES (1, 'main', 'Main warehouse', 'IT'), (2, 'north', 'North hub', 'DE'),"
+        " (3, 'south', 'South hub', 'ES')) AS w(id, code, name, country)",
+        p,
+    )
+    insert_select(
+        cur,
+        "sales_channel",
+        {**stamp, "id": "c.id", "code": "c.code", "name": "c.name", "kind": "c.code"},
+        "FROM (VALUES (1, 'pos', 'Shop counter'), (2, 'web', 'Web shop'), (3, 'marketplace', 'Marketplace'))"
+        " AS c(id, code, name)",
+        p,
+    )
+    insert_select(
+        cur,
+        "sales_carrier",
+        {**stamp, "id": "c.id", "code": "c.code", "name": "c.name", "tracking_url_template": "c.url"},
+        "FROM (VALUES (1, 'dhl', 'DHL', 'https://track.example/dhl/{tracking_code}'),"
+        " (2, 'ups', 'UPS', 'https://track.example/ups/{tracking_code}')) AS c(id, code, name, url)",
+        p,
+    )
+    insert_select(
+        cur, "sales_taxrate", {**stamp, "id": "1", "code": "'vat5'", "name": "'VAT 5%%'", "rate": "5.00"}, "", p
+    )
+    insert_select(
+        cur,
+        "inventory_productgroup",
+        {**stamp, "id": "g", "code": "'group-' || g", "name": "'Group ' || g"},
+        f"FROM generate_series(1, {PRODUCT_GROUPS}) g",
+        p,
+    )
+    insert_select(
+        cur,
+        "inventory_product",
+        {
+            **stamp,
+            "id": "g",
+            "sku": "'P-' || lpad(g::text, 6, '0')",
+            "name": "'Product ' || g",
+            "unit": "'pcs'",
+            "price": "5 + (g * 37 %% 19500) / 100.0",
+            "cost_price": "round((5 + (g * 37 %% 19500) / 100.0) * 0.6, 2)",
+            "active": "true",
+            "product_group_id": f"1 + g %% {PRODUCT_GROUPS}",
+        },
+        f"FROM generate_series(1, {products}) g",
+        p,
+    )
+    # Variant ids 1..2P: 2k-1 is product k's default variant (product's price), 2k its "Large" one (+10 %).
+    insert_select(
+        cur,
+        "inventory_variant",
+        {
+            **stamp,
+            "id": "2 * (pr.id - 1) + v.n",
+            "sku": "pr.sku || CASE v.n WHEN 1 THEN '-S' ELSE '-L' END",
+            "name": "CASE v.n WHEN 1 THEN '' ELSE 'Large' END",
+            "attributes": """CASE v.n WHEN 1 THEN '{"size": "S"}' ELSE '{"size": "L"}' END::jsonb""",
+            "price": "CASE v.n WHEN 1 THEN NULL ELSE round(pr.price * 1.1, 2) END",
+            "cost_price": "CASE v.n WHEN 1 THEN NULL ELSE round(pr.cost_price * 1.1, 2) END",
+            "is_default": "v.n = 1",
+            "product_id": "pr.id",
+        },
+        "FROM inventory_product pr CROSS JOIN (VALUES (1), (2)) AS v(n) ORDER BY 1",
+        p,
+    )
+    first = "(ARRAY['Anna','Luca','Marco','Giulia','Sofia','Paolo','Elena','Davide','Chiara','Ahmed','Fatima','John',"
+    first += "'Maria','Chen','Yuki','Olga','Pierre','Hans','Ines','Kofi'])"
+    last = "(ARRAY['Rossi','Bianchi','Smith','Müller','Dubois','García','Okafor','Kowalski','Tanaka','Nguyen',"
+    last += "'Silva','Jensen','Novak','Ivanova','Haddad','Moreau','Costa','Berg','Ricci','Adeyemi'])"
+    insert_select(
+        cur,
+        "customers_customer",
+        {
+            **stamp,
+            "id": "g",
+            "name": f"{first}[1 + g %% 20] || ' ' || {last}[1 + (g / 20) %% 20]",
+            "email": f"lower({first}[1 + g %% 20]) || '.' || lower({last}[1 + (g / 20) %% 20]) || g || '@example.com'",
+            "phone": "'+39 02 ' || lpad(g::text, 7, '0')",
+            "company": "CASE WHEN g %% 7 = 0 THEN 'Company ' || g ELSE '' END",
+            "notes": "''",
+            "external_ref": "'CRM-' || g",
+        },
+        f"FROM generate_series(1, {customers}) g",
+        p,
+    )
+    countries = "(ARRAY['IT','IT','IT','DE','FR','ES','GB','US','NL','NG'])"
+    insert_select(
+        cur,
+        "customers_address",
+        {
+            "id": "2 * (c.id - 1) + k.n",
+            "kind": "CASE k.n WHEN 1 THEN 'billing' ELSE 'shipping' END",
+            "is_default": "true",
+            "name": "c.name",
+            "line1": "'Via Roma ' || c.id",
+            "line2": "''",
+            "city": "'City ' || (c.id %% 500)",
+            "state": "''",
+            "postal_code": "lpad((c.id %% 99999)::text, 5, '0')",
+            "country": f"{countries}[1 + c.id %% 10]",
+            "phone": "c.phone",
+            "customer_id": "c.id",
+        },
+        "FROM customers_customer c CROSS JOIN (VALUES (1), (2)) AS k(n) ORDER BY 1",
+    )
+    reset_sequences(
+        cur,
+        (
+            "auth_user",
+            "inventory_warehouse",
+            "sales_channel",
+            "sales_carrier",
+            "sales_taxrate",
+            "inventory_productgroup",
+            "inventory_product",
+            "inventory_variant",
+            "customers_customer",
+            "customers_address",
+        ),
+    )
+
+
+# --- sales --------------------------------------------------------------------------------
+
+
+def _session_setup(cur, *, variants: int, customers: int) -> None:
+    """Temporary tables shared by the chunks: the plan of a chunk, its lines, the customers' address copies."""
+    cur.execute("""
+        CREATE TEMP TABLE IF NOT EXISTS bench_plan (
+            id bigint PRIMARY KEY, now timestamptz, created_at timestamptz, path text, status text,
+            customer_id bigint, warehouse_id bigint, channel_id bigint, seller_id int, tax_id bigint,
+            tax_rate numeric(5,2), n_items int, pay text, method text,
+            subtotal numeric(14,2), tax_total numeric(14,2), grand_total numeric(14,2), paid numeric(14,2))""")
+    cur.execute("""
+        CREATE TEMP TABLE IF NOT EXISTS bench_lines (
+            sale_id bigint, line int, variant_id bigint, product_id bigint, product_group_id bigint, sku text,
+            name text, quantity int, unit_price numeric(14,2), cost_price numeric(14,2), tax_rate numeric(5,2),
+            subtotal numeric(14,2), tax numeric(14,2))""")
+    cur.execute("SELECT to_regclass('pg_temp.bench_addresses') IS NOT NULL")
+    if not cur.fetchone()[0]:
+        snapshot = "jsonb_build_object('name', a.name, 'line1', a.line1, 'line2', a.line2, 'city', a.city,"
+        snapshot += " 'state', a.state, 'postal_code', a.postal_code, 'country', a.country, 'phone', a.phone)"
+        cur.execute(f"""
+            CREATE TEMP TABLE bench_addresses AS
+            SELECT c.id AS customer_id,
+                   (SELECT {snapshot} FROM customers_address a
+                    WHERE a.customer_id = c.id AND a.kind = 'billing' AND a.is_default) AS billing,
+                   (SELECT {snapshot} FROM customers_address a
+                    WHERE a.customer_id = c.id AND a.kind = 'shipping' AND a.is_default) AS shipping,
+                   (SELECT a.country FROM customers_address a
+                    WHERE a.customer_id = c.id AND a.kind = 'shipping' AND a.is_default) AS country
+            FROM customers_customer c""")
+        cur.execute("ALTER TABLE bench_addresses ADD PRIMARY KEY (customer_id)")
+    steps = []
+    for path, path_steps in PATHS.items():
+        for order, step in enumerate(path_steps, 1):
+            kind, on_hand, reserved = step.move or (None, 0, 0)
+            data = {"transition": step.transition, **dict(step.data)}
+            steps.append(
+                (
+                    path,
+                    order,
+                    step.transition,
+                    step.source,
+                    step.target,
+                    step.after_hours,
+                    kind,
+                    on_hand,
+                    reserved,
+                    step.action,
+                    json.dumps(data),
+                )
+            )
+    cur.execute("""
+        CREATE TEMP TABLE IF NOT EXISTS bench_steps (
+            path text, ord int, transition text, source text, target text, after_hours float8, move_kind text,
+            on_hand int, reserved int, action text, data jsonb)""")
+    cur.execute("TRUNCATE bench_steps")
+    cur.executemany("INSERT INTO bench_steps VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", steps)
+
+
+def _plan_chunk(
+    cur, *, first: int, last: int, start, step_seconds: float, variants: int, customers: int, path: str | None
+) -> None:
+    """Decide every sale of ids first..last: time, lifecycle path, customer, warehouse, lines, payment."""
+    cur.execute("TRUNCATE bench_plan, bench_lines")
+    recent = f"(t.created_at > now() - interval '{RECENT_DAYS} days')"
+    chosen = (
+        f"'{path}'"
+        if path
+        else f"(CASE WHEN {recent} THEN {_mix_case('t.r', RECENT_MIX)} ELSE {_mix_case('t.r', OLD_MIX)} END)"
+    )
+    statuses = _case("s.path", {p: f"'{_status(p)}'" for p in PATHS})
+    paid = ", ".join(f"'{p}'" for p in PAID_PATHS)
+    cur.execute(
+        f"""
+        INSERT INTO bench_plan (id, now, created_at, path, status, customer_id, warehouse_id, channel_id, seller_id,
+                                tax_id, tax_rate, n_items, pay, method)
+        SELECT g.id, now(), t.created_at, s.path, {statuses},
+               CASE WHEN random() < 0.9 THEN 1 + floor(random() * {customers})::bigint END,
+               CASE WHEN t.w < 0.6 THEN 1 WHEN t.w < 0.8 THEN 2 ELSE 3 END,
+               1 + floor(random() * 3)::bigint,
+               2 + floor(random() * {SELLERS})::int,
+               CASE WHEN t.taxed THEN 1 END, CASE WHEN t.taxed THEN 5.00 ELSE 0 END,
+               1 + floor(random() * 5)::int,
+               CASE WHEN s.path = 'refunded' THEN 'refunded'
+                    WHEN s.path IN ({paid}) THEN CASE WHEN t.r2 < 0.9 THEN 'full' ELSE 'partial' END
+                    WHEN s.path = 'pending' THEN CASE WHEN t.r2 < 0.1 THEN 'full' WHEN t.r2 < 0.4 THEN 'partial'
+                                                      ELSE 'none' END
+                    ELSE 'none' END,
+               (ARRAY['cash', 'card', 'card', 'bank_transfer', 'wallet_transfer'])[1 + floor(random() * 5)::int]
+        FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS g(id)
+        CROSS JOIN LATERAL (
+            SELECT least(%(start)s::timestamptz + (g.id - %(first)s) * %(step)s * interval '1 second'
+                         + random() * interval '10 minutes', now()) AS created_at,
+                   random() AS r, random() AS r2, random() AS w, random() < 0.7 AS taxed, g.id AS _keep
+        ) t
+        CROSS JOIN LATERAL (SELECT {chosen} AS path, t._keep) s
+        """,
+        {"first": first, "last": last, "start": start, "step": step_seconds},
+    )
+    cur.execute(
+        f"""
+        INSERT INTO bench_lines
+        SELECT p.id, l.line, v.id, pr.id, pr.product_group_id, v.sku,
+               CASE WHEN v.name <> '' AND v.name <> pr.name THEN pr.name || ' (' || v.name || ')' ELSE pr.name END,
+               l.quantity, coalesce(v.price, pr.price), coalesce(v.cost_price, pr.cost_price), p.tax_rate,
+               round(coalesce(v.price, pr.price) * l.quantity, 2),
+               round(round(coalesce(v.price, pr.price) * l.quantity, 2) * p.tax_rate / 100, 2)
+        FROM bench_plan p
+        CROSS JOIN LATERAL (
+            SELECT n AS line, 1 + floor(random() * {variants})::bigint AS variant_id,
+                   1 + floor(random() * 3)::int AS quantity, p.id AS _keep
+            FROM generate_series(1, p.n_items) AS n
+        ) l
+        JOIN inventory_variant v ON v.id = l.variant_id
+        JOIN inventory_product pr ON pr.id = v.product_id
+        """
+    )
+    cur.execute(
+        """
+        UPDATE bench_plan p SET subtotal = t.subtotal, tax_total = t.tax, grand_total = t.subtotal + t.tax,
+               paid = CASE p.pay WHEN 'full' THEN t.subtotal + t.tax
+                                 WHEN 'partial' THEN round((t.subtotal + t.tax) / 2, 2) ELSE 0 END
+        FROM (SELECT sale_id, sum(subtotal) AS subtotal, sum(tax) AS tax FROM bench_lines GROUP BY sale_id) t
+        WHERE t.sale_id = p.id
+        """
+    )
+
+
+def _write_chunk(cur) -> None:
+    """Insert the planned sales with their items, ledger rows, payments and events."""
+    committed = [path for path, steps in PATHS.items() if CONFIRM in steps]
+    reference = "'S-' || CASE WHEN p.id >= 100000 THEN p.id::text ELSE lpad(p.id::text, 6, '0') END"
+    insert_select(
+        cur,
+        "sales_sale",
+        {
+            "id": "p.id",
+            "created_at": "p.created_at",
+            "updated_at": _last_step_time(),
+            "number": "p.id",
+            "reference": reference,
+            "external_id": "''",
+            "status": "p.status",
+            "payment_status": "CASE p.pay WHEN 'full' THEN 'paid' WHEN 'partial' THEN 'partially_paid'"
+            " WHEN 'refunded' THEN 'refunded' ELSE 'unpaid' END",
+            "fulfillment_status": _case(
+                "p.path", {k: "'fulfilled'" for k, s in PATHS.items() if SHIP in s}, "'unfulfilled'"
+            ),
+            "return_status": "'none'",
+            "currency": "'USD'",
+            "discount": "0",
+            "discount_type": "'fixed'",
+            "tax_rate": "p.tax_rate",
+            "prices_include_tax": "false",
+            "tax_shipping": "false",
+            "shipping_cost": "0",
+            "subtotal": "p.subtotal",
+            "discount_total": "0",
+            "shipping_tax": "0",
+            "tax_total": "p.tax_total",
+            "grand_total": "p.grand_total",
+            "paid_total": "p.paid",
+            "billing_address": "coalesce(a.billing, '{}')",
+            "shipping_address": "coalesce(a.shipping, '{}')",
+            "shipping_country": "coalesce(a.country, '')",
+            "note": "''",
+            "staff_note": "''",
+            "tags": "'[]'",
+            "cancel_reason": _case(
+                "p.path", {k: "'customer'" for k in ("cancelled_pending", "cancelled_confirmed")}, "''"
+            ),
+            "reject_reason": "''",
+            "sold_at": "p.created_at",
+            "confirmed_at": _step_time("p.path", {"confirmed"}),
+            "shipped_at": _step_time("p.path", {"in_delivery"}),
+            "completed_at": _step_time("p.path", {"completed"}),
+            "cancelled_at": _step_time("p.path", {"cancelled", "rejected"}),
+            "refunded_at": _step_time("p.path", {"refunded"}),
+            "channel_id": "p.channel_id",
+            "customer_id": "p.customer_id",
+            "seller_id": "p.seller_id",
+            "warehouse_id": "p.warehouse_id",
+            "tax_id": "p.tax_id",
+        },
+        "FROM bench_plan p LEFT JOIN bench_addresses a ON a.customer_id = p.customer_id ORDER BY p.id",
+    )
+    stock_warehouse = _case("p.path", {k: "p.warehouse_id" for k in committed})
+    insert_select(
+        cur,
+        "sales_saleitem",
+        {
+            "sku": "l.sku",
+            "name": "l.name",
+            "quantity": "l.quantity",
+            "quantity_returned": "0",
+            "unit_price": "l.unit_price",
+            "cost_price": "l.cost_price",
+            "tax_rate": "l.tax_rate",
+            "discount": "0",
+            "discount_type": "'fixed'",
+            "subtotal": "l.subtotal",
+            "discount_total": "0",
+            "tax_total": "l.tax",
+            "net_total": "l.subtotal",
+            "total": "l.subtotal + l.tax",
+            "tracking_code": "''",
+            "tracking_url": "''",
+            "carrier_id": "NULL",
+            "product_id": "l.product_id",
+            "product_group_id": "l.product_group_id",
+            "sale_id": "l.sale_id",
+            "variant_id": "l.variant_id",
+            "warehouse_id": "p.warehouse_id",
+            "stock_warehouse_id": stock_warehouse,
+        },
+        "FROM bench_lines l JOIN bench_plan p ON p.id = l.sale_id ORDER BY l.sale_id, l.line",
+    )
+    at = "least(p.created_at + s.after_hours * interval '1 hour', p.now)"
+    insert_select(
+        cur,
+        "inventory_stockmovement",
+        {
+            "kind": "s.move_kind",
+            "on_hand_change": "s.on_hand * l.quantity",
+            "reserved_change": "s.reserved * l.quantity",
+            "reason": f"'sale ' || {_reference_of('p.id')} || ': ' || s.action",
+            "created_at": at,
+            "sale_id": "p.id",
+            "user_id": "p.seller_id",
+            "variant_id": "l.variant_id",
+            "warehouse_id": "p.warehouse_id",
+        },
+        "FROM bench_plan p JOIN bench_steps s ON s.path = p.path AND s.move_kind IS NOT NULL "
+        "JOIN bench_lines l ON l.sale_id = p.id ORDER BY p.id, s.ord, l.line",
+    )
+    # Events: created, then one per transition, in time order.
+    insert_select(
+        cur,
+        "sales_saleevent",
+        {
+            "type": "e.type",
+            "from_status": "e.source",
+            "to_status": "e.target",
+            "data": "e.data",
+            "created_at": "e.at",
+            "sale_id": "e.sale_id",
+            "user_id": "e.user_id",
+        },
+        f"""FROM (
+            SELECT p.id AS sale_id, 0 AS ord, 'created' AS type, '' AS source, '' AS target, p.created_at AS at,
+                   jsonb_build_object('status', CASE p.path WHEN 'draft' THEN 'draft' ELSE 'pending' END,
+                                      'grand_total', p.grand_total::text) AS data, p.seller_id AS user_id
+            FROM bench_plan p
+            UNION ALL
+            SELECT p.id, s.ord, 'status_changed', s.source, s.target, {at}, s.data, p.seller_id
+            FROM bench_plan p JOIN bench_steps s ON s.path = p.path
+        ) e ORDER BY e.sale_id, e.ord""",
+    )
+    # Payments (and the refund of a refunded sale), each with its activity event.
+    cur.execute(
+        """
+        WITH money AS (
+            SELECT p.id AS sale_id, CASE p.pay WHEN 'partial' THEN p.paid ELSE p.grand_total END AS amount,
+                   'payment' AS kind, least(p.created_at + interval '10 minutes', p.now) AS at, p.method,
+                   p.seller_id, 'payment_recorded' AS event
+            FROM bench_plan p WHERE p.pay <> 'none' AND p.grand_total > 0
+            UNION ALL
+            SELECT p.id, p.grand_total, 'refund', least(p.created_at + interval '240 hours', p.now), p.method,
+                   p.seller_id, 'refund_recorded'
+            FROM bench_plan p WHERE p.pay = 'refunded' AND p.grand_total > 0
+            ORDER BY 1, 4
+        ), paid AS (
+            INSERT INTO payments_payment (amount, currency, method, kind, status, reference, received_at, note,
+                                          created_at, sale_id, user_id)
+            SELECT amount, 'USD', method, kind, 'successful', NULL, at, '', at, sale_id, seller_id FROM money
+            RETURNING id, sale_id, amount, method, kind, created_at, user_id
+        )
+        INSERT INTO sales_saleevent (type, from_status, to_status, data, created_at, sale_id, user_id)
+        SELECT CASE kind WHEN 'refund' THEN 'refund_recorded' ELSE 'payment_recorded' END, '', '',
+               jsonb_build_object('payment', id, 'amount', amount::text, 'method', method, 'kind', kind,
+                                  'status', 'successful', 'reference', ''),
+               created_at, sale_id, user_id
+        FROM paid
+        """
+    )
+
+
+def _reference_of(expr: str) -> str:
+    return f"('S-' || CASE WHEN {expr} >= 100000 THEN {expr}::text ELSE lpad({expr}::text, 6, '0') END)"
+
+
+def _open_stock(cur, *, variants: int, start) -> None:
+    """One receipt per (variant, warehouse) so that every level ends with STOCK_BUFFER available; the levels."""
+    cur.execute(
+        "CREATE TEMP TABLE bench_net AS SELECT variant_id, warehouse_id, sum(on_hand_change) AS on_hand,"
+        " sum(reserved_change) AS reserved FROM inventory_stockmovement GROUP BY 1, 2"
+    )
+    receipt_at = "%(start)s::timestamptz - interval '1 day'"
+    insert_select(
+        cur,
+        "inventory_stockmovement",
+        {
+            "kind": "'receipt'",
+            "on_hand_change": f"{STOCK_BUFFER} - coalesce(n.on_hand, 0) + coalesce(n.reserved, 0)",
+            "reserved_change": "0",
+            "reason": "'opening stock (bench)'",
+            "created_at": receipt_at,
+            "sale_id": "NULL",
+            "user_id": "1",
+            "variant_id": "v.id",
+            "warehouse_id": "w.id",
+        },
+        "FROM inventory_variant v CROSS JOIN inventory_warehouse w "
+        "LEFT JOIN bench_net n ON n.variant_id = v.id AND n.warehouse_id = w.id ORDER BY v.id, w.id",
+        {"start": start},
+    )
+    insert_select(
+        cur,
+        "inventory_stocklevel",
+        {
+            "on_hand": f"{STOCK_BUFFER} + coalesce(n.reserved, 0)",
+            "reserved": "coalesce(n.reserved, 0)",
+            "updated_at": "now()",
+            "variant_id": "v.id",
+            "warehouse_id": "w.id",
+        },
+        "FROM inventory_variant v CROSS JOIN inventory_warehouse w "
+        "LEFT JOIN bench_net n ON n.variant_id = v.id AND n.warehouse_id = w.id ORDER BY v.id, w.id",
+    )
+    cur.execute("DROP TABLE bench_net")
+
+
+def _table_max_ids(cur) -> dict[str, int]:
+    result = {}
+    for table in GROWING_TABLES:
+        cur.execute(f"SELECT coalesce(max(id), 0) FROM {table}")
+        result[f"max_id.{table}"] = cur.fetchone()[0]
+    return result
+
+
+def generate(
+    url: str,
+    *,
+    sales: int,
+    seed: float = 0.42,
+    reset: bool = False,
+    keep_indexes: bool = False,
+    vacuum: bool = True,
+    quiet: bool = False,
+) -> dict:
+    """Fill the database at `url`; return the bench_meta values written."""
+    started = time.monotonic()
+    variants = PRODUCTS * VARIANTS_PER_PRODUCT
+    log = (lambda *a: None) if quiet else (lambda msg: tqdm.write(f"generate: {msg}", file=sys.stderr))
+    with connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SET synchronous_commit = off")
+        cur.execute("SET maintenance_work_mem = '512MB'")
+        cur.execute("SET work_mem = '64MB'")
+        cur.execute("SELECT to_regclass('sales_sale') IS NOT NULL")
+        if not cur.fetchone()[0]:
+            raise SystemExit("generate: the database is not migrated (run manage.py migrate first)")
+        if reset:
+            cur.execute("DROP TABLE IF EXISTS bench_meta")
+            cur.execute(
+                "TRUNCATE sales_sale, sales_saleitem, sales_saleevent, sales_invoice, payments_payment,"
+                " inventory_stockmovement, inventory_stocklevel, inventory_variant, inventory_product,"
+                " inventory_productgroup, inventory_warehouse, customers_address, customers_customer, sales_channel,"
+                " sales_carrier, sales_taxrate, salesproject_idempotencykey, authtoken_token, auth_user"
+                " RESTART IDENTITY CASCADE"
+            )
+        cur.execute(
+            "SELECT EXISTS (SELECT 1 FROM sales_sale) OR EXISTS (SELECT 1 FROM auth_user)"
+            " OR EXISTS (SELECT 1 FROM inventory_variant)"
+        )
+        if cur.fetchone()[0]:
+            raise SystemExit("generate: the database already has data; use a fresh database or --reset")
+        cur.execute("SELECT setseed(%s)", (seed,))
+        log("reference data: users, warehouses, 10,000 variants, 50,000 customers")
+        load_reference_data(cur, products=PRODUCTS, customers=CUSTOMERS)
+        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")  # run the deferred checks now: tables with pending ones
+        cur.execute("SET CONSTRAINTS ALL DEFERRED")  # cannot be altered below
+        rebuild = [] if keep_indexes else _drop_secondary(cur, BULK_TABLES)
+        _session_setup(cur, variants=variants, customers=CUSTOMERS)
+        cur.execute(f"SELECT now() - interval '{SPAN_DAYS} days'")
+        start = cur.fetchone()[0]
+        step_seconds = SPAN_DAYS * 86400 / max(sales, 1)
+        with tqdm(total=sales, unit="sales", unit_scale=True, desc="sales", file=sys.stderr, disable=quiet) as bar:
+            for first in range(1, sales + 1, CHUNK):
+                last = min(first + CHUNK - 1, sales)
+                _plan_chunk(
+                    cur,
+                    first=first,
+                    last=last,
+                    start=start,
+                    step_seconds=step_seconds,
+                    variants=variants,
+                    customers=CUSTOMERS,
+                    path=None,
+                )
+                # Same start for every chunk: sale id n was created about n × step after it.
+                _write_chunk(cur)
+                bar.update(last - first + 1)
+        _open_stock(cur, variants=variants, start=start)
+        if rebuild:
+            for statement in tqdm(rebuild, desc="indexes", unit="idx", file=sys.stderr, disable=quiet):
+                cur.execute(statement)
+        reset_sequences(cur, (*BULK_TABLES, "inventory_stocklevel"))
+        meta = {
+            "generator_version": GENERATOR_VERSION,
+            "sales": sales,
+            "seed": seed,
+            "variants": variants,
+            "customers": CUSTOMERS,
+            "warehouses": WAREHOUSES,
+            "generated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            **_table_max_ids(cur),
+        }
+        meta_set(cur, meta)
+        conn.commit()
+    loaded = time.monotonic() - started
+    if vacuum:
+        log("VACUUM (ANALYZE)")
+        with connect(url, autocommit=True) as conn:
+            conn.execute("SET maintenance_work_mem = '512MB'")
+            conn.execute("VACUUM (ANALYZE)")
+    meta["seconds"] = round(time.monotonic() - started, 1)
+    with connect(url) as conn, conn.cursor() as cur:
+        meta_set(cur, {"seconds": meta["seconds"], "load_seconds": round(loaded, 1)})
+    log(f"{sales:,} sales in {meta['seconds']} s (load {loaded:.1f} s)")
+    return meta
+
+
+# --- used by the driver -------------------------------------------------------------------
+
+
+def add_pending_sales(url: str, *, count: int) -> tuple[int, int]:
+    """Add `count` pending sales created now (items reserved, ledger written); return their id range.
+
+    The confirm scenario needs sales to confirm that are not part of the measured data set;
+    `restore` removes them again.
+    """
+    with connect(url) as conn, conn.cursor() as cur:
+        meta = meta_get(cur)
+        variants = int(meta["variants"])
+        _session_setup(cur, variants=variants, customers=int(meta["customers"]))
+        cur.execute("SELECT nextval(pg_get_serial_sequence('sales_sale', 'id'))")
+        first = cur.fetchone()[0]
+        last = first + count - 1
+        cur.execute("SELECT now() - interval '1 minute'")
+        start = cur.fetchone()[0]
+        _plan_chunk(
+            cur,
+            first=first,
+            last=last,
+            start=start,
+            step_seconds=50.0 / max(count, 1),
+            variants=variants,
+            customers=int(meta["customers"]),
+            path="pending",
+        )
+        cur.execute("UPDATE bench_plan SET pay = 'none', paid = 0")
+        _write_chunk(cur)
+        # Reserve on the levels what the ledger rows just written reserve.
+        cur.execute(
+            """UPDATE inventory_stocklevel sl SET reserved = sl.reserved + m.reserved, updated_at = now()
+               FROM (SELECT variant_id, warehouse_id, sum(reserved_change) AS reserved FROM inventory_stockmovement
+                     WHERE sale_id BETWEEN %s AND %s GROUP BY 1, 2) m
+               WHERE sl.variant_id = m.variant_id AND sl.warehouse_id = m.warehouse_id""",
+            (first, last),
+        )
+        reset_sequences(cur, ("sales_sale",))
+        conn.commit()
+    return first, last
+
+
+def restore(url: str) -> dict[str, int]:
+    """Delete every row added after generation and take the stock levels back with the ledger rows.
+
+    Returns the number of rows deleted per table. The data set is then as generated.
+    """
+    deleted = {}
+    with connect(url) as conn, conn.cursor() as cur:
+        meta = meta_get(cur)
+        if not meta:
+            raise SystemExit("restore: no bench_meta table: this database was not made by bench/generate.py")
+        limits = {table: int(meta[f"max_id.{table}"]) for table in GROWING_TABLES}
+        cur.execute(
+            """WITH gone AS (DELETE FROM inventory_stockmovement WHERE id > %s
+                             RETURNING variant_id, warehouse_id, on_hand_change, reserved_change),
+                    net AS (SELECT variant_id, warehouse_id, sum(on_hand_change) AS on_hand,
+                                   sum(reserved_change) AS reserved, count(*) AS n FROM gone GROUP BY 1, 2)
+               UPDATE inventory_stocklevel sl SET on_hand = sl.on_hand - net.on_hand,
+                      reserved = sl.reserved - net.reserved
+               FROM net WHERE sl.variant_id = net.variant_id AND sl.warehouse_id = net.warehouse_id""",
+            (limits["inventory_stockmovement"],),
+        )
+        deleted["inventory_stockmovement.levels"] = cur.rowcount
+        for table in (
+            "salesproject_idempotencykey",
+            "payments_payment",
+            "sales_saleevent",
+            "sales_invoice",
+            "sales_saleitem",
+        ):
+            cur.execute(f"DELETE FROM {table} WHERE id > %s", (limits[table],))
+            deleted[table] = cur.rowcount
+        # Rows of generated sales are not touched by the benchmark, but a new item or event of an old sale
+        # would be caught above; a new sale's rows are all above the limits.
+        cur.execute("DELETE FROM sales_sale WHERE id > %s", (limits["sales_sale"],))
+        deleted["sales_sale"] = cur.rowcount
+        conn.commit()
+    return deleted
+
+
+def check(url: str) -> list[str]:
+    """The invariants the data set promises; returns the problems found (empty when consistent)."""
+    problems = []
+    with connect(url) as conn, conn.cursor() as cur:
+        cur.execute(
+            """SELECT count(*) FROM inventory_stocklevel sl
+               LEFT JOIN (SELECT variant_id, warehouse_id, sum(on_hand_change) AS on_hand,
+                                 sum(reserved_change) AS reserved
+                          FROM inventory_stockmovement GROUP BY 1, 2) m
+                 ON m.variant_id = sl.variant_id AND m.warehouse_id = sl.warehouse_id
+               WHERE sl.on_hand <> coalesce(m.on_hand, 0) OR sl.reserved <> coalesce(m.reserved, 0)"""
+        )
+        if n := cur.fetchone()[0]:
+            problems.append(f"{n} stock levels differ from the sum of their ledger rows")
+        cur.execute(
+            """SELECT count(*) FROM inventory_stocklevel sl
+               LEFT JOIN (SELECT i.variant_id, i.warehouse_id, sum(i.quantity) AS q FROM sales_saleitem i
+                          JOIN sales_sale s ON s.id = i.sale_id WHERE s.status = 'pending' GROUP BY 1, 2) p
+                 ON p.variant_id = sl.variant_id AND p.warehouse_id = sl.warehouse_id
+               WHERE sl.reserved <> coalesce(p.q, 0)"""
+        )
+        if n := cur.fetchone()[0]:
+            problems.append(f"{n} stock levels reserve other than the units of their pending sales")
+        cur.execute(
+            """SELECT count(*) FROM sales_sale s
+               JOIN (SELECT sale_id, sum(subtotal) AS subtotal, sum(tax_total) AS tax FROM sales_saleitem
+                     GROUP BY 1) i ON i.sale_id = s.id
+               WHERE s.subtotal <> i.subtotal OR s.tax_total <> i.tax
+                  OR s.grand_total <> s.subtotal - s.discount_total + s.shipping_cost + s.tax_total"""
+        )
+        if n := cur.fetchone()[0]:
+            problems.append(f"{n} sales whose totals do not match their items")
+        cur.execute(
+            """SELECT count(*) FROM sales_sale s
+               LEFT JOIN (SELECT sale_id, sum(CASE kind WHEN 'refund' THEN -amount ELSE amount END) AS paid
+                          FROM payments_payment WHERE status = 'successful' GROUP BY 1) p ON p.sale_id = s.id
+               WHERE s.paid_total <> coalesce(p.paid, 0)"""
+        )
+        if n := cur.fetchone()[0]:
+            problems.append(f"{n} sales whose paid_total differs from their payments")
+        cur.execute("SELECT count(*) FROM inventory_stocklevel WHERE on_hand < 0 OR reserved < 0 OR reserved > on_hand")
+        if n := cur.fetchone()[0]:
+            problems.append(f"{n} stock levels break on_hand >= reserved >= 0")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sales", type=int, default=1_000_000, help="number of sales (default 1,000,000)")
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"), help="default: $DATABASE_URL")
+    parser.add_argument("--seed", type=float, default=0.42, help="setseed() value in [-1, 1] (default 0.42)")
+    parser.add_argument("--reset", action="store_true", help="empty the tables first (TRUNCATE … CASCADE)")
+    parser.add_argument("--keep-indexes", action="store_true", help="load with every index in place (slower)")
+    parser.add_argument("--no-vacuum", action="store_true", help="skip VACUUM (ANALYZE) at the end")
+    parser.add_argument("--check", action="store_true", help="only check the invariants of an existing data set")
+    args = parser.parse_args(argv)
+    if not args.database_url or not args.database_url.startswith(("postgres://", "postgresql://")):
+        parser.error("a PostgreSQL --database-url (or DATABASE_URL) is required")
+    if not args.check:
+        generate(
+            args.database_url,
+            sales=args.sales,
+            seed=args.seed,
+            reset=args.reset,
+            keep_indexes=args.keep_indexes,
+            vacuum=not args.no_vacuum,
+        )
+    problems = check(args.database_url)
+    for problem in problems:
+        print(f"generate: inconsistent: {problem}", file=sys.stderr)
+    if not problems:
+        print(
+            "generate: invariants hold (levels = ledger sums, reserved = pending units, totals = items)",
+            file=sys.stderr,
+        )
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -3,11 +3,13 @@
 #   make test   set up, then lint, check for missing migrations and run the test suite
 # Variables: PYTHON (interpreter that creates the venv), PORT (dev server port),
 # PYTEST_ARGS (extra pytest arguments, e.g. make test PYTEST_ARGS="-k ledger -x").
+#   make bench  the benchmark on PostgreSQL (bench/README.md); ARGS=--quick for a ~2-minute run
 
 PYTHON ?= python3
 VENV ?= .venv
 PORT ?= 8000
 PYTEST_ARGS ?=
+ARGS ?=
 
 BIN := $(VENV)/bin
 PY := $(BIN)/python
@@ -28,14 +30,16 @@ endef
 export ENSURE_SUPERUSER
 
 .DEFAULT_GOAL := help
-.PHONY: help install run migrate superuser test lint fmt clean
+.PHONY: help install run migrate superuser test lint fmt clean fuzz bench
 
 help:
 	@echo "make run     set up and start the dev server on http://127.0.0.1:$(PORT)/ (admin/admin)"
 	@echo "make test    set up, ruff check, makemigrations --check, pytest \$$PYTEST_ARGS"
 	@echo "make lint    ruff check ."
+	@echo "make fuzz    long schemathesis run with the stateful phase (needs PostgreSQL; not in CI)"
 	@echo "make fmt     ruff check --fix . and ruff format ."
 	@echo "make clean   remove caches (not the venv or the database)"
+	@echo "make bench   benchmark on PostgreSQL with pgbench and wrk (ARGS=--quick: ~2 minutes); see bench/README.md"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -72,9 +76,17 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# Slow (minutes): many cases per operation plus stateful call chains; ST_MAX_EXAMPLES, ST_SEED.
+fuzz: $(STAMP)
+	scripts/fuzz.sh
+
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Needs a local PostgreSQL (scripts/ensure_postgres.sh), pgbench and wrk (installed if missing).
+bench: $(STAMP)
+	$(PY) bench/run.py $(ARGS)
 
 clean:
 	rm -rf .pytest_cache .ruff_cache .hypothesis

@@ -1,6 +1,6 @@
 """Reads of the catalogue and stock tuned for the API: each list loads its related rows in fixed queries."""
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from inventory.models import Product, StockLevel, StockMovement, Variant
 
@@ -18,6 +18,9 @@ def stock_level_list() -> QuerySet[StockLevel]:
     return StockLevel.objects.select_related("variant", "warehouse").order_by("pk")
 
 
-def stock_movement_list() -> QuerySet[StockMovement]:
-    """The ledger, newest first."""
-    return StockMovement.objects.select_related("variant", "warehouse", "user").order_by("-created_at", "-pk")
+def stock_movement_list(*, user=None) -> QuerySet[StockMovement]:
+    """The ledger, newest first; a non-staff `user` sees stock booked by hand and by their own sales only."""
+    queryset = StockMovement.objects.select_related("variant", "warehouse", "user").order_by("-created_at", "-pk")
+    if user is not None and not user.is_staff:
+        queryset = queryset.filter(Q(sale__isnull=True) | Q(sale__seller=user))
+    return queryset

@@ -14,8 +14,9 @@ COUNTRY_RE = re.compile(r"^[A-Za-z]{2}$")
 
 
 class SaleFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=SaleStatus.choices)
-    payment_status = django_filters.MultipleChoiceFilter(choices=PaymentStatus.choices)
+    # Columns of the sale itself: no join can repeat a row, so no DISTINCT (which would defeat the indexes).
+    status = django_filters.MultipleChoiceFilter(choices=SaleStatus.choices, distinct=False)
+    payment_status = django_filters.MultipleChoiceFilter(choices=PaymentStatus.choices, distinct=False)
     customer = IntegerFilter(field_name="customer_id")
     seller = IntegerFilter(field_name="seller_id")
     product = IntegerFilter(method="filter_product")

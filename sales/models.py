@@ -185,8 +185,17 @@ class Sale(FSMModelMixin, TimeStampedModel):
         ordering = ["-created_at", "-id"]
         permissions = [("refund_sale", "Can refund sales")]
         indexes = [
-            models.Index(fields=["status", "created_at"]),
-            models.Index(fields=["seller", "created_at"]),
+            # The list's order (newest first, id breaking ties) and its keyset cursor, whole
+            # and within one seller's or one status's sales.
+            models.Index(fields=["created_at", "id"], name="sale_created_id_idx"),
+            models.Index(fields=["seller", "created_at", "id"], name="sale_seller_created_id_idx"),
+            models.Index(fields=["status", "created_at", "id"], name="sale_status_created_id_idx"),
+            models.Index(fields=["grand_total", "id"], name="sale_total_id_idx"),  # ?ordering=grand_total
+            # The summary adds up totals per status: answered from the index alone.
+            models.Index(fields=["status"], include=["grand_total", "paid_total"], name="sale_status_totals_idx"),
+            models.Index(
+                fields=["seller", "status"], include=["grand_total", "paid_total"], name="sale_seller_status_totals_idx"
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=SaleStatus.values), name="sale_status_valid"),

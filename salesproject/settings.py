@@ -6,6 +6,7 @@ project runs on a local SQLite file so a newcomer needs nothing else.
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -62,6 +63,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "drf_standardized_errors",
     "rest_framework.authtoken",
+    "axes",
     "salesproject",
     "inventory",
     "customers",
@@ -78,6 +80,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "salesproject.urls"
@@ -98,18 +102,46 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        # Persistent connections, checked before reuse so a database restart
-        # does not hand a dead connection to a request.
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
-        conn_health_checks=True,
+# Connections. Each gunicorn (sync) worker serves one request at a time, so by default it
+# keeps one persistent connection per database (DATABASE_CONN_MAX_AGE seconds, checked
+# before reuse so a database restart does not hand a dead connection to a request).
+# DATABASE_POOL_MAX_SIZE > 0 switches PostgreSQL to psycopg's pool instead (one pool per
+# worker process: worth it with threaded workers, `--threads`). Either way keep
+# instances × workers × (1, or the pool's max size) below PostgreSQL's max_connections
+# (100 by default, a few kept for maintenance); with a replica, count it there too.
+DATABASE_CONN_MAX_AGE = int(os.environ.get("DATABASE_CONN_MAX_AGE", "60"))
+DATABASE_POOL_MAX_SIZE = int(os.environ.get("DATABASE_POOL_MAX_SIZE", "0"))
+
+
+def _database(url: str) -> dict:
+    config = dj_database_url.parse(
+        url, conn_max_age=0 if DATABASE_POOL_MAX_SIZE else DATABASE_CONN_MAX_AGE, conn_health_checks=True
     )
-}
+    if DATABASE_POOL_MAX_SIZE and config["ENGINE"] == "django.db.backends.postgresql":
+        config.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": int(os.environ.get("DATABASE_POOL_MIN_SIZE", "1")),
+            "max_size": DATABASE_POOL_MAX_SIZE,
+            "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "10")),
+        }
+    return config
+
+
+DATABASES = {"default": _database(os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# A read replica for the heavy reads (sales list, summary, exports): see salesproject/db_router.py.
+# Writes, locking reads and anything inside a transaction stay on the primary.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = _database(os.environ["DATABASE_REPLICA_URL"])
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # tests read the primary's test database
+DATABASE_ROUTERS = ["salesproject.db_router.PrimaryReplicaRouter"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite serialises writers; wait for the lock instead of failing at once.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database that does not answer makes the request fail (503) after this many seconds
+    # instead of holding the worker until gunicorn kills it. A `?connect_timeout=` in the URL wins.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -120,6 +152,51 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# --- Security -------------------------------------------------------------------------
+# HTTPS settings follow DJANGO_ENV: on in production (so `manage.py check --deploy` is
+# clean), off elsewhere so `make run`, the tests and the plain-HTTP contract test work.
+# Each can be overridden by its environment variable.
+PRODUCTION = DJANGO_ENV == "production"
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", PRODUCTION)
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", PRODUCTION)
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE", PRODUCTION)
+CSRF_COOKIE_SECURE = env_bool("DJANGO_CSRF_COOKIE_SECURE", PRODUCTION)
+# Production runs behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips a
+# client's own); without a proxy, set DJANGO_SECURE_PROXY_SSL_HEADER=0.
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", PRODUCTION) else None
+)
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+
+# One cache for every worker process: DRF's throttle counters (the token endpoint's login
+# limit) live here, and a per-process cache would multiply the limit by the number of
+# gunicorn workers. The database needs no extra service; migration
+# salesproject.0002_cache_table creates the table.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "salesproject_cache",
+        "OPTIONS": {"MAX_ENTRIES": 10_000},
+    }
+}
+
+# Admin (and every password) login: django-axes locks a username from one client address
+# after AXES_FAILURE_LIMIT failures for AXES_COOLOFF_MINUTES. Username and address together,
+# so a stranger cannot lock a real user out from elsewhere and one shared office address is
+# not locked for everybody. The token endpoint is also rate-limited per address by DRF.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False  # no start-up banner on every manage.py command; lockouts are still logged
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -129,14 +206,15 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", BASE_DIR / "media"))
+# Static files are served by whitenoise inside the WSGI app, so `gunicorn salesproject.wsgi` alone
+# serves a working admin. Production runs `manage.py collectstatic --noinput` before starting it:
+# hashed, compressed copies, cached by browsers for a year. Without collectstatic (a developer, CI)
+# whitenoise serves the apps' own files through the finders. See salesproject/static_storage.py.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
-        if not DEBUG
-        else "django.contrib.staticfiles.storage.StaticFilesStorage"
-    },
+    "staticfiles": {"BACKEND": "salesproject.static_storage.StaticFilesStorage"},
 }
+WHITENOISE_USE_FINDERS = True
 
 # Invoices are at most 10 MB; base64 in JSON makes that about 13.4 MB.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 15 * 1024 * 1024

@@ -135,7 +135,7 @@ class StockViewSet(IdempotentMixin, mixins.ListModelMixin, mixins.RetrieveModelM
 
     def get_queryset(self):
         if self.action == "movements":
-            return selectors.stock_movement_list()
+            return selectors.stock_movement_list(user=self.request.user)
         return selectors.stock_level_list()
 
     def _level_response(self, level) -> Response:

@@ -658,7 +658,7 @@ def test_receive_with_an_idempotency_key_books_once(api_client, staff, warehouse
 def test_movements_are_the_ledger_newest_first(api_client, seller, staff, warehouse):
     variant = stocked_variant(5)
     services.stock_adjust(variant=variant, warehouse=warehouse, quantity_change=-1, user=staff, reason="count")
-    sale = SaleFactory(items=[ItemData(variant=variant, quantity=2)])
+    sale = SaleFactory(seller=seller, items=[ItemData(variant=variant, quantity=2)])
 
     response = api_client(seller).get(f"{API}/stock/movements/")
 
@@ -677,7 +677,7 @@ def test_movement_filters(api_client, seller, warehouse):
     side = WarehouseFactory(code="SIDE")
     variant = stocked_variant(5)
     other = stocked_variant(5, warehouse=side)
-    sale = SaleFactory(items=[ItemData(variant=variant, quantity=1)])
+    sale = SaleFactory(seller=seller, items=[ItemData(variant=variant, quantity=1)])
     client = api_client(seller)
 
     def kinds(query: str) -> list[tuple[str, int]]:
@@ -767,3 +767,15 @@ def test_malformed_json_is_400(api_client, staff):
 
     assert response.status_code == 400
     assert response.json()["type"] == "client_error"
+
+
+def test_a_seller_does_not_see_the_movements_of_another_sellers_sale(api_client, seller, staff, warehouse):
+    variant = stocked_variant(5)
+    own = SaleFactory(seller=seller, items=[ItemData(variant=variant, quantity=1)])
+    SaleFactory(items=[ItemData(variant=variant, quantity=2)])  # another seller's
+
+    def sales_seen(user) -> list:
+        return [row["sale"] for row in api_client(user).get(f"{API}/stock/movements/").json()["results"]]
+
+    assert sales_seen(seller) == [own.pk, None]
+    assert len(sales_seen(staff)) == 3

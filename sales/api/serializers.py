@@ -169,20 +169,88 @@ class InvoiceSerializer(serializers.ModelSerializer):
 # --- input ------------------------------------------------------------------------------------
 
 
+class _Preloaded:
+    """A related field that first looks its value up among the rows its list loaded for every line at once.
+
+    Only well-formed values are preloaded; anything else (and a value that
+    matches no row) goes through the field's own lookup, so errors read exactly
+    as they would without the preloading.
+    """
+
+    lookup = "pk"
+
+    def preload_key(self, value):
+        raise NotImplementedError
+
+    def to_internal_value(self, data):
+        loaded = getattr(self.parent, "_preloaded", {}).get(self.field_name, {})
+        key = self.preload_key(data)
+        if key is not None and key in loaded:
+            return loaded[key]
+        return super().to_internal_value(data)
+
+
+class PreloadedPrimaryKeyField(_Preloaded, serializers.PrimaryKeyRelatedField):
+    def preload_key(self, value) -> int | None:
+        if isinstance(value, str) and value.isascii() and value.isdigit():
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63:
+            return value
+        return None
+
+
+class PreloadedCodeField(_Preloaded, CodeRelatedField):
+    lookup = "code"
+
+    def preload_key(self, value) -> str | None:
+        if isinstance(value, str | int) and not isinstance(value, bool) and "\x00" not in str(value):
+            return str(value)
+        return None
+
+
+class PreloadingListSerializer(serializers.ListSerializer):
+    """Sale lines: one query per kind of reference (variants, products, warehouses…), not one per line."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, list):
+            self.child._preloaded = self._preload(data)
+        try:
+            return super().to_internal_value(data)
+        finally:
+            self.child._preloaded = {}
+
+    def _preload(self, data: list) -> dict[str, dict]:
+        preloaded = {}
+        for name, field in self.child.fields.items():
+            if not isinstance(field, _Preloaded):
+                continue
+            keys = {field.preload_key(line.get(name)) for line in data if isinstance(line, dict)} - {None}
+            if keys:
+                rows = field.get_queryset().filter(**{f"{field.lookup}__in": keys})
+                preloaded[name] = {field.preload_key(getattr(row, field.lookup)): row for row in rows}
+        return preloaded
+
+
 class SaleItemInputSerializer(serializers.Serializer):
-    product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all(), required=False, allow_null=True)
-    variant = serializers.PrimaryKeyRelatedField(
-        queryset=Variant.objects.select_related("product"), required=False, allow_null=True
+    product = PreloadedPrimaryKeyField(
+        queryset=Product.objects.select_related("product_group").prefetch_related("variants"),
+        required=False, allow_null=True,
+    )
+    variant = PreloadedPrimaryKeyField(
+        queryset=Variant.objects.select_related("product__product_group"), required=False, allow_null=True
     )
     quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
     unit_price = MoneyField(min_value=0, required=False, allow_null=True)
     discount = MoneyField(min_value=0, required=False, default=0)
     discount_type = serializers.ChoiceField(choices=DiscountType.choices, required=False, default=DiscountType.FIXED)
-    warehouse = CodeRelatedField(queryset=Warehouse.objects.all(), required=False, allow_null=True)
-    carrier = CodeRelatedField(queryset=Carrier.objects.all(), required=False, allow_null=True)
+    warehouse = PreloadedCodeField(queryset=Warehouse.objects.all(), required=False, allow_null=True)
+    carrier = PreloadedCodeField(queryset=Carrier.objects.all(), required=False, allow_null=True)
     tracking_code = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     tracking_url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
-    product_group = CodeRelatedField(queryset=ProductGroup.objects.all(), required=False, allow_null=True)
+    product_group = PreloadedCodeField(queryset=ProductGroup.objects.all(), required=False, allow_null=True)
+
+    class Meta:
+        list_serializer_class = PreloadingListSerializer
 
     def validate(self, attrs):
         if not attrs.get("product") and not attrs.get("variant"):

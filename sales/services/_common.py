@@ -8,6 +8,7 @@ from typing import Any
 from uuid import uuid4
 
 from django.db import IntegrityError, transaction
+from django.db.models import prefetch_related_objects
 from django_fsm import can_proceed, has_transition_perm
 
 from customers.models import AddressKind, Customer
@@ -91,10 +92,17 @@ def _user_or_none(user):
     return user if user is not None and getattr(user, "is_authenticated", False) else None
 
 
-def _log(sale: Sale, type_: str, *, user=None, from_status: str = "", to_status: str = "", **data: Any) -> SaleEvent:
-    return SaleEvent.objects.create(
+def _event(sale: Sale, type_: str, *, user=None, from_status: str = "", to_status: str = "", **data: Any) -> SaleEvent:
+    """An unsaved activity row, for writers that insert several at once."""
+    return SaleEvent(
         sale=sale, type=type_, user=_user_or_none(user), from_status=from_status, to_status=to_status, data=data
     )
+
+
+def _log(sale: Sale, type_: str, *, user=None, from_status: str = "", to_status: str = "", **data: Any) -> SaleEvent:
+    event = _event(sale, type_, user=user, from_status=from_status, to_status=to_status, **data)
+    event.save()
+    return event
 
 
 def _stock_lines(items: Iterable[SaleItem], *, remaining: bool = False) -> list[StockLine]:
@@ -146,6 +154,7 @@ def _address(value: dict | None) -> dict:
 def _customer_addresses(customer: Customer | None) -> tuple[dict, dict]:
     if customer is None:
         return {}, {}
+    prefetch_related_objects([customer], "addresses")  # both kinds from one query
     billing = customer.default_address(AddressKind.BILLING)
     shipping = customer.default_address(AddressKind.SHIPPING)
     return (billing.snapshot() if billing else {}, shipping.snapshot() if shipping else {})
@@ -232,22 +241,26 @@ def _set_tax(sale: Sale, tax: TaxRate | None) -> None:
 
 
 def _insert(sale: Sale, reference: str | None) -> None:
-    """Insert the sale, number it, and give it a reference; a taken reference is a 409."""
-    if reference and Sale.objects.filter(reference=reference).exists():
-        raise DuplicateReference("A sale with this reference already exists.", attr="reference")
-    sale.reference = reference or f"pending-{uuid4().hex}"
-    try:
-        with transaction.atomic():
-            sale.save()
-    except IntegrityError:
-        if reference and Sale.objects.filter(reference=reference).exists():
-            raise DuplicateReference("A sale with this reference already exists.", attr="reference") from None
-        raise
+    """Insert the sale, number it (the number is its id), and give it a reference; a taken reference is a 409."""
+    if reference:
+        if Sale.objects.filter(reference=reference).exists():
+            raise DuplicateReference("A sale with this reference already exists.", attr="reference")
+        sale.reference = reference
+        try:
+            with transaction.atomic():  # a savepoint: a race on the reference must not abort the caller
+                sale.save(force_insert=True)
+        except IntegrityError:
+            if Sale.objects.filter(reference=reference).exists():
+                raise DuplicateReference("A sale with this reference already exists.", attr="reference") from None
+            raise
+    else:
+        # A random placeholder cannot collide, so no savepoint is needed around this insert.
+        sale.reference = f"pending-{uuid4().hex}"
+        sale.save(force_insert=True)
     sale.number = sale.pk
     if not reference:
         candidate = f"S-{sale.number:06d}"
-        if Sale.objects.filter(reference=candidate).exists():
+        if Sale.objects.filter(reference=candidate).exists():  # a client chose this reference for another sale
             candidate = f"{candidate}-{uuid4().hex[:6]}"
         sale.reference = candidate
     Sale.objects.filter(pk=sale.pk).update(number=sale.number, reference=sale.reference)
-

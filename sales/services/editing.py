@@ -13,7 +13,7 @@ from inventory import services as stock
 from inventory.models import Warehouse
 from inventory.services import StockLine
 from sales.errors import SaleLocked
-from sales.models import Channel, DiscountType, Sale, SaleEventType, SaleItem, SaleStatus, TaxRate
+from sales.models import Channel, DiscountType, Sale, SaleEvent, SaleEventType, SaleItem, SaleStatus, TaxRate
 from sales.services._common import (
     ALWAYS_EDITABLE_FIELDS,
     CREATE_STATUSES,
@@ -27,21 +27,22 @@ from sales.services._common import (
     _build_items,
     _check_transition,
     _customer_addresses,
+    _event,
     _insert,
     _log,
     _reason,
     _set_tax,
     _stock_lines,
     _tracking_url,
-    _transition,
     sale_lock,
 )
 from sales.services.payments import _record_payments, derive_payment_status, sale_refresh_payments
-from sales.services.transitions import _confirm, _submit
+from salesproject.db import retry_on_transient_db_errors
 from salesproject.errors import ValidationError
 from salesproject.money import ZERO
 
 
+@retry_on_transient_db_errors
 @transaction.atomic
 def sale_create(
     *,
@@ -108,27 +109,64 @@ def sale_create(
     sale_items = _build_items(sale, items)
     _apply_pricing(sale, sale_items)
     sale.payment_status = derive_payment_status(grand_total=sale.grand_total, paid=ZERO, refunded=ZERO)
-    confirm_now = status in (SaleStatus.CONFIRMED, SaleStatus.COMPLETED)
-    if confirm_now:  # known before the insert, so confirming needs no second write of the items
+    # The transitions run on the unsaved sale, so it is inserted once, already in the requested
+    # state, and its stock moves in one locked step: a create costs the same few queries
+    # whatever its number of lines.
+    steps = _create_steps(sale, status)
+    if status in (SaleStatus.CONFIRMED, SaleStatus.COMPLETED):
         for item in sale_items:
             item.stock_warehouse = item.warehouse
     _insert(sale, reference)
     SaleItem.objects.bulk_create(sale_items)
-    _log(sale, SaleEventType.CREATED, user=user, status=status, grand_total=str(sale.grand_total))
-
-    if status != SaleStatus.DRAFT:
-        _submit(sale, sale_items, user=user)
-    if confirm_now:
-        _confirm(sale, sale_items, user=user, saved=False)
-    if status == SaleStatus.COMPLETED:
-        _check_transition(sale, "complete", None)
-        _transition(sale, "complete", user=user)
+    lines = _stock_lines(sale_items)
+    if status == SaleStatus.PENDING:
+        stock.stock_reserve(lines=lines, sale=sale, user=user, reason=_reason(sale, "submitted"))
+    elif status != SaleStatus.DRAFT:
+        stock.stock_reserve_and_commit(lines=lines, sale=sale, user=user, reason=_reason(sale, "confirmed"))
+    events = [_event(sale, SaleEventType.CREATED, user=user, status=status, grand_total=str(sale.grand_total))]
+    events += [
+        _event(sale, SaleEventType.STATUS_CHANGED, user=user, from_status=source, to_status=target, transition=name)
+        for source, target, name in steps
+    ]
+    SaleEvent.objects.bulk_create(events)
+    recorded = []
     if payments:
-        _record_payments(sale, payments, user)
-        sale.refresh_from_db()
+        recorded = _record_payments(sale, payments, user)
+        refreshed = recorded[-1].sale  # the locked copy the payment service kept up to date
+        sale.paid_total, sale.payment_status = refreshed.paid_total, refreshed.payment_status
+    # The rows just written are all the sale's items and payments: keep them on the instance,
+    # as prefetch_related would, so the caller can show the sale without reading them back.
+    _keep_loaded(sale, "items", sale_items)
+    _keep_loaded(sale, "payments", recorded)
     return sale
 
 
+def _keep_loaded(sale: Sale, relation: str, rows: list) -> None:
+    """Make `sale.<relation>.all()` answer with `rows`, the way `prefetch_related` fills it."""
+    queryset = getattr(sale, relation).all()
+    queryset._result_cache = list(rows)
+    queryset._prefetch_done = True
+    sale._prefetched_objects_cache = {**getattr(sale, "_prefetched_objects_cache", {}), relation: queryset}
+
+
+def _create_steps(sale: Sale, status: str) -> list[tuple[str, str, str]]:
+    """Run, on an unsaved sale, the transitions from draft to `status`; (from, to, name) of each."""
+    names = {
+        SaleStatus.DRAFT: (),
+        SaleStatus.PENDING: ("submit",),
+        SaleStatus.CONFIRMED: ("submit", "confirm"),
+        SaleStatus.COMPLETED: ("submit", "confirm", "complete"),
+    }[status]
+    steps = []
+    for name in names:
+        _check_transition(sale, name, None)
+        source = sale.status
+        getattr(sale, name)()
+        steps.append((source, sale.status, name))
+    return steps
+
+
+@retry_on_transient_db_errors
 @transaction.atomic
 def sale_update(*, sale: Sale, user, data: dict[str, Any]) -> Sale:
     """Edit a sale: lines, customer, addresses and money while draft or pending; notes and tags always.
@@ -227,6 +265,7 @@ def _copy_item(item: SaleItem) -> SaleItem:
     return clone
 
 
+@retry_on_transient_db_errors
 @transaction.atomic
 def sale_delete(*, sale: Sale, user) -> None:
     """Delete a draft, pending, cancelled or rejected sale (releasing a pending one's reservation)."""
@@ -239,6 +278,7 @@ def sale_delete(*, sale: Sale, user) -> None:
     sale.delete()
 
 
+@retry_on_transient_db_errors
 @transaction.atomic
 def sale_update_item(*, item: SaleItem, user, data: dict[str, Any]) -> SaleItem:
     """Set warehouse, carrier, tracking or product group on one line of a sale that is not closed.

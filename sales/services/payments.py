@@ -56,10 +56,10 @@ def sale_payment_changed(*, sale: Sale, payment, user, event: str) -> Sale:
     return sale
 
 
-def _record_payments(sale: Sale, payments: Sequence[PaymentData], user) -> None:
+def _record_payments(sale: Sale, payments: Sequence[PaymentData], user) -> list:
     from payments import services as payment_services
 
-    for index, data in enumerate(payments):
+    return [
         payment_services.payment_record(
             sale=sale,
             amount=data.amount,
@@ -71,6 +71,8 @@ def _record_payments(sale: Sale, payments: Sequence[PaymentData], user) -> None:
             user=user,
             attr_prefix=f"payments.{index}.",
         )
+        for index, data in enumerate(payments)
+    ]
 
 
 def _refund_payment(sale: Sale, amount: Decimal, user, note: str) -> None:

@@ -18,6 +18,7 @@ from sales.services._common import (
     sale_lock,
 )
 from sales.services.payments import _refund_payment
+from salesproject.db import retry_on_transient_db_errors
 from salesproject.errors import ValidationError
 from salesproject.money import ZERO
 
@@ -38,6 +39,7 @@ def _confirm(sale: Sale, items: Sequence[SaleItem], *, user, saved: bool = True)
     _transition(sale, "confirm", user=user)
 
 
+@retry_on_transient_db_errors
 @transaction.atomic
 def sale_submit(*, sale: Sale, user) -> Sale:
     """Draft → pending: reserve the stock of every line, or refuse if any line is short."""
@@ -47,6 +49,7 @@ def sale_submit(*, sale: Sale, user) -> Sale:
     return sale
 
 
+@retry_on_transient_db_errors
 @transaction.atomic
 def sale_confirm(*, sale: Sale, user) -> Sale:
     """Pending → confirmed: the reserved units leave the warehouse."""
@@ -56,6 +59,7 @@ def sale_confirm(*, sale: Sale, user) -> Sale:
     return sale
 
 
+@retry_on_transient_db_errors
 @transaction.atomic
 def sale_ship(
     *, sale: Sale, user, carrier: Carrier | None = None, tracking_code: str = "", tracking_url: str = ""
@@ -79,6 +83,7 @@ def sale_ship(
     return sale
 
 
+@retry_on_transient_db_errors
 @transaction.atomic
 def sale_complete(*, sale: Sale, user) -> Sale:
     """Confirmed or in delivery → completed."""
@@ -88,6 +93,7 @@ def sale_complete(*, sale: Sale, user) -> Sale:
     return sale
 
 
+@retry_on_transient_db_errors
 @transaction.atomic
 def sale_cancel(*, sale: Sale, user, reason: str, note: str = "") -> Sale:
     """Cancel a draft, pending or confirmed sale: release its reservation or put its units back."""
@@ -108,6 +114,7 @@ def sale_cancel(*, sale: Sale, user, reason: str, note: str = "") -> Sale:
     return sale
 
 
+@retry_on_transient_db_errors
 @transaction.atomic
 def sale_reject(*, sale: Sale, user, reason: str = "", note: str = "") -> Sale:
     """Pending → rejected: release the reservation."""
@@ -118,6 +125,7 @@ def sale_reject(*, sale: Sale, user, reason: str = "", note: str = "") -> Sale:
     return sale
 
 
+@retry_on_transient_db_errors
 @transaction.atomic
 def sale_refund(*, sale: Sale, user, restock: bool = False, reason: str = "") -> Sale:
     """Refund a confirmed, shipped or completed sale: give the money back, optionally restock.

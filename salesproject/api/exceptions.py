@@ -15,6 +15,7 @@ from rest_framework import exceptions, status
 from rest_framework.settings import api_settings
 
 from inventory.services import InsufficientStock
+from salesproject.db import is_transient_db_error, sqlstate
 from salesproject.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,11 @@ class ExceptionHandler(handler.ExceptionHandler):
             if hasattr(exc, "error_dict"):
                 return exceptions.ValidationError(exc.message_dict)
             return exceptions.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: exc.messages})
+        if is_transient_db_error(exc):
+            # A deadlock or serialization failure the service could not retry away: nothing was
+            # written, the client may simply try again. Not an outage, so not a 503.
+            logger.warning("lock conflict reached the API (SQLSTATE %s): %s", sqlstate(exc), exc)
+            return Conflict()
         if isinstance(exc, OperationalError):
             logger.warning("database unavailable: %s", exc)
             return ServiceUnavailable()

@@ -1,27 +1,39 @@
 """`Idempotency-Key` on POST: the same key and body replay the first response.
 
-The key is claimed with an INSERT that a unique constraint guards, committed
-at once, so two app servers (or two threads) racing with one key cannot both
-do the work: the loser waits for the winner's response, or gets 409
-`idempotency_in_progress` if it takes too long.
+A keyed POST runs in one transaction: the claim (an INSERT that a unique
+constraint guards), the work and the stored response commit together or not at
+all. So a key is never left claimed by work that did not happen (a worker
+killed, the database gone mid-request): the retry simply runs again. Two app
+servers (or threads) racing with one key cannot both do the work: on
+PostgreSQL the second INSERT waits on the first's uncommitted row, then
+replays its response; after `WAIT_SECONDS` it gets 409
+`idempotency_in_progress`. Transient failures (5xx, a lock `conflict`) are
+rolled back with the claim, so they are never replayed.
 """
 
 import hashlib
+import logging
 import time
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
 from django.utils import timezone
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from salesproject.db import sqlstate
 from salesproject.models import IdempotencyKey
+
+logger = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.05
+LOCK_NOT_AVAILABLE = "55P03"
+# Answers a retry must not replay: the work did not happen and may succeed next time.
+TRANSIENT_CODES = frozenset({"conflict", "service_unavailable", "idempotency_in_progress"})
 
 
 class IdempotencyConflict(exceptions.APIException):
@@ -65,13 +77,11 @@ def claim(request) -> IdempotencyKey | None:
     request_hash = _request_hash(request)
     fields = {"user": request.user, "key": key}
     for _ in range(2):
-        try:
-            with transaction.atomic():
-                return IdempotencyKey.objects.create(
-                    **fields, method=request.method, path=request.path[:500], request_hash=request_hash
-                )
-        except IntegrityError:
-            pass
+        record = _insert_unless_taken(
+            IdempotencyKey(**fields, method=request.method, path=request.path[:500], request_hash=request_hash)
+        )
+        if record is not None:
+            return record
         expired = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
         if not IdempotencyKey.objects.filter(**fields, created_at__lt=expired).delete()[0]:
             break
@@ -89,6 +99,51 @@ def claim(request) -> IdempotencyKey | None:
         if time.monotonic() > deadline:
             raise IdempotencyInProgress()
         time.sleep(POLL_SECONDS)
+
+
+def _insert_unless_taken(record: IdempotencyKey) -> IdempotencyKey | None:
+    """Insert the key, or return None if this user already holds it.
+
+    One `INSERT … ON CONFLICT DO NOTHING RETURNING` statement (PostgreSQL, and
+    SQLite ≥ 3.35): the claim costs one round trip, and since it cannot raise
+    for a taken key it needs no transaction or savepoint around it.
+    """
+    record.created_at = timezone.now()
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        # Bounds the wait on another request's uncommitted claim of the same key (and, for the
+        # rest of this request's transaction, on any row lock).
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = '{int(WAIT_SECONDS * 1000)}ms'")
+    opts = IdempotencyKey._meta
+    names = ("user", "key", "method", "path", "request_hash", "state", "created_at")
+    fields = [opts.get_field(name) for name in names]
+    quote = connection.ops.quote_name
+    sql = (
+        "INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT ({user}, {key}) DO NOTHING RETURNING {pk}"
+    ).format(
+        table=quote(opts.db_table),
+        columns=", ".join(quote(field.column) for field in fields),
+        values=", ".join(["%s"] * len(fields)),
+        user=quote(opts.get_field("user").column),
+        key=quote(opts.get_field("key").column),
+        pk=quote(opts.pk.column),
+    )
+    params = [field.get_db_prep_save(field.pre_save(record, add=True), connection) for field in fields]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+    except OperationalError as exc:
+        if sqlstate(exc) != LOCK_NOT_AVAILABLE:
+            raise
+        transaction.set_rollback(True)  # the statement aborted the transaction
+        raise IdempotencyInProgress() from None
+    if row is None:
+        return None
+    record.pk = row[0]
+    record._state.adding = False
+    record._state.db = connection.alias
+    return record
 
 
 def store(record: IdempotencyKey, response) -> None:
@@ -112,6 +167,23 @@ class IdempotentMixin:
 
     _idempotency_record = None
 
+    def dispatch(self, request, *args, **kwargs):
+        if request.method != "POST" or not request.headers.get(HEADER):
+            return super().dispatch(request, *args, **kwargs)
+        try:
+            with transaction.atomic():
+                response = super().dispatch(request, *args, **kwargs)
+                if _is_transient(response):
+                    transaction.set_rollback(True)
+        except DatabaseError as exc:  # the database went away: nothing was kept
+            logger.warning("keyed request rolled back: %s", exc)
+            if not hasattr(self, "headers"):  # it failed to begin the transaction, before DRF's dispatch ran
+                self.args, self.kwargs = args, kwargs
+                self.request = self.initialize_request(request, *args, **kwargs)
+                self.headers = self.default_response_headers
+            response = self.finalize_response(self.request, self.handle_exception(exc), *args, **kwargs)
+        return response
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         self._idempotency_record = claim(request)
@@ -125,5 +197,15 @@ class IdempotentMixin:
         response = super().finalize_response(request, response, *args, **kwargs)
         record, self._idempotency_record = self._idempotency_record, None
         if record is not None:
+            # A failure here (the database went away) propagates to `dispatch`: the work rolls back
+            # with the claim and the client gets a 503, never a 201 for a sale that was not kept.
             store(record, response)
         return response
+
+
+def _is_transient(response) -> bool:
+    if response.status_code >= 500:
+        return True
+    data = getattr(response, "data", None)
+    errors = data.get("errors") if isinstance(data, dict) else None
+    return bool(errors) and isinstance(errors[0], dict) and errors[0].get("code") in TRANSIENT_CODES

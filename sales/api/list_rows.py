@@ -1,0 +1,193 @@
+"""The sales list built from plain rows: the JSON of `SaleListSerializer`, at a fraction of the Python.
+
+A page of 50 sales with their lines through model instances and nested DRF
+serializers costs tens of milliseconds of CPU (about 10,000 attribute reads,
+model inits and field lookups per page), far more than its two queries. Here the
+sales and their lines come as `values()` rows (related codes and names joined in)
+and are turned into the same dictionaries directly; the few conversions that
+have rules (money, times) reuse DRF's own fields, so the output cannot drift from
+the serializers. `sales/tests/test_list_rows.py` compares both on varied sales.
+"""
+
+from collections import defaultdict
+
+from rest_framework import serializers
+
+from sales.models import Sale, SaleItem
+
+SALE_VALUES = (
+    "id",
+    "number",
+    "reference",
+    "external_id",
+    "status",
+    "payment_status",
+    "fulfillment_status",
+    "return_status",
+    "seller_id",
+    "seller__username",
+    "customer_id",
+    "customer__name",
+    "customer__email",
+    "channel__code",
+    "warehouse__code",
+    "currency",
+    "discount",
+    "discount_type",
+    "subtotal",
+    "discount_total",
+    "tax_total",
+    "shipping_cost",
+    "tax_shipping",
+    "grand_total",
+    "paid_total",
+    "tax_id",
+    "tax__code",
+    "tax__name",
+    "tax__rate",
+    "prices_include_tax",
+    "billing_address",
+    "shipping_address",
+    "note",
+    "staff_note",
+    "tags",
+    "cancel_reason",
+    "sold_at",
+    "created_at",
+    "updated_at",
+    "confirmed_at",
+    "shipped_at",
+    "completed_at",
+    "cancelled_at",
+)
+ITEM_VALUES = (
+    "id",
+    "sale_id",
+    "product_id",
+    "variant_id",
+    "sku",
+    "name",
+    "quantity",
+    "unit_price",
+    "discount",
+    "discount_type",
+    "subtotal",
+    "discount_total",
+    "tax_total",
+    "total",
+    "quantity_returned",
+    "warehouse__code",
+    "carrier__code",
+    "tracking_code",
+    "tracking_url",
+    "product_group__code",
+)
+ADDRESS_FIELDS = ("name", "line1", "line2", "city", "state", "postal_code", "country", "phone")
+
+_money = serializers.DecimalField(max_digits=14, decimal_places=2).to_representation
+_time = serializers.DateTimeField().to_representation
+
+
+def sale_rows(queryset):
+    """The list's queryset as rows (its filters, order and database kept)."""
+    return queryset.values(*SALE_VALUES)
+
+
+def _when(value):
+    return _time(value) if value else None
+
+
+def _address(value):
+    if value is None:
+        return None
+    return {name: (None if value[name] is None else str(value[name])) for name in ADDRESS_FIELDS if name in value}
+
+
+def _item(row: dict) -> dict:
+    return {
+        "id": row["id"],
+        "product": row["product_id"],
+        "variant": row["variant_id"],
+        "sku": row["sku"],
+        "name": row["name"],
+        "quantity": row["quantity"],
+        "unit_price": _money(row["unit_price"]),
+        "discount": _money(row["discount"]),
+        "discount_type": row["discount_type"],
+        "subtotal": _money(row["subtotal"]),
+        "discount_total": _money(row["discount_total"]),
+        "tax_total": _money(row["tax_total"]),
+        "total": _money(row["total"]),
+        "quantity_returned": row["quantity_returned"],
+        "warehouse": row["warehouse__code"],
+        "carrier": row["carrier__code"],
+        "tracking_code": row["tracking_code"],
+        "tracking_url": row["tracking_url"],
+        "product_group": row["product_group__code"],
+    }
+
+
+def render_sales(rows: list[dict], *, user, using: str) -> list[dict]:
+    """The list representation of these sale rows, their lines read in one query from the same database."""
+    lines = defaultdict(list)
+    ids = [row["id"] for row in rows]
+    if ids:
+        items = SaleItem.objects.using(using).filter(sale_id__in=ids).order_by("pk").values(*ITEM_VALUES)
+        for item in items:
+            lines[item["sale_id"]].append(_item(item))
+    transitions: dict[str, list[str]] = {}  # per status: the same for every sale of that status and this user
+
+    def allowed(status: str) -> list[str]:
+        if status not in transitions:
+            transitions[status] = Sale(status=status).available_transitions_for(user)
+        return list(transitions[status])
+
+    return [
+        {
+            "id": row["id"],
+            "number": row["number"],
+            "reference": row["reference"],
+            "external_id": row["external_id"],
+            "status": row["status"],
+            "payment_status": row["payment_status"],
+            "fulfillment_status": row["fulfillment_status"],
+            "return_status": row["return_status"],
+            "seller": {"id": row["seller_id"], "username": row["seller__username"]},
+            "customer": None
+            if row["customer_id"] is None
+            else {"id": row["customer_id"], "name": row["customer__name"], "email": row["customer__email"]},
+            "channel": row["channel__code"],
+            "warehouse": row["warehouse__code"],
+            "currency": row["currency"],
+            "items": lines[row["id"]],
+            "discount": _money(row["discount"]),
+            "discount_type": row["discount_type"],
+            "subtotal": _money(row["subtotal"]),
+            "discount_total": _money(row["discount_total"]),
+            "tax_total": _money(row["tax_total"]),
+            "shipping_cost": _money(row["shipping_cost"]),
+            "tax_shipping": row["tax_shipping"],
+            "grand_total": _money(row["grand_total"]),
+            "paid_total": _money(row["paid_total"]),
+            "balance_due": _money(row["grand_total"] - row["paid_total"]),
+            "tax": None
+            if row["tax_id"] is None
+            else {"code": row["tax__code"], "name": row["tax__name"], "rate": _money(row["tax__rate"])},
+            "prices_include_tax": row["prices_include_tax"],
+            "billing_address": _address(row["billing_address"]),
+            "shipping_address": _address(row["shipping_address"]),
+            "note": row["note"],
+            "staff_note": row["staff_note"],
+            "tags": None if row["tags"] is None else [None if tag is None else str(tag) for tag in row["tags"]],
+            "cancel_reason": row["cancel_reason"],
+            "available_transitions": allowed(row["status"]),
+            "sold_at": _when(row["sold_at"]),
+            "created_at": _when(row["created_at"]),
+            "updated_at": _when(row["updated_at"]),
+            "confirmed_at": _when(row["confirmed_at"]),
+            "shipped_at": _when(row["shipped_at"]),
+            "completed_at": _when(row["completed_at"]),
+            "cancelled_at": _when(row["cancelled_at"]),
+        }
+        for row in rows
+    ]

@@ -1,0 +1,82 @@
+"""The list built from rows says exactly what SaleListSerializer says about the same sales."""
+
+import json
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Permission
+from rest_framework.renderers import JSONRenderer
+from rest_framework.test import APIRequestFactory
+
+from customers.tests.factories import CustomerFactory
+from inventory.tests.factories import ProductGroupFactory, stocked_variant
+from sales import selectors, services
+from sales.api import list_rows
+from sales.api.serializers import SaleListSerializer
+from sales.models import Sale
+from sales.services import ItemData, PaymentData
+from sales.tests.factories import CarrierFactory, ChannelFactory, TaxRateFactory, UserFactory
+
+
+def as_json(data) -> list:
+    return json.loads(JSONRenderer().render(data))
+
+
+@pytest.fixture
+def varied_sales(staff):
+    group = ProductGroupFactory()
+    carrier = CarrierFactory()
+    customer = CustomerFactory()
+    plain = stocked_variant(50)
+    grouped = stocked_variant(50, product_group=group)
+    services.sale_create(seller=staff, items=[ItemData(variant=plain, quantity=1)], status="draft")
+    services.sale_create(
+        seller=staff,
+        customer=customer,
+        channel=ChannelFactory(code="web"),
+        tax=TaxRateFactory(),
+        items=[
+            ItemData(
+                variant=plain, quantity=2, unit_price=Decimal("19.9"), discount=Decimal("5"), discount_type="percent"
+            ),
+            ItemData(variant=grouped, quantity=1, carrier=carrier, tracking_code="TRK-1"),
+        ],
+        discount=Decimal("1.5"),
+        shipping_cost=Decimal("4"),
+        tax_shipping=True,
+        prices_include_tax=True,
+        billing_address={"name": "Ada", "line1": "1 Road", "country": "IT", "extra": "dropped"},
+        shipping_address={"city": "Rome", "country": "IT", "phone": None},
+        tags=["walk-in", "vip"],
+        note="n",
+        staff_note="s",
+        external_id="EXT-1",
+        reference="REF-1",
+        payments=[PaymentData(amount=Decimal("3.00"))],
+        status="completed",
+    )
+    cancelled = services.sale_create(seller=UserFactory(), items=[ItemData(variant=plain, quantity=1)])
+    services.sale_cancel(sale=cancelled, user=staff, reason="fraud")
+    services.sale_create(seller=staff, items=[ItemData(variant=grouped, quantity=3)], status="confirmed")
+
+
+@pytest.mark.parametrize("refunder", [True, False], ids=["may-refund", "may-not-refund"])
+def test_rows_render_the_same_json_as_the_serializer(staff, varied_sales, refunder):
+    if refunder:
+        staff.user_permissions.add(Permission.objects.get(codename="refund_sale"))
+        staff = type(staff).objects.get(pk=staff.pk)  # a fresh permission cache
+    request = APIRequestFactory().get("/api/v1/sales/")
+    request.user = staff
+    queryset = selectors.sale_scope(user=staff)
+    instances = selectors.sale_with_related(queryset)
+
+    expected = as_json(SaleListSerializer(instances, many=True, context={"request": request}).data)
+    rendered = as_json(list_rows.render_sales(list(list_rows.sale_rows(queryset)), user=staff, using="default"))
+
+    assert len(rendered) == Sale.objects.count() == 4
+    assert rendered == expected
+    assert any(sale["available_transitions"] == (["refunded"] if refunder else []) for sale in rendered)
+
+
+def test_no_rows_render_an_empty_list(staff):
+    assert list_rows.render_sales([], user=staff, using="default") == []

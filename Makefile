@@ -34,7 +34,7 @@ export ENSURE_SUPERUSER
 
 help:
 	@echo "make run     set up and start the dev server on http://127.0.0.1:$(PORT)/ (admin/admin)"
-	@echo "make test    set up, ruff check, makemigrations --check, pytest \$$PYTEST_ARGS"
+	@echo "make test    set up, ruff check, makemigrations --check, schema --validate, pytest \$$PYTEST_ARGS"
 	@echo "make lint    ruff check ."
 	@echo "make fuzz    long schemathesis run with the stateful phase (needs PostgreSQL; not in CI)"
 	@echo "make fmt     ruff check --fix . and ruff format ."
@@ -71,6 +71,7 @@ run: migrate superuser
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -22,5 +22,6 @@ def stock_movement_list(*, user=None) -> QuerySet[StockMovement]:
     """The ledger, newest first; a non-staff `user` sees stock booked by hand and by their own sales only."""
     queryset = StockMovement.objects.select_related("variant", "warehouse", "user").order_by("-created_at", "-pk")
     if user is not None and not user.is_staff:
-        queryset = queryset.filter(Q(sale__isnull=True) | Q(sale__seller=user))
+        own_sales = Q(sale__seller_id=user.pk) if user.is_authenticated else Q(pk__in=[])
+        queryset = queryset.filter(Q(sale__isnull=True) | own_sales)
     return queryset

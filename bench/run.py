@@ -633,6 +633,9 @@ def evaluate(report: dict) -> list[str]:
         judge(peak <= TARGETS["rss_mb"], f"worker RSS ≤ 150 MB after the run: max {fmt(peak)} MB")
     errors = sum(s.result.get("errors", 0) for s in report["scenarios"])
     judge(errors == 0, f"every answer 2xx, no socket error: {errors:,} failed")
+    # wrk stops at the end of the run without counting requests still in flight as timeouts.
+    stalled = [s.key for s in report["scenarios"] if not s.result.get("requests")]
+    judge(not stalled, f"every scenario completed requests: {', '.join(stalled) or 'all did'}")
     return lines
 
 

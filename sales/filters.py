@@ -6,6 +6,7 @@ import django_filters
 from django.core.validators import RegexValidator
 from django.db.models import Exists, OuterRef, Q
 
+from customers.models import Customer
 from inventory.models import Warehouse
 from sales.models import Channel, PaymentStatus, Sale, SaleItem, SaleStatus
 from salesproject.filters import DateBoundFilter, IntegerFilter
@@ -63,10 +64,8 @@ class SaleFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return qs
-        items = SaleItem.objects.filter(sale=OuterRef("pk")).filter(Q(sku__icontains=value) | Q(name__icontains=value))
-        return qs.filter(
-            Q(reference__icontains=value)
-            | Q(customer__name__icontains=value)
-            | Q(customer__email__icontains=value)
-            | Exists(items)
-        )
+        # Matching customers and lines are found once each (hashed sets), not per sale row: a
+        # correlated EXISTS per row made a search scan every line of every sale.
+        customers = Customer.objects.filter(Q(name__icontains=value) | Q(email__icontains=value)).values("pk")
+        lines = SaleItem.objects.filter(Q(sku__icontains=value) | Q(name__icontains=value)).values("sale_id")
+        return qs.filter(Q(reference__icontains=value) | Q(customer__in=customers) | Q(pk__in=lines))

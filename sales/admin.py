@@ -13,7 +13,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -21,7 +20,6 @@ from django.db.models import Model, QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 from django.utils import timezone
 from django_fsm.admin import FSMAdminMixin, FSMObjectTransition, FSMTransitionContext
 
@@ -49,6 +47,7 @@ from sales.models import (
     SaleStatus,
     TaxRate,
 )
+from salesproject.admin_views import ServiceErrorsAsMessages, action_form_page, adopt, describe
 from salesproject.errors import DomainError
 
 # The service behind each transition button; the admin never calls the model's transition method itself.
@@ -103,52 +102,12 @@ REPRICING_LINE_FIELDS = frozenset({"variant", "quantity", "unit_price", "discoun
 IN_PLACE_LINE_FIELDS = ("warehouse", "carrier", "tracking_code")
 
 
-def describe(error: DomainError) -> str:
-    """The admin message for a refused service call: the error's text and its code."""
-    return f"{error.detail} ({error.code})"
-
-
-def adopt(target: Model, source: Model) -> None:
-    """Make the object the admin built from its form the one a service created.
-
-    The admin keeps using its own instance (for the log entry and the redirect
-    after "add"); copying the state sidesteps the protected status field's setter.
-    """
-    target.__dict__.update(source.__dict__)
-
-
 def report(request: HttpRequest, verb: str, done: int, failed: list[str]) -> None:
     """One message for a bulk action: "N done, M failed: <ref>: <message>; …"."""
     if failed:
         messages.error(request, f"{verb}: {done} done, {len(failed)} failed: {'; '.join(failed)}")
     else:
         messages.success(request, f"{verb}: {done} done, 0 failed.")
-
-
-class ServiceErrorsAsMessages:
-    """Turn a `DomainError` raised while saving or deleting into an admin message and a redirect.
-
-    Django's change and delete views run in one transaction; the error leaves
-    it, so nothing of the failed save stays, and the page is shown again.
-    """
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except DomainError as error:
-            if request.method != "POST":
-                raise
-            messages.error(request, f"Nothing was saved: {describe(error)}")
-            return HttpResponseRedirect(request.get_full_path())
-
-    def delete_view(self, request, object_id, extra_context=None):
-        try:
-            return super().delete_view(request, object_id, extra_context)
-        except DomainError as error:
-            if request.method != "POST":
-                raise
-            messages.error(request, f"Nothing was deleted: {describe(error)}")
-            return HttpResponseRedirect(request.get_full_path())
 
 
 # --- sale inlines -------------------------------------------------------------------
@@ -595,16 +554,23 @@ class SaleAdmin(ServiceErrorsAsMessages, FSMAdminMixin, admin.ModelAdmin):
                 lambda sale: services.sale_cancel(sale=sale, user=request.user, **form.cleaned_data),
             )
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Cancel sales",
-            "opts": self.model._meta,
-            "queryset": queryset.order_by("pk"),
-            "form": form,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "media": self.media,
-        }
-        return TemplateResponse(request, "admin/sales/sale/cancel_selected.html", context)
+        return action_form_page(
+            modeladmin=self,
+            request=request,
+            action="cancel_selected",
+            title="Cancel sales",
+            form=form,
+            objects=queryset.order_by("pk"),
+            columns=[
+                ("reference", "Reference"),
+                ("get_status_display", "Status"),
+                ("grand_total", "Grand total"),
+                ("currency", "Currency"),
+            ],
+            submit_label="Cancel the sales",
+            intro="Each sale is cancelled on its own: a pending sale's reservation is released, a confirmed "
+            "sale's units go back on hand. Sales that can no longer be cancelled are reported and left as they are.",
+        )
 
     @admin.action(description="Export selected sales to CSV (one row per item)", permissions=["view"])
     def export_csv(self, request, queryset):

@@ -33,7 +33,8 @@ def adopt(target: Model, source: Model) -> None:
 
     The admin keeps its own instance for the log entry and the redirect after
     "add"; copying the state gives it the primary key and whatever the service
-    normalised (an upper-cased country, a moved default flag).
+    normalised (an upper-cased country, a moved default flag), and sidesteps a
+    protected FSM status field's setter.
     """
     target.__dict__.update(source.__dict__)
 
@@ -47,18 +48,15 @@ def report(request: HttpRequest, verb: str, done: int, failed: list[str]) -> Non
         messages.success(request, f"{verb}: {done} done.")
 
 
-class ServiceAdmin(admin.ModelAdmin):
-    """A model admin whose writes are service calls.
+class ServiceErrorsAsMessages:
+    """Model admin mixin: a service error raised while saving or deleting becomes a message.
 
-    Subclasses implement `save_model` / `save_related` / `delete_model` with
-    services. Django runs the add, change and delete views in one transaction:
-    a service error leaves it (so nothing of the failed write stays) and comes
-    back as a message on the same page. The bulk "delete selected" action is
-    withdrawn because its success message counts rows it never asked a
-    service about; objects are deleted one at a time, through the service.
+    Django runs the add, change and delete views in one transaction: the error
+    leaves it (so nothing of the failed write stays) and comes back as a
+    message on the same page, never a 500.
     """
 
-    refused_errors = (DomainError, DjangoValidationError)
+    refused_errors: tuple[type[Exception], ...] = (DomainError,)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
@@ -78,6 +76,19 @@ class ServiceAdmin(admin.ModelAdmin):
             messages.error(request, f"Nothing was deleted: {describe(error)}")
             return HttpResponseRedirect(request.get_full_path())
 
+
+class ServiceAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
+    """A model admin whose writes are service calls.
+
+    Subclasses implement `save_model` / `save_related` / `delete_model` with
+    services; refused writes (domain errors and the model validation the
+    catalogue services run) come back as messages. The bulk "delete selected"
+    action is withdrawn because its success message counts rows it never asked
+    a service about; objects are deleted one at a time, through the service.
+    """
+
+    refused_errors = (DomainError, DjangoValidationError)
+
     def get_actions(self, request):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
@@ -94,16 +105,18 @@ def action_form_page(
     objects: Iterable[Model],
     columns: Iterable[tuple[str, str]],
     submit_label: str,
+    intro: str = "",
 ) -> TemplateResponse:
     """The intermediate page of an action that needs input: the selected rows, the form, a submit button.
 
     It posts back to the change list with the action and the selected ids, as
     Django's own "delete selected" confirmation does, plus `apply` to say the
-    form was filled in. `columns` are (attribute, heading) pairs of each row.
+    form was filled in. `columns` are (attribute, heading) pairs of each row (a
+    method, such as `get_status_display`, is called); `intro` is shown above them.
     """
     objects = list(objects)
     columns = list(columns)
-    rows = [[getattr(obj, attribute) for attribute, _ in columns] for obj in objects]
+    rows = [[_cell(obj, attribute) for attribute, _ in columns] for obj in objects]
     context = {
         **modeladmin.admin_site.each_context(request),
         "title": title,
@@ -116,6 +129,12 @@ def action_form_page(
         "action": action,
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         "submit_label": submit_label,
+        "intro": intro,
         "media": modeladmin.media + form.media,
     }
     return TemplateResponse(request, "admin/action_form.html", context)
+
+
+def _cell(obj: Model, attribute: str):
+    value = getattr(obj, attribute)
+    return value() if callable(value) else value

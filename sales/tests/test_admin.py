@@ -766,6 +766,7 @@ def test_bulk_cancel_asks_for_the_reason_first(client):
     assert response.status_code == 200
     body = response.content.decode()
     assert 'name="reason"' in body and all(sale.reference in body for sale in sales)
+    assert "<td>Pending</td>" in body and "bound method" not in body
     assert {sale.status for sale in Sale.objects.all()} == {"pending"}
 
 

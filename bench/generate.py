@@ -16,7 +16,9 @@ Why it is fast: rows are computed by PostgreSQL (INSERT … SELECT over generate
 random() seeded once), in chunks so the progress bar moves; the secondary indexes,
 unique and foreign-key constraints of the five big tables are dropped for the load and
 rebuilt at the end, all inside one transaction (a failed run leaves the database as it
-was). Then VACUUM (ANALYZE): statistics, and hint bits set now rather than by the first requests.
+was). The triggers that keep the summary's daily rollup exact are off for the load too; the
+rollup is computed once, set-based, at the end (`--check` compares it with the sales). Then
+VACUUM (ANALYZE): statistics, and hint bits set now rather than by the first requests.
 
 The bench driver (bench/run.py) also uses `add_pending_sales` (a pool of pending sales
 for the confirm scenario) and `restore` (drop every row added after generation: the
@@ -26,6 +28,7 @@ benchmark's own writes, pgbench's, the pool) from here.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -237,6 +240,54 @@ def _drop_secondary(cur, tables) -> list[str]:
             cur.execute(f"DROP INDEX {name}")
             rebuild.insert(0, definition)  # indexes first: the unique/foreign keys validate faster with them
     return rebuild
+
+
+# The summary's daily rollup (sales/migrations/0004_sale_daily_totals): row triggers on sales_sale keep
+# it exact. Bulk SQL here switches them off and recomputes the rollup set-based instead.
+ROLLUP_TRIGGERS = ("sale_daily_total_ins_del", "sale_daily_total_upd")
+ROLLUP_GROUPS = """SELECT (created_at AT TIME ZONE 'UTC')::date AS day, seller_id, status, count(*) AS count,
+                          sum(grand_total) AS grand_total, sum(paid_total) AS paid_total
+                   FROM sales_sale {where} GROUP BY 1, 2, 3"""
+
+
+def has_rollup(cur) -> bool:
+    cur.execute("SELECT to_regclass('sales_saledailytotal') IS NOT NULL")
+    return cur.fetchone()[0]
+
+
+def set_rollup_triggers(cur, *, enabled: bool) -> None:
+    """ALTER TABLE … ENABLE/DISABLE the rollup's triggers (transactional; locks out writers until commit)."""
+    verb = "ENABLE" if enabled else "DISABLE"
+    cur.execute("ALTER TABLE sales_sale " + ", ".join(f"{verb} TRIGGER {name}" for name in ROLLUP_TRIGGERS))
+
+
+def rebuild_rollup(cur, *, since=None) -> None:
+    """Recompute the daily rollup from the sales: all of it, or the UTC days from the date `since` on."""
+    where, params = ("WHERE created_at >= %s::date::timestamp AT TIME ZONE 'UTC'", (since,)) if since else ("", ())
+    cur.execute("DELETE FROM sales_saledailytotal" + (" WHERE day >= %s" if since else ""), params)
+    cur.execute(
+        "INSERT INTO sales_saledailytotal (day, seller_id, status, count, grand_total, paid_total) "
+        + ROLLUP_GROUPS.format(where=where),
+        params,
+    )
+
+
+@contextlib.contextmanager
+def rollup_triggers_off(url: str):
+    """The rollup's triggers off (committed) for the block, e.g. around pgbench's raw inserts; on again after.
+
+    Whatever the block adds or deletes meanwhile is not counted: `restore` recomputes the days it touched.
+    """
+    with connect(url) as conn, conn.cursor() as cur:
+        present = has_rollup(cur)
+        if present:
+            set_rollup_triggers(cur, enabled=False)
+    try:
+        yield
+    finally:
+        if present:
+            with connect(url) as conn, conn.cursor() as cur:
+                set_rollup_triggers(cur, enabled=True)
 
 
 # --- reference data --------------------------------------------------------------------
@@ -484,7 +535,7 @@ def _plan_chunk(
                (ARRAY['cash', 'card', 'card', 'bank_transfer', 'wallet_transfer'])[1 + floor(random() * 5)::int]
         FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS g(id)
         CROSS JOIN LATERAL (
-            SELECT least(%(start)s::timestamptz + (g.id - %(first)s) * %(step)s * interval '1 second'
+            SELECT least(%(start)s::timestamptz + (g.id - 1) * %(step)s * interval '1 second'
                          + random() * interval '10 minutes', now()) AS created_at,
                    random() AS r, random() AS r2, random() AS w, random() < 0.7 AS taxed, g.id AS _keep
         ) t
@@ -775,6 +826,9 @@ def generate(
         cur.execute("SET CONSTRAINTS ALL IMMEDIATE")  # run the deferred checks now: tables with pending ones
         cur.execute("SET CONSTRAINTS ALL DEFERRED")  # cannot be altered below
         rebuild = [] if keep_indexes else _drop_secondary(cur, BULK_TABLES)
+        rollup = has_rollup(cur)
+        if rollup:  # not a trigger call per sale: the rollup is computed once, set-based, after the load
+            set_rollup_triggers(cur, enabled=False)
         _session_setup(cur, variants=variants, customers=CUSTOMERS)
         cur.execute(f"SELECT now() - interval '{SPAN_DAYS} days'")
         start = cur.fetchone()[0]
@@ -800,6 +854,10 @@ def generate(
             for statement in tqdm(rebuild, desc="indexes", unit="idx", file=sys.stderr, disable=quiet):
                 cur.execute(statement)
         reset_sequences(cur, (*BULK_TABLES, "inventory_stocklevel"))
+        if rollup:
+            log("daily rollup of the summary")
+            rebuild_rollup(cur)
+            set_rollup_triggers(cur, enabled=True)
         meta = {
             "generator_version": GENERATOR_VERSION,
             "sales": sales,
@@ -901,8 +959,22 @@ def restore(url: str) -> dict[str, int]:
             deleted[table] = cur.rowcount
         # Rows of generated sales are not touched by the benchmark, but a new item or event of an old sale
         # would be caught above; a new sale's rows are all above the limits.
-        cur.execute("DELETE FROM sales_sale WHERE id > %s", (limits["sales_sale"],))
-        deleted["sales_sale"] = cur.rowcount
+        # The added sales may or may not be in the rollup (pgbench's were inserted with its triggers off):
+        # delete them uncounted, then recompute the rollup for the days they were on.
+        rollup = has_rollup(cur)
+        if rollup:
+            set_rollup_triggers(cur, enabled=False)
+        cur.execute(
+            """WITH gone AS (DELETE FROM sales_sale WHERE id > %s RETURNING created_at)
+               SELECT count(*), min((created_at AT TIME ZONE 'UTC')::date) FROM gone""",
+            (limits["sales_sale"],),
+        )
+        deleted["sales_sale"], first_day = cur.fetchone()
+        if rollup:
+            if first_day is not None:
+                rebuild_rollup(cur, since=first_day)
+            cur.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the deferred foreign-key checks of the DELETE: now,
+            set_rollup_triggers(cur, enabled=True)  # as ALTER TABLE refuses a table with pending trigger events
         conn.commit()
     return deleted
 
@@ -950,6 +1022,32 @@ def check(url: str) -> list[str]:
         cur.execute("SELECT count(*) FROM inventory_stocklevel WHERE on_hand < 0 OR reserved < 0 OR reserved > on_hand")
         if n := cur.fetchone()[0]:
             problems.append(f"{n} stock levels break on_hand >= reserved >= 0")
+        # The sales must cover the whole span (a per-chunk clock once packed 1 M sales into 37 days,
+        # which made a "30-day window" match most of the table).
+        cur.execute(
+            """SELECT count(*), extract(epoch FROM max(created_at) - min(created_at)) / 86400,
+                      count(DISTINCT date_trunc('month', created_at)) FROM sales_sale"""
+        )
+        n, days, months = cur.fetchone()
+        if n >= 1000 and days < SPAN_DAYS * 0.95:
+            problems.append(f"the sales span {days:.0f} days ({months} months), not the {SPAN_DAYS} generated")
+        if has_rollup(cur):
+            cur.execute(
+                f"""SELECT count(*) FROM ({ROLLUP_GROUPS.format(where="")}) a
+                    FULL JOIN sales_saledailytotal r ON r.day = a.day AND r.seller_id = a.seller_id
+                                                    AND r.status = a.status
+                    WHERE r.id IS NULL OR a.count IS NULL OR r.count <> a.count
+                       OR r.grand_total <> a.grand_total OR r.paid_total <> a.paid_total"""
+            )
+            if n := cur.fetchone()[0]:
+                problems.append(f"{n} (day, seller, status) rows of the daily rollup differ from the sales")
+            cur.execute(
+                "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'sales_sale'::regclass AND tgname = ANY(%s)"
+                " AND tgenabled <> 'D'",
+                (list(ROLLUP_TRIGGERS),),
+            )
+            if cur.fetchone()[0] != len(ROLLUP_TRIGGERS):
+                problems.append("the daily rollup's triggers on sales_sale are missing or disabled")
     return problems
 
 
@@ -979,7 +1077,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"generate: inconsistent: {problem}", file=sys.stderr)
     if not problems:
         print(
-            "generate: invariants hold (levels = ledger sums, reserved = pending units, totals = items)",
+            "generate: invariants hold (levels = ledger sums, reserved = pending units, totals = items,"
+            " daily rollup = sales)",
             file=sys.stderr,
         )
     return 1 if problems else 0

@@ -24,7 +24,7 @@ from django.utils import timezone
 from django_fsm.admin import FSMAdminMixin, FSMObjectTransition, FSMTransitionContext
 
 from payments.models import Payment
-from sales import reference_services, services
+from sales import reference_services, selectors, services
 from sales.admin_forms import (
     SALE_ALWAYS_EDITABLE_FIELDS,
     SALE_OPEN_FIELDS,
@@ -263,7 +263,10 @@ class SaleAdmin(ServiceErrorsAsMessages, FSMAdminMixin, admin.ModelAdmin):
     show_full_result_count = False  # one COUNT(*) less per page on a large table
     list_filter = ("status", "payment_status", "fulfillment_status", "channel", "warehouse")
     date_hierarchy = "created_at"
-    search_fields = ("reference", "customer__name", "customer__email", "items__sku")
+    # The box searches like the API's ?search= (sales.selectors.sale_search, trigram-indexed on
+    # PostgreSQL): reference, customer name or e-mail, a line's sku or name.
+    search_fields = ("reference",)  # shows the box; get_search_results does the searching
+    search_help_text = "Reference, customer name or e-mail, or a line's SKU or name."
     raw_id_fields = ("seller", "customer")
     inlines = (SaleItemInline, PaymentInline, InvoiceInline, SaleEventInline)
     actions = ("confirm_selected", "cancel_selected", "mark_shipped", "export_csv")
@@ -344,6 +347,9 @@ class SaleAdmin(ServiceErrorsAsMessages, FSMAdminMixin, admin.ModelAdmin):
             if not obj.is_editable:
                 fields.extend(SALE_OPEN_FIELDS)
         return tuple(dict.fromkeys(fields))
+
+    def get_search_results(self, request, queryset, search_term):
+        return selectors.sale_search(queryset, search_term), False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("seller", "customer", "channel", "warehouse", "tax")

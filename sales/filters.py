@@ -6,9 +6,9 @@ import django_filters
 from django.core.validators import RegexValidator
 from django.db.models import Exists, OuterRef, Q
 
-from customers.models import Customer
 from inventory.models import Warehouse
 from sales.models import Channel, PaymentStatus, Sale, SaleItem, SaleStatus
+from sales.selectors import sale_search
 from salesproject.filters import DateBoundFilter, IntegerFilter
 
 COUNTRY_RE = re.compile(r"^[A-Za-z]{2}$")
@@ -61,11 +61,4 @@ class SaleFilter(django_filters.FilterSet):
         return qs.filter(shipping_country=value.upper())
 
     def filter_search(self, qs, name, value):
-        value = value.strip()
-        if not value:
-            return qs
-        # Matching customers and lines are found once each (hashed sets), not per sale row: a
-        # correlated EXISTS per row made a search scan every line of every sale.
-        customers = Customer.objects.filter(Q(name__icontains=value) | Q(email__icontains=value)).values("pk")
-        lines = SaleItem.objects.filter(Q(sku__icontains=value) | Q(name__icontains=value)).values("sale_id")
-        return qs.filter(Q(reference__icontains=value) | Q(customer__in=customers) | Q(pk__in=lines))
+        return sale_search(qs, value)

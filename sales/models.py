@@ -404,3 +404,42 @@ class Invoice(models.Model):
 
     def __str__(self) -> str:
         return self.number or f"invoice {self.pk}"
+
+
+class SaleDailyTotal(models.Model):
+    """Sales per UTC day, seller and status, with their totals: what the summary adds up.
+
+    Nothing in Python writes this table (but the audit's repair, below). Database
+    triggers on `sales_sale` (migration 0004_sale_daily_totals) keep it exact on every
+    insert, delete, and update of `created_at`, `seller_id`, `status`, `grand_total` or
+    `paid_total`, because a sale row is written from many paths — the services,
+    `QuerySet.update` in the payment services, imports, `recalculate_totals --fix`, the
+    bench generator's set-based SQL — and a trigger sees them all. On PostgreSQL the
+    trigger is deferred to COMMIT, so a busy (day, seller, status) row is locked only
+    while a transaction commits. A row whose count reaches 0 is deleted, so the table
+    equals `GROUP BY day, seller, status` over the sales exactly;
+    `sales.services.maintenance.audit_sale_daily_totals` (`recalculate_totals`) checks
+    that, and with `--fix` rewrites drifted rows.
+    """
+
+    day = models.DateField()  # UTC date of Sale.created_at
+    # No foreign key constraint: the row follows the sales, not the user (Sale.seller protects the user).
+    seller = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    status = models.CharField(max_length=20, choices=SaleStatus.choices)
+    count = models.BigIntegerField(default=0)
+    grand_total = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal("0.00"))
+    paid_total = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal("0.00"))
+
+    class Meta:
+        ordering = ["day", "seller", "status"]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "seller", "status"], name="sale_daily_total_key"),
+        ]
+        indexes = [
+            models.Index(fields=["seller", "day"], name="sale_daily_total_seller_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.seller_id} {self.status}: {self.count}"

@@ -6,11 +6,14 @@ project runs on a local SQLite file so a newcomer needs nothing else.
 
 import os
 import secrets
+import sys
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from salesproject.db_timeouts import statement_timeout_ms, with_statement_timeout
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -111,6 +114,9 @@ TEMPLATES = [
 # (100 by default, a few kept for maintenance); with a replica, count it there too.
 DATABASE_CONN_MAX_AGE = int(os.environ.get("DATABASE_CONN_MAX_AGE", "60"))
 DATABASE_POOL_MAX_SIZE = int(os.environ.get("DATABASE_POOL_MAX_SIZE", "0"))
+# PostgreSQL cancels a statement of the web app after this many milliseconds (the API answers
+# 503 query_timeout); 0 turns it off. Management commands are exempt: see salesproject/db_timeouts.py.
+DATABASE_STATEMENT_TIMEOUT = statement_timeout_ms(production=DJANGO_ENV == "production", argv=sys.argv)
 
 
 def _database(url: str) -> dict:
@@ -123,7 +129,7 @@ def _database(url: str) -> dict:
             "max_size": DATABASE_POOL_MAX_SIZE,
             "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "10")),
         }
-    return config
+    return with_statement_timeout(config, DATABASE_STATEMENT_TIMEOUT)
 
 
 DATABASES = {"default": _database(os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}

@@ -10,7 +10,10 @@ the serializers. `sales/tests/test_list_rows.py` compares both on varied sales.
 """
 
 from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from sales.models import Sale, SaleItem
@@ -84,8 +87,27 @@ ITEM_VALUES = (
 )
 ADDRESS_FIELDS = ("name", "line1", "line2", "city", "state", "postal_code", "country", "phone")
 
-_money = serializers.DecimalField(max_digits=14, decimal_places=2).to_representation
-_time = serializers.DateTimeField().to_representation
+_drf_money = serializers.DecimalField(max_digits=14, decimal_places=2).to_representation
+_drf_time = serializers.DateTimeField().to_representation
+
+
+def _money(value) -> str:
+    """DRF's string for a money value; a column of scale 2 already is it, without the per-value quantize."""
+    if type(value) is Decimal and value.as_tuple().exponent == -2:
+        return str(value)
+    return _drf_money(value)
+
+
+def _time(value, zone=None) -> str:
+    """DRF's ISO 8601 string for an aware date-time in the current time zone ("Z" for UTC).
+
+    Thousands of these per page: callers may look the current time zone up once and pass it
+    (DateTimeField looks it up for every value); anything unusual goes to DRF itself.
+    """
+    if type(value) is datetime and value.tzinfo is not None:
+        text = value.astimezone(zone or timezone.get_current_timezone()).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+    return _drf_time(value)
 
 
 def sale_rows(queryset):
@@ -93,8 +115,8 @@ def sale_rows(queryset):
     return queryset.values(*SALE_VALUES)
 
 
-def _when(value):
-    return _time(value) if value else None
+def _when(value, zone=None):
+    return _time(value, zone) if value else None
 
 
 def _address(value):
@@ -130,6 +152,7 @@ def _item(row: dict) -> dict:
 def render_sales(rows: list[dict], *, user, using: str) -> list[dict]:
     """The list representation of these sale rows, their lines read in one query from the same database."""
     lines = defaultdict(list)
+    zone = timezone.get_current_timezone()
     ids = [row["id"] for row in rows]
     if ids:
         items = SaleItem.objects.using(using).filter(sale_id__in=ids).order_by("pk").values(*ITEM_VALUES)
@@ -181,13 +204,13 @@ def render_sales(rows: list[dict], *, user, using: str) -> list[dict]:
             "tags": None if row["tags"] is None else [None if tag is None else str(tag) for tag in row["tags"]],
             "cancel_reason": row["cancel_reason"],
             "available_transitions": allowed(row["status"]),
-            "sold_at": _when(row["sold_at"]),
-            "created_at": _when(row["created_at"]),
-            "updated_at": _when(row["updated_at"]),
-            "confirmed_at": _when(row["confirmed_at"]),
-            "shipped_at": _when(row["shipped_at"]),
-            "completed_at": _when(row["completed_at"]),
-            "cancelled_at": _when(row["cancelled_at"]),
+            "sold_at": _when(row["sold_at"], zone),
+            "created_at": _when(row["created_at"], zone),
+            "updated_at": _when(row["updated_at"], zone),
+            "confirmed_at": _when(row["confirmed_at"], zone),
+            "shipped_at": _when(row["shipped_at"], zone),
+            "completed_at": _when(row["completed_at"], zone),
+            "cancelled_at": _when(row["cancelled_at"], zone),
         }
         for row in rows
     ]

@@ -8,17 +8,26 @@ why. The matching checks only read, so a dry run writes nothing.
 
 import copy
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import DateTimeField, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from payments.models import PaymentKind, PaymentState
-from sales.models import RESERVING_STATUSES, CancelReason, Sale, SaleEvent, SaleEventType, SaleItem, SaleStatus
+from sales.models import (
+    RESERVING_STATUSES,
+    CancelReason,
+    Sale,
+    SaleDailyTotal,
+    SaleEvent,
+    SaleEventType,
+    SaleItem,
+    SaleStatus,
+)
 from sales.services._common import _apply_pricing, _log, sale_lock
 from sales.services.payments import derive_payment_status, sale_refresh_payments
 from sales.services.transitions import sale_cancel
@@ -252,3 +261,170 @@ def sale_reconcile_payments(*, sale: Sale | int, user=None) -> PaymentDrift | No
         expected_paid_total=after[0],
         expected_payment_status=after[1],
     )
+
+
+# --- the daily rollup of the summary ---------------------------------------------------
+
+# The triggers of migration 0004_sale_daily_totals that keep `SaleDailyTotal` exact, per database.
+ROLLUP_TRIGGERS = {
+    "postgresql": ("sale_daily_total_ins_del", "sale_daily_total_upd", "sale_daily_total_truncate"),
+    "sqlite": ("sale_daily_total_ins", "sale_daily_total_del", "sale_daily_total_upd"),
+}
+# The deferred ones (PostgreSQL): they run at COMMIT unless set IMMEDIATE.
+DEFERRED_ROLLUP_TRIGGERS = ("sale_daily_total_ins_del", "sale_daily_total_upd")
+ROLLUP_FIGURES = ("count", "grand_total", "paid_total")
+DAY_OF_SALE = {"postgresql": "(created_at AT TIME ZONE 'UTC')::date", "sqlite": "date(created_at)"}
+
+# One statement, so one snapshot: the sales grouped as the rollup groups them, joined to the rollup,
+# keeping the keys that differ. ROUND: SQLite adds decimals up as doubles.
+ROLLUP_DRIFT_SQL = """
+WITH actual AS (
+    SELECT {day} AS day, seller_id, status, COUNT(*) AS n,
+           ROUND(SUM(grand_total), 2) AS grand_total, ROUND(SUM(paid_total), 2) AS paid_total
+    FROM sales_sale
+    GROUP BY 1, 2, 3
+)
+SELECT COALESCE(a.day, r.day), COALESCE(a.seller_id, r.seller_id), COALESCE(a.status, r.status),
+       r.count, ROUND(r.grand_total, 2), ROUND(r.paid_total, 2), a.n, a.grand_total, a.paid_total
+FROM actual AS a
+FULL OUTER JOIN sales_saledailytotal AS r ON r.day = a.day AND r.seller_id = a.seller_id AND r.status = a.status
+WHERE r.count IS NULL OR a.n IS NULL OR r.count <> a.n
+   OR ROUND(r.grand_total, 2) <> a.grand_total OR ROUND(r.paid_total, 2) <> a.paid_total
+ORDER BY 1, 2, 3
+"""
+
+
+@dataclass(frozen=True)
+class RollupDrift:
+    """A (day, seller, status) key where the rollup differs from the sales: (count, grand_total, paid_total).
+
+    `stored` is None when the rollup has no row for the key, `actual` when no sale has it.
+    """
+
+    day: date
+    seller_id: int
+    status: str
+    stored: tuple[int, Decimal, Decimal] | None
+    actual: tuple[int, Decimal, Decimal] | None
+
+    def __str__(self) -> str:
+        key = f"{self.day} seller {self.seller_id} {self.status}"
+        if self.stored is None or self.actual is None:
+            figures = self.actual or self.stored
+            what = "missing" if self.stored is None else "no such sales"
+            return f"{key}: {what} ({', '.join(f'{n} {v}' for n, v in zip(ROLLUP_FIGURES, figures, strict=True))})"
+        parts = [
+            f"{name} {stored} → {actual}"
+            for name, stored, actual in zip(ROLLUP_FIGURES, self.stored, self.actual, strict=True)
+            if stored != actual
+        ]
+        return f"{key}: {', '.join(parts)}"
+
+
+@dataclass(frozen=True)
+class RollupAudit:
+    """What `audit_sale_daily_totals` found: drifted keys, whether they were rewritten, triggers not in force."""
+
+    drift: list[RollupDrift] = field(default_factory=list)
+    fixed: int = 0
+    triggers_off: list[str] = field(default_factory=list)  # missing or disabled: the rollup cannot stay exact
+
+    @property
+    def ok(self) -> bool:
+        return not self.triggers_off and len(self.drift) == self.fixed
+
+
+def _money(value) -> Decimal:
+    return quantize(Decimal(str(value)))
+
+
+def _figures(count, grand_total, paid_total) -> tuple[int, Decimal, Decimal] | None:
+    return None if count is None else (int(count), _money(grand_total), _money(paid_total))
+
+
+def rollup_triggers_off() -> list[str]:
+    """The rollup triggers missing from `sales_sale`, or disabled on it (PostgreSQL's ALTER TABLE … DISABLE)."""
+    expected = ROLLUP_TRIGGERS.get(connection.vendor, ())
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = 'sales_sale'::regclass AND tgenabled <> 'D'")
+        else:
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'sales_sale'")
+        present = {row[0] for row in cursor.fetchall()}
+    return [name for name in expected if name not in present]
+
+
+def _fire_pending_rollup_triggers() -> None:
+    """PostgreSQL: run this transaction's queued rollup trigger events now (they would run at COMMIT).
+
+    So a check made inside a transaction that wrote sales (a test, a caller's atomic block) sees
+    its own writes in the rollup too. The triggers are deferred again afterwards.
+    """
+    if connection.vendor != "postgresql":
+        return
+    names = ", ".join(DEFERRED_ROLLUP_TRIGGERS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET CONSTRAINTS {names} IMMEDIATE; SET CONSTRAINTS {names} DEFERRED")
+
+
+def _rollup_drift() -> list[RollupDrift]:
+    with connection.cursor() as cursor:
+        cursor.execute(ROLLUP_DRIFT_SQL.format(day=DAY_OF_SALE[connection.vendor]))
+        rows = cursor.fetchall()
+    return [
+        RollupDrift(
+            day=row[0] if isinstance(row[0], date) else date.fromisoformat(row[0]),  # SQLite: text
+            seller_id=row[1],
+            status=row[2],
+            stored=_figures(*row[3:6]),
+            actual=_figures(*row[6:9]),
+        )
+        for row in rows
+    ]
+
+
+def _rewrite_rollup(drift: list[RollupDrift]) -> None:
+    gone = [entry for entry in drift if entry.actual is None]
+    for start in range(0, len(gone), 500):
+        keys = Q()
+        for entry in gone[start : start + 500]:
+            keys |= Q(day=entry.day, seller_id=entry.seller_id, status=entry.status)
+        SaleDailyTotal.objects.filter(keys).delete()
+    SaleDailyTotal.objects.bulk_create(
+        [
+            SaleDailyTotal(
+                day=entry.day,
+                seller_id=entry.seller_id,
+                status=entry.status,
+                **dict(zip(ROLLUP_FIGURES, entry.actual, strict=True)),
+            )
+            for entry in drift
+            if entry.actual is not None
+        ],
+        batch_size=1000,
+        update_conflicts=True,
+        unique_fields=["day", "seller", "status"],
+        update_fields=list(ROLLUP_FIGURES),
+    )
+
+
+@retry_on_transient_db_errors
+@transaction.atomic
+def audit_sale_daily_totals(*, fix: bool = False) -> RollupAudit:
+    """Compare the daily rollup of the summary with the sales grouped the same way; with `fix`, rewrite what drifted.
+
+    The comparison is one statement (one snapshot). The repair runs in this one
+    transaction with the rollup locked against writes (EXCLUSIVE: reads go on):
+    a sale writer committing meanwhile waits in its trigger, before its commit,
+    and applies its change on top of the repaired rows, so nothing is lost or
+    counted twice. Triggers missing or disabled are reported, never repaired here
+    (re-run migration 0004's install, or ENABLE them): the rollup would drift again.
+    """
+    _fire_pending_rollup_triggers()
+    if fix and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("LOCK TABLE sales_saledailytotal IN EXCLUSIVE MODE")
+    drift = _rollup_drift()
+    if fix and drift:
+        _rewrite_rollup(drift)
+    return RollupAudit(drift=drift, fixed=len(drift) if fix else 0, triggers_off=rollup_triggers_off())

@@ -200,7 +200,9 @@ def test_sale_list_shows_the_columns_of_the_issue(client):
 
 
 @pytest.mark.parametrize(
-    "term", ["reference", "customer name", "customer email", "item sku"], ids=lambda term: term.replace(" ", "_")
+    "term",
+    ["reference", "customer name", "customer email", "item sku", "item name", "part of an email in capitals"],
+    ids=lambda term: term.replace(" ", "_"),
 )
 def test_search_finds_the_sale_by_each_searchable_field(client, term):
     customer = CustomerFactory(name="Grace Hopper", email="grace@example.com")
@@ -211,6 +213,8 @@ def test_search_finds_the_sale_by_each_searchable_field(client, term):
         "customer name": "Grace Hopper",
         "customer email": "grace@example.com",
         "item sku": sale.items.get().sku,
+        "item name": sale.items.get().name,
+        "part of an email in capitals": "GRACE@EXAMPLE",  # as the API's ?search= (sales.selectors.sale_search)
     }[term]
 
     response = client.get(CHANGELIST, {"q": query})

@@ -80,3 +80,32 @@ def test_rows_render_the_same_json_as_the_serializer(staff, varied_sales, refund
 
 def test_no_rows_render_an_empty_list(staff):
     assert list_rows.render_sales([], user=staff, using="default") == []
+
+
+MONEY_CASES = [Decimal("0.00"), Decimal("-0.00"), Decimal("12.30"), Decimal("5"), Decimal("1.5"), Decimal("2.345"),
+               Decimal("99999999999.99"), Decimal("-7.10"), Decimal("1E+2"), 3, "4.5"]
+
+
+@pytest.mark.parametrize("value", MONEY_CASES, ids=str)
+def test_fast_money_says_what_drf_says(value):
+    assert list_rows._money(value) == list_rows._drf_money(value)
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Rome", "America/St_Johns"])
+def test_fast_times_say_what_drf_says(zone):
+    from datetime import UTC, datetime, timedelta
+    from datetime import timezone as dt_timezone
+
+    from django.utils import timezone
+
+    values = [
+        datetime(2026, 11, 23, 14, 5, 6, 123456, tzinfo=UTC),
+        datetime(2026, 3, 29, 1, 30, tzinfo=UTC),  # a DST change in Rome
+        datetime(2024, 2, 29, 23, 59, 59, tzinfo=dt_timezone(timedelta(hours=-3, minutes=-30))),
+        datetime(2026, 1, 1, 0, 0),  # naive: DRF's own path
+        "2026-01-01T00:00:00Z",
+    ]
+    with timezone.override(zone):
+        for value in values:
+            assert list_rows._time(value) == list_rows._drf_time(value)
+            assert list_rows._time(value, timezone.get_current_timezone()) == list_rows._drf_time(value)

@@ -16,6 +16,7 @@ from rest_framework.settings import api_settings
 
 from inventory.services import InsufficientStock
 from salesproject.db import is_transient_db_error, sqlstate
+from salesproject.db_timeouts import QUERY_CANCELED
 from salesproject.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,15 @@ class ServiceUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "The service is temporarily unavailable; try again shortly."
     default_code = "service_unavailable"
+
+
+class QueryTimeout(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = (
+        "The query took too long and was cancelled; narrow it (a longer search term, a date range, "
+        "fewer rows) or try again later."
+    )
+    default_code = "query_timeout"
 
 
 class Conflict(exceptions.APIException):
@@ -66,6 +76,11 @@ class ExceptionHandler(handler.ExceptionHandler):
             # written, the client may simply try again. Not an outage, so not a 503.
             logger.warning("lock conflict reached the API (SQLSTATE %s): %s", sqlstate(exc), exc)
             return Conflict()
+        if isinstance(exc, OperationalError) and sqlstate(exc) == QUERY_CANCELED:
+            # DATABASE_STATEMENT_TIMEOUT cut a statement: the database is up, this request is too heavy.
+            request = self.context.get("request")
+            logger.warning("statement cancelled on %s: %s", request and request.get_full_path(), exc)
+            return QueryTimeout()
         if isinstance(exc, OperationalError):
             logger.warning("database unavailable: %s", exc)
             return ServiceUnavailable()

@@ -8,7 +8,9 @@ servers (or threads) racing with one key cannot both do the work: on
 PostgreSQL the second INSERT waits on the first's uncommitted row, then
 replays its response; after `WAIT_SECONDS` it gets 409
 `idempotency_in_progress`. Transient failures (5xx, a lock `conflict`) are
-rolled back with the claim, so they are never replayed.
+rolled back with the claim, so they are never replayed. The COMMIT itself can fail
+(deferred triggers and constraints run there, e.g. the sales rollup's): the client
+gets 409 `conflict` (503 if the database went away), and nothing is kept.
 """
 
 import hashlib
@@ -18,11 +20,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import DatabaseError, OperationalError, connection, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from salesproject.api.exceptions import Conflict
 from salesproject.db import sqlstate
 from salesproject.models import IdempotencyKey
 
@@ -170,13 +173,19 @@ class IdempotentMixin:
     def dispatch(self, request, *args, **kwargs):
         if request.method != "POST" or not request.headers.get(HEADER):
             return super().dispatch(request, *args, **kwargs)
+        committing = False
         try:
             with transaction.atomic():
                 response = super().dispatch(request, *args, **kwargs)
                 if _is_transient(response):
                     transaction.set_rollback(True)
-        except DatabaseError as exc:  # the database went away: nothing was kept
+                committing = True  # leaving the block commits: deferred constraints and triggers run now
+        except DatabaseError as exc:  # the database went away, or refused the COMMIT: nothing was kept
             logger.warning("keyed request rolled back: %s", exc)
+            if committing and not isinstance(exc, OperationalError | IntegrityError):
+                # A deferred trigger or constraint failed the COMMIT (the sale rollup's, say): the work
+                # and the claim rolled back together, so the client may simply try again.
+                exc = Conflict()
             if not hasattr(self, "headers"):  # it failed to begin the transaction, before DRF's dispatch ran
                 self.args, self.kwargs = args, kwargs
                 self.request = self.initialize_request(request, *args, **kwargs)

@@ -14,6 +14,7 @@ import binascii
 import functools
 import json
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -121,9 +122,10 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     def paginate_queryset(self, queryset, request, view=None):
         rows = getattr(view, "page_rows", None)  # a view may serve pages as values() rows
+        counter = getattr(view, "page_count", None)  # and count its matches its own way
         if self.cursor_query_param not in request.query_params:
-            if rows is not None:
-                self.django_paginator_class = functools.partial(_RowsPaginator, rows=rows)
+            if rows is not None or counter is not None:
+                self.django_paginator_class = functools.partial(_RowsPaginator, rows=rows, counter=counter)
             return super().paginate_queryset(_total_order(queryset), request, view)
         self._cursor_mode = True
         self.request = request
@@ -221,11 +223,17 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
 
 class _RowsPaginator(DjangoPaginator):
-    """Counts the queryset itself (no joins), and serves each page as `rows(queryset)`."""
+    """Serves each page as `rows(queryset)` (when given), and counts with `counter(queryset)`
+    (when given; else the queryset itself, without the joins of the rows)."""
 
-    def __init__(self, object_list, per_page, *, rows, **kwargs) -> None:
+    def __init__(self, object_list, per_page, *, rows=None, counter=None, **kwargs) -> None:
         super().__init__(object_list, per_page, **kwargs)
-        self.rows = rows
+        self.rows = rows or (lambda queryset: queryset)
+        self.counter = counter
+
+    @cached_property
+    def count(self) -> int:
+        return self.counter(self.object_list) if self.counter is not None else super().count
 
     def page(self, number):
         number = self.validate_number(number)

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from sales.models import Sale
-from sales.services.maintenance import sale_recalculate_totals, sale_totals_drift
+from sales.services.maintenance import audit_sale_daily_totals, sale_recalculate_totals, sale_totals_drift
 from salesproject.errors import DomainError
 
 
@@ -15,7 +15,9 @@ class Command(BaseCommand):
         "Price every sale (or one, with --sale) again from its stored lines (unit price, quantity, discounts, "
         "tax rate) and its discount, shipping and tax settings, with the same pricing code the services use, "
         "and report each sale whose stored totals differ. --fix stores the recomputed totals, one transaction "
-        "per sale, logging an 'edited' event. Exits with an error status when drift remains."
+        "per sale, logging an 'edited' event. Then (without --sale) compares the summary's daily rollup with the "
+        "sales and reports each drifted (day, seller, status) row; --fix rewrites them in one transaction. "
+        "Exits with an error status when drift remains or the rollup's triggers are missing or disabled."
     )
 
     def add_arguments(self, parser):
@@ -60,6 +62,25 @@ class Command(BaseCommand):
         summary = f"Checked {total} sale(s), drift {drifted}, fixed {fixed}"
         summary += f", could not price {failed}" if failed else ""
         self.stdout.write(summary + (" (dry run: nothing written)." if fix and dry_run else "."))
+        problems = self._check_rollup(fix=fix and not dry_run) if sale is None else []
         if remaining or failed:
             hint = " Run with --fix to repair." if remaining else ""
-            raise CommandError(f"{remaining + failed} sale(s) left with wrong or unpriceable totals.{hint}")
+            problems.insert(0, f"{remaining + failed} sale(s) left with wrong or unpriceable totals.{hint}")
+        if problems:
+            raise CommandError(" ".join(problems))
+
+    def _check_rollup(self, *, fix: bool) -> list[str]:
+        """The summary's daily rollup against the sales: report (and with fix rewrite) drift; say what is left."""
+        audit = audit_sale_daily_totals(fix=fix)
+        for drift in audit.drift:
+            self.stdout.write(f"ROLLUP DRIFT {drift}")
+        self.stdout.write(f"Daily rollup: drift {len(audit.drift)}, fixed {audit.fixed}.")
+        problems = []
+        if left := len(audit.drift) - audit.fixed:
+            problems.append(f"{left} daily rollup row(s) differ from the sales. Run with --fix to repair.")
+        if audit.triggers_off:
+            problems.append(
+                f"The daily rollup's triggers are missing or disabled ({', '.join(audit.triggers_off)}): "
+                "it cannot stay exact."
+            )
+        return problems

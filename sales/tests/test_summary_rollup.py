@@ -1,0 +1,645 @@
+"""The summary's daily rollup (`SaleDailyTotal`): kept exact by triggers, answers exactly like the sales.
+
+Most tests here commit (`transaction=True`): on PostgreSQL the rollup's triggers run at
+COMMIT, so only committed writes show what production sees.
+"""
+
+import json
+import random
+import threading
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from io import StringIO
+from urllib.parse import urlencode
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection, connections, transaction
+from django.db.models import Count, F, Sum
+from django.db.models.functions import TruncDate
+from django.http import QueryDict
+from django.test.utils import CaptureQueriesContext
+
+from customers.tests.factories import CustomerFactory
+from inventory.tests.factories import stocked_variant
+from payments import services as payment_services
+from payments.models import PaymentKind
+from sales import selectors, services
+from sales.api.serializers import SaleSummarySerializer
+from sales.filters import SaleFilter
+from sales.models import (
+    DELETABLE_STATUSES,
+    EDITABLE_STATUSES,
+    RETURNABLE_STATUSES,
+    Sale,
+    SaleDailyTotal,
+    SaleItem,
+    SaleStatus,
+)
+from sales.services import ItemData, PaymentData, ReturnLine
+from sales.services.maintenance import (
+    DEFERRED_ROLLUP_TRIGGERS,
+    audit_sale_daily_totals,
+    rollup_triggers_off,
+    sale_recalculate_totals,
+)
+from sales.tests.factories import ChannelFactory, StaffFactory, UserFactory
+from salesproject.errors import DomainError
+from salesproject.models import IdempotencyKey
+from salesproject.money import quantize
+
+SALES = "/api/v1/sales/"
+SUMMARY = f"{SALES}summary/"
+ROLLUP_TABLE = '"sales_saledailytotal"'
+SALES_TABLE = '"sales_sale"'
+
+committed = pytest.mark.django_db(transaction=True)
+
+
+# --- helpers ---------------------------------------------------------------------------------------------------------
+
+
+def actual_rollup() -> dict[tuple, tuple]:
+    """The sales grouped as the rollup groups them, through the ORM (independent of the triggers' SQL)."""
+    rows = (
+        Sale.objects.annotate(day=TruncDate("created_at", tzinfo=UTC))
+        .order_by()
+        .values_list("day", "seller_id", "status")
+        .annotate(n=Count("pk"), grand=Sum("grand_total"), paid=Sum("paid_total"))
+    )
+    return {(day, seller, status): (n, quantize(grand), quantize(paid)) for day, seller, status, n, grand, paid in rows}
+
+
+def stored_rollup() -> dict[tuple, tuple]:
+    return {
+        (row.day, row.seller_id, row.status): (row.count, quantize(row.grand_total), quantize(row.paid_total))
+        for row in SaleDailyTotal.objects.all()
+    }
+
+
+def assert_rollup_exact(step: str = "") -> None:
+    assert stored_rollup() == actual_rollup(), step
+    assert audit_sale_daily_totals().drift == [], step
+
+
+def sql_of(context) -> str:
+    return "\n".join(query["sql"] for query in context.captured_queries)
+
+
+def fallback_answer(user, params: dict) -> dict:
+    """What the summary answers from the sales themselves (no rollup), as JSON."""
+    filterset = SaleFilter(QueryDict(urlencode(params, doseq=True)), queryset=selectors.sale_scope(user=user))
+    assert filterset.is_valid(), filterset.errors
+    return json.loads(json.dumps(SaleSummarySerializer(selectors.sale_summary(queryset=filterset.qs)).data))
+
+
+def at(moment: str) -> datetime:
+    return datetime.fromisoformat(moment).astimezone(UTC)
+
+
+def move(sale: Sale, moment: str) -> None:
+    Sale.objects.filter(pk=sale.pk).update(created_at=at(moment))
+
+
+# --- the triggers keep the rollup exact along every write path ---------------------------------------------------
+
+
+class Walk:
+    """A seeded random walk through the services (and the raw paths that bypass them)."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.sellers = [UserFactory(), UserFactory(), UserFactory()]
+        self.boss = StaffFactory(is_superuser=True)
+        self.variants = [stocked_variant(10_000, price=Decimal(price)) for price in ("9.99", "25.00", "0.10", "3.33")]
+        self.customer = CustomerFactory()
+
+    def pick(self, statuses) -> Sale | None:
+        candidates = list(Sale.objects.filter(status__in=statuses).order_by("pk"))
+        return self.rng.choice(candidates) if candidates else None
+
+    def items(self) -> list[ItemData]:
+        lines = self.rng.sample(self.variants, self.rng.randint(1, 3))
+        return [ItemData(variant=variant, quantity=self.rng.randint(1, 4)) for variant in lines]
+
+    def create(self) -> str:
+        status = self.rng.choice([SaleStatus.DRAFT, SaleStatus.PENDING, SaleStatus.CONFIRMED, SaleStatus.COMPLETED])
+        payments = [PaymentData(amount=Decimal(self.rng.randint(1, 3000)) / 100)] if self.rng.random() < 0.4 else []
+        services.sale_create(
+            seller=self.rng.choice(self.sellers),
+            user=self.boss,
+            items=self.items(),
+            status=status,
+            customer=self.customer,
+            discount=Decimal(self.rng.choice(["0.00", "1.50"])),
+            shipping_cost=Decimal(self.rng.choice(["0.00", "4.90"])),
+            payments=payments,
+        )
+        return f"create {status}"
+
+    def transition(self) -> str | None:
+        moves = {
+            "submit": (SaleStatus.DRAFT,),
+            "confirm": (SaleStatus.PENDING,),
+            "ship": (SaleStatus.CONFIRMED,),
+            "complete": (SaleStatus.CONFIRMED, SaleStatus.IN_DELIVERY),
+            "cancel": (SaleStatus.DRAFT, SaleStatus.PENDING, SaleStatus.CONFIRMED),
+            "reject": (SaleStatus.PENDING,),
+            "refund": tuple(RETURNABLE_STATUSES),
+        }
+        present = set(Sale.objects.values_list("status", flat=True))
+        names = sorted(name for name, sources in moves.items() if present & set(sources))
+        if not names:
+            return None
+        name = self.rng.choice(names)
+        sale = self.pick(moves[name])
+        extra = {"reason": "customer"} if name == "cancel" else {}
+        getattr(services, f"sale_{name}")(sale=sale, user=self.boss, **extra)
+        return f"{name} {sale.pk}"
+
+    def partial_return(self) -> str | None:
+        sale = self.pick(RETURNABLE_STATUSES)
+        item = sale and SaleItem.objects.filter(sale=sale, quantity_returned__lt=F("quantity")).order_by("pk").first()
+        if item is None:
+            return None
+        refund = self.rng.random() < 0.5 and sale.paid_total > 0
+        services.sale_return(sale=sale, user=self.boss, lines=[ReturnLine(item=item, quantity=1)], refund=refund)
+        return f"return 1 of {sale.pk}"
+
+    def pay(self) -> str | None:
+        sale = self.pick([status for status in SaleStatus.values if status not in (SaleStatus.REFUNDED,)])
+        if sale is None:
+            return None
+        if sale.paid_total > 0 and self.rng.random() < 0.4:
+            amount = quantize(sale.paid_total / 2)
+            payment_services.payment_record(sale=sale, amount=amount, kind=PaymentKind.REFUND, user=self.boss)
+            return f"refund payment {amount} on {sale.pk}"
+        amount = Decimal(self.rng.randint(1, 5000)) / 100
+        payment_services.payment_record(sale=sale, amount=amount, user=self.boss)
+        return f"payment {amount} on {sale.pk}"
+
+    def edit(self) -> str | None:
+        sale = self.pick(EDITABLE_STATUSES)
+        if sale is None:
+            return None
+        if self.rng.random() < 0.5:
+            data = {"discount": Decimal(self.rng.randint(0, 300)) / 100, "shipping_cost": Decimal("2.50")}
+        else:
+            data = {"items": self.items()}
+        services.sale_update(sale=sale, user=self.boss, data=data)
+        return f"edit {sorted(data)} of {sale.pk}"
+
+    def delete(self) -> str | None:
+        sale = self.pick(DELETABLE_STATUSES)
+        if sale is None:
+            return None
+        services.sale_delete(sale=sale, user=self.boss)
+        return f"delete {sale.pk}"
+
+    def raw(self) -> str | None:
+        """Writes that bypass the services: what the triggers are for."""
+        sale = self.pick(SaleStatus.values)
+        if sale is None:
+            return None
+        kind = self.rng.choice(["day", "seller", "drift", "untracked"])
+        if kind == "day":
+            Sale.objects.filter(pk=sale.pk).update(created_at=sale.created_at - timedelta(days=self.rng.randint(1, 3)))
+        elif kind == "seller":
+            Sale.objects.filter(pk=sale.pk).update(seller=self.rng.choice(self.sellers))
+        elif kind == "drift":  # totals drift, then recalculate_totals --fix repairs them (through the service)
+            Sale.objects.filter(pk=sale.pk).update(grand_total=sale.grand_total + Decimal("7.77"))
+            assert_rollup_exact("drifted totals")
+            sale_recalculate_totals(sale=sale)
+        else:
+            Sale.objects.filter(pk=sale.pk).update(note="untracked column")
+        return f"raw {kind} on {sale.pk}"
+
+    def step(self) -> str | None:
+        action = self.rng.choices(
+            [self.create, self.transition, self.partial_return, self.pay, self.edit, self.delete, self.raw],
+            weights=[5, 6, 2, 3, 2, 1, 2],
+        )[0]
+        try:
+            return action()
+        except DomainError:
+            return None  # a step the rules refuse (e.g. a refund larger than what was paid) writes nothing
+
+
+@committed
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_random_walk_through_the_services_keeps_the_rollup_exact_at_every_step(warehouse, seed):
+    walk = Walk(seed)
+    done = []
+    for number in range(400):
+        step = walk.step()
+        if step is not None:
+            done.append(step)
+            assert_rollup_exact(f"step {number}: {step}")
+        if len(done) == 60:
+            break
+    out = StringIO()
+    call_command("recalculate_totals", "--fix", stdout=out, stderr=StringIO())
+    assert "Daily rollup: drift 0, fixed 0." in out.getvalue()
+    assert_rollup_exact("after recalculate_totals --fix")
+    kinds = {step.split()[0] for step in done}
+    assert {"create", "payment", "raw"} <= kinds and len(kinds) >= 10, kinds
+    assert Sale.objects.exists() and SaleDailyTotal.objects.exists()
+
+
+@committed
+def test_a_row_whose_sales_are_all_gone_is_deleted(warehouse, seller):
+    sale = services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(5), quantity=1)])
+    assert SaleDailyTotal.objects.get().count == 1
+
+    services.sale_delete(sale=sale, user=seller)
+
+    assert not SaleDailyTotal.objects.exists()
+
+
+@committed
+def test_an_update_of_other_columns_leaves_the_rollup_alone(warehouse, seller):
+    sale = services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(5), quantity=1)])
+    before = list(SaleDailyTotal.objects.values_list("pk", "count", "grand_total"))
+
+    Sale.objects.filter(pk=sale.pk).update(note="n", payment_status="paid", grand_total=sale.grand_total)
+
+    assert list(SaleDailyTotal.objects.values_list("pk", "count", "grand_total")) == before
+
+
+@committed
+def test_moving_a_sale_to_another_day_seller_and_status_moves_its_figures(warehouse, seller):
+    other = UserFactory()
+    sale = services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(5), quantity=2)])
+    keep = services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(5), quantity=1)])
+
+    Sale.objects.filter(pk=sale.pk).update(
+        created_at=at("2024-03-02T23:59:59.999999+00:00"), seller=other, status=SaleStatus.CONFIRMED
+    )
+
+    assert stored_rollup() == {
+        (at("2024-03-02T12:00:00+00:00").date(), other.pk, "confirmed"): (1, Decimal("20.00"), Decimal("0.00")),
+        (keep.created_at.astimezone(UTC).date(), seller.pk, "pending"): (1, Decimal("10.00"), Decimal("0.00")),
+    }
+
+
+@pytest.mark.django_db
+def test_the_triggers_are_installed():
+    assert rollup_triggers_off() == []
+
+
+# --- the audit and its repair -----------------------------------------------------------------------------------
+
+
+@committed
+def test_recalculate_totals_reports_rollup_drift_and_fix_repairs_it(warehouse, seller):
+    sale = services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(5), quantity=1)])
+    day = sale.created_at.astimezone(UTC).date()
+    SaleDailyTotal.objects.filter(day=day).update(count=5, grand_total=Decimal("1.00"))  # drift: wrong row
+    SaleDailyTotal.objects.create(day=day - timedelta(days=1), seller=seller, status="completed", count=2)  # stale
+
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError, match=r"2 daily rollup row.*--fix"):
+        call_command("recalculate_totals", stdout=out, stderr=err)
+    assert f"ROLLUP DRIFT {day} seller {seller.pk} pending: count 5 → 1, grand_total 1.00 → 10.00" in out.getvalue()
+    assert "no such sales" in out.getvalue()
+    assert "Daily rollup: drift 2, fixed 0." in out.getvalue()
+
+    out = StringIO()
+    call_command("recalculate_totals", "--fix", stdout=out, stderr=err)
+    assert "Daily rollup: drift 2, fixed 2." in out.getvalue()
+    assert_rollup_exact()
+    call_command("recalculate_totals", stdout=StringIO(), stderr=err)  # nothing left: no error
+
+
+@committed
+def test_recalculate_totals_fails_while_a_trigger_is_off(warehouse, seller):
+    names = "sale_daily_total_ins" if connection.vendor == "sqlite" else "sale_daily_total_ins_del"
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            (sql,) = cursor.execute("SELECT sql FROM sqlite_master WHERE name = %s", [names]).fetchone()
+            cursor.execute(f"DROP TRIGGER {names}")
+        else:
+            cursor.execute(f"ALTER TABLE sales_sale DISABLE TRIGGER {names}")
+    try:
+        assert rollup_triggers_off() == [names]
+        with pytest.raises(CommandError, match=f"missing or disabled \\({names}\\)"):
+            call_command("recalculate_totals", "--fix", stdout=StringIO(), stderr=StringIO())
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(sql if connection.vendor == "sqlite" else f"ALTER TABLE sales_sale ENABLE TRIGGER {names}")
+    assert rollup_triggers_off() == []
+
+
+# --- the API answers the same from the rollup as from the sales --------------------------------------------------
+
+
+@pytest.fixture
+def shop(warehouse):
+    """Sales of two sellers over a few days, some right on the edges of 2024-03-02 (UTC)."""
+    alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
+    web = ChannelFactory(code="web")
+    variant = stocked_variant(1000, price=Decimal("12.34"))
+    plan = [
+        (alice, SaleStatus.COMPLETED, "2024-03-01T23:59:59.999999+00:00", 1),
+        (alice, SaleStatus.PENDING, "2024-03-02T00:00:00+00:00", 2),
+        (alice, SaleStatus.CONFIRMED, "2024-03-02T12:00:00+00:00", 3),
+        (bob, SaleStatus.COMPLETED, "2024-03-02T23:59:59.999999+00:00", 1),
+        (bob, SaleStatus.DRAFT, "2024-03-03T00:00:00+00:00", 4),
+        (bob, SaleStatus.PENDING, "2024-03-04T08:00:00+00:00", 1),
+        (alice, SaleStatus.CONFIRMED, "2024-03-05T08:00:00+00:00", 2),
+    ]
+    for number, (seller, status, moment, quantity) in enumerate(plan):
+        sale = services.sale_create(
+            seller=seller,
+            status=status,
+            channel=web if number % 2 else None,
+            items=[ItemData(variant=variant, quantity=quantity)],
+            payments=[PaymentData(amount=Decimal("5.55"))] if status != SaleStatus.DRAFT else [],
+            reference=f"SHOP-{number}",
+        )
+        move(sale, moment)
+    return {"alice": alice, "bob": bob, "staff": StaffFactory()}
+
+
+# (query parameters, answered from: True the rollup, False the sales, None no table at all)
+CASES = [
+    ({}, True),
+    ({"status": "pending"}, True),
+    ({"status": ["pending", "completed"]}, True),
+    ({"seller": "alice"}, True),
+    ({"seller": 999_999}, True),
+    ({"seller": 2**63}, None),  # beyond any id: the filter's own rule, an empty answer without a query
+    ({"created_after": "2024-03-02"}, True),
+    ({"created_before": "2024-03-02"}, True),
+    ({"start_date": "2024-03-02", "end_date": "2024-03-02"}, True),
+    ({"created_after": "2024-03-02T00:00:00Z"}, True),
+    ({"created_after": "2024-03-01T22:00:00-02:00"}, True),  # midnight UTC
+    ({"created_before": "2024-03-02T23:59:59.999999Z"}, True),  # the end of the day
+    ({"created_before": "2024-03-02T00:00:00Z"}, False),  # includes the sale at 00:00:00 of the 2nd
+    ({"created_after": "2024-03-02T12:00:00Z"}, False),
+    ({"created_after": "2024-03-02T00:00:00.000001Z"}, False),
+    ({"status": "completed", "seller": "bob", "created_after": "2024-03-02", "end_date": "2024-03-04"}, True),
+    ({"ordering": "-grand_total", "status": "confirmed"}, True),
+    ({"search": "SHOP-1"}, False),
+    ({"search": ""}, True),
+    ({"channel": "web"}, False),
+    ({"total_min": "20"}, False),
+    ({"payment_status": "partially_paid"}, False),
+    ({"customer": 1}, False),
+]
+
+
+def resolve(params: dict, shop: dict) -> dict:
+    return {name: shop[value].pk if name == "seller" and value in shop else value for name, value in params.items()}
+
+
+@committed
+@pytest.mark.parametrize("reader", ["staff", "alice"])
+def test_the_summary_answers_the_same_from_the_rollup_and_from_the_sales(api_client, shop, reader):
+    user = shop[reader]
+    client = api_client(user)
+    rollup_answers = 0
+    for raw, from_rollup in CASES:
+        params = resolve(raw, shop)
+        with CaptureQueriesContext(connection) as context:
+            response = client.get(SUMMARY, params)
+
+        assert response.status_code == 200, (params, response.json())
+        assert response.json() == fallback_answer(user, params), params
+        read = sql_of(context)
+        if from_rollup:
+            assert ROLLUP_TABLE in read and SALES_TABLE not in read, params
+            rollup_answers += response.json()["total_sales"] > 0
+        else:
+            assert (SALES_TABLE in read) == (from_rollup is False) and ROLLUP_TABLE not in read, params
+    assert rollup_answers >= 8  # the comparisons were not all of empty answers
+
+
+@committed
+def test_the_rollup_figures_are_the_expected_ones(api_client, shop):
+    body = api_client(shop["staff"]).get(SUMMARY, {"start_date": "2024-03-02", "end_date": "2024-03-02"}).json()
+
+    assert body["total_sales"] == 3
+    assert body["by_status"]["pending"] == {"count": 1, "total": "24.68"}
+    assert body["by_status"]["confirmed"] == {"count": 1, "total": "37.02"}
+    assert body["by_status"]["completed"] == {"count": 1, "total": "12.34"}
+    assert body["by_status"]["refunded"] == {"count": 0, "total": "0.00"}
+    assert (body["total_revenue"], body["total_paid"]) == ("49.36", "16.65")
+
+
+@committed
+def test_the_rollup_path_costs_two_queries_and_never_reads_the_sales(api_client, shop):
+    client = api_client(shop["alice"])
+    client.get(SUMMARY)  # warm up: content types, permissions
+
+    with CaptureQueriesContext(connection) as context:
+        response = client.get(SUMMARY, {"status": ["pending", "confirmed"], "created_after": "2024-03-02"})
+
+    assert response.json()["total_sales"] == 3
+    assert len(context.captured_queries) == 2, sql_of(context)  # token + user, the rollup
+    assert SALES_TABLE not in sql_of(context)
+
+
+@committed
+@pytest.mark.parametrize("reader", ["staff", "alice"])
+def test_the_list_count_comes_from_the_rollup_when_it_can_and_is_always_exact(api_client, shop, reader):
+    """The page-number list's `count` is the summary's `total_sales`: the rollup's sum when the
+    filters allow it (no COUNT over the sales), else a COUNT(*); both equal the matching sales."""
+    user = shop[reader]
+    client = api_client(user)
+    counted_by_rollup = 0
+    for raw, from_rollup in CASES:
+        params = {**resolve(raw, shop), "page_size": 2}
+        with CaptureQueriesContext(connection) as context:
+            response = client.get(SALES, params)
+
+        assert response.status_code == 200, (params, response.json())
+        body = response.json()
+        assert body["count"] == fallback_answer(user, params)["total_sales"], params
+        assert len(body["results"]) == min(2, body["count"]), params
+        counts = [q["sql"] for q in context.captured_queries if "COUNT(" in q["sql"].upper() or "SUM(" in q["sql"]]
+        if from_rollup:
+            assert counts and all(ROLLUP_TABLE in sql and SALES_TABLE not in sql for sql in counts), params
+            counted_by_rollup += body["count"] > 0
+        elif from_rollup is False:
+            assert counts and all(ROLLUP_TABLE not in sql for sql in counts), params
+    assert counted_by_rollup >= 8
+
+
+@committed
+def test_cursor_pages_have_no_count_and_read_no_rollup(api_client, shop):
+    with CaptureQueriesContext(connection) as context:
+        body = api_client(shop["staff"]).get(SALES, {"cursor": "", "status": "pending"}).json()
+
+    assert "count" not in body and len(body["results"]) == 2
+    assert ROLLUP_TABLE not in sql_of(context)
+
+
+@pytest.mark.django_db
+def test_inside_a_transaction_on_postgresql_the_summary_reads_the_sales(api_client, warehouse, seller):
+    """The deferred triggers have not run for this transaction's own writes yet: the rollup would miss them."""
+    services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(5), quantity=1)])
+    with CaptureQueriesContext(connection) as context:
+        body = api_client(seller).get(SUMMARY).json()
+
+    assert body["total_sales"] == 1
+    reads_the_sales = SALES_TABLE in sql_of(context)
+    assert reads_the_sales == (connection.vendor == "postgresql")
+
+
+# --- PostgreSQL: concurrent writers, commit-time failures -------------------------------------------------------
+
+
+def run_threads(count: int, work) -> list[BaseException]:
+    barrier = threading.Barrier(count)
+    failures: list[BaseException] = []
+    lock = threading.Lock()
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            work(index)
+        except BaseException as exc:
+            with lock:
+                failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return failures
+
+
+@pytest.mark.postgres
+@committed
+def test_concurrent_creates_and_transitions_for_one_seller_keep_the_rollup_exact(warehouse, seller):
+    variants = [stocked_variant(1000) for _ in range(4)]
+    boss = StaffFactory(is_superuser=True)
+
+    def create(index: int) -> None:
+        for number in range(5):
+            services.sale_create(seller=seller, items=[ItemData(variant=variants[(index + number) % 4], quantity=1)])
+
+    assert run_threads(8, create) == []
+    assert SaleDailyTotal.objects.get().count == 40
+    assert_rollup_exact("after 8 × 5 concurrent creates")
+
+    pending = list(Sale.objects.order_by("pk"))
+
+    def move_on(index: int) -> None:  # every commit moves figures between the same (pending, x) rows
+        for sale in pending[index::8]:
+            if index % 2:
+                services.sale_confirm(sale=sale, user=boss)
+            else:
+                services.sale_cancel(sale=sale, user=boss, reason="customer")
+
+    assert run_threads(8, move_on) == []
+    assert_rollup_exact("after concurrent confirms and cancels")
+    assert sorted(SaleDailyTotal.objects.values_list("status", "count")) == [("cancelled", 20), ("confirmed", 20)]
+
+
+@pytest.fixture
+def fail_at_commit(db):
+    """`fail_at_commit(sqlstate, times)`: the next `times` commits that inserted a sale fail with that SQLSTATE.
+
+    A deferred constraint trigger, like the rollup's: the error is raised by COMMIT itself.
+    """
+    installed = []
+
+    def install(sqlstate: str, times: int = 1_000_000) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP SEQUENCE IF EXISTS test_commit_failures")
+            cursor.execute(f"CREATE SEQUENCE test_commit_failures MAXVALUE {times + 1} CYCLE")
+            cursor.execute(
+                f"""CREATE OR REPLACE FUNCTION test_fail_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF nextval('test_commit_failures') <= {times} THEN
+                        RAISE EXCEPTION 'forced failure at commit' USING ERRCODE = '{sqlstate}';
+                    END IF;
+                    RETURN NULL;
+                END $$"""
+            )
+            cursor.execute(
+                """CREATE CONSTRAINT TRIGGER test_fail_at_commit AFTER INSERT ON sales_sale
+                DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_fail_at_commit()"""
+            )
+        installed.append(sqlstate)
+
+    yield install
+    if installed:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER IF EXISTS test_fail_at_commit ON sales_sale")
+            cursor.execute("DROP FUNCTION IF EXISTS test_fail_at_commit()")
+            cursor.execute("DROP SEQUENCE IF EXISTS test_commit_failures")
+
+
+def keyed_post(client, variant, key: str):
+    body = {"items": [{"variant": variant.pk, "quantity": 1}]}
+    return client.post(SALES, body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+
+
+@pytest.mark.postgres
+@committed
+@pytest.mark.parametrize(
+    ("sqlstate", "status", "code"),
+    [
+        ("40P01", 409, "conflict"),  # deadlock detected
+        ("40001", 409, "conflict"),  # serialization failure
+        ("08006", 503, "service_unavailable"),  # connection failure
+        ("23505", 409, "conflict"),  # a deferred unique / integrity check
+        ("P0001", 409, "conflict"),  # any other error raised by a trigger at COMMIT
+    ],
+)
+def test_a_keyed_post_whose_commit_fails_answers_json_and_keeps_nothing(
+    api_client, warehouse, seller, fail_at_commit, sqlstate, status, code
+):
+    variant = stocked_variant(10)
+    client = api_client(seller)
+    client.raise_request_exception = False  # a 503 is reported as Django reports a 5xx; the answer is what counts
+    fail_at_commit(sqlstate, times=1)
+
+    response = keyed_post(client, variant, "commit-fails")
+
+    assert response.status_code == status
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["errors"][0]["code"] == code
+    assert not Sale.objects.exists() and not SaleDailyTotal.objects.exists()
+    assert not IdempotencyKey.objects.exists()
+
+    retry = keyed_post(client, variant, "commit-fails")  # the key was not kept: the retry runs the work
+
+    assert retry.status_code == 201
+    assert Sale.objects.count() == 1 and SaleDailyTotal.objects.get().count == 1
+    assert keyed_post(client, variant, "commit-fails").json()["id"] == retry.json()["id"]
+
+
+@pytest.mark.postgres
+@committed
+def test_an_unkeyed_create_whose_commit_hits_a_deadlock_runs_again(api_client, warehouse, seller, fail_at_commit):
+    """The service's retry wraps its transaction, COMMIT included."""
+    variant = stocked_variant(10)
+    fail_at_commit("40P01", times=1)
+
+    response = api_client(seller).post(SALES, {"items": [{"variant": variant.pk, "quantity": 1}]}, format="json")
+
+    assert response.status_code == 201
+    assert Sale.objects.count() == 1 and SaleDailyTotal.objects.get().count == 1
+
+
+@pytest.mark.postgres
+@committed
+def test_the_rollup_triggers_are_deferred_to_commit(warehouse, seller):
+    with transaction.atomic():
+        services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(5), quantity=1)])
+        assert not SaleDailyTotal.objects.exists()  # queued, not yet run
+    assert SaleDailyTotal.objects.get().count == 1
+    with connections["default"].cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_trigger WHERE tgname = ANY(%s) AND tgdeferrable AND tginitdeferred",
+            [list(DEFERRED_ROLLUP_TRIGGERS)],
+        )
+        assert cursor.fetchone()[0] == 2

@@ -2,6 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 
 from django.db import connections, router, transaction
@@ -80,7 +81,12 @@ def _apply(changes: Sequence[_Change], *, sale=None, user=None, reason: str = ""
     if not changes:
         return {}
     grows = any(c.on_hand > 0 for c in changes)
-    with transaction.atomic():
+    # Inside the caller's transaction (a sale service's), no savepoint of our own: without new
+    # rows to create, nothing is written before a shortage is raised, so the caller may even
+    # catch it and carry on; any database error aborts the caller's transaction (or savepoint)
+    # as it would ours. Saves two round trips on every reservation, commit and release.
+    inside = connections[router.db_for_write(StockLevel)].in_atomic_block and not grows
+    with nullcontext() if inside else transaction.atomic():
         levels = lock_stock_levels(keys=[c.key for c in changes], create_missing=grows)
         totals: dict[StockKey, list[int]] = defaultdict(lambda: [0, 0])
         for change in changes:

@@ -16,8 +16,8 @@ Why it is fast: rows are computed by PostgreSQL (INSERT … SELECT over generate
 random() seeded once), in chunks so the progress bar moves; the secondary indexes,
 unique and foreign-key constraints of the five big tables are dropped for the load and
 rebuilt at the end, all inside one transaction (a failed run leaves the database as it
-was). The triggers that keep the summary's daily rollup exact are off for the load too; the
-rollup is computed once, set-based, at the end (`--check` compares it with the sales). Then
+was). The triggers that keep the summary's daily and monthly rollup exact are off for the load
+too; the rollup is computed once, set-based, at the end (`--check` compares it with the sales). Then
 VACUUM (ANALYZE): statistics, and hint bits set now rather than by the first requests.
 
 The bench driver (bench/run.py) also uses `add_pending_sales` (a pool of pending sales
@@ -242,16 +242,29 @@ def _drop_secondary(cur, tables) -> list[str]:
     return rebuild
 
 
-# The summary's daily rollup (sales/migrations/0004_sale_daily_totals): row triggers on sales_sale keep
-# it exact. Bulk SQL here switches them off and recomputes the rollup set-based instead.
+# The summary's rollup, daily (sales/migrations/0004_sale_daily_totals) and monthly (0006_sale_monthly_totals):
+# row triggers on sales_sale keep both exact. Bulk SQL here switches them off and recomputes the rollup
+# set-based instead.
 ROLLUP_TRIGGERS = ("sale_daily_total_ins_del", "sale_daily_total_upd")
 ROLLUP_GROUPS = """SELECT (created_at AT TIME ZONE 'UTC')::date AS day, seller_id, status, count(*) AS count,
                           sum(grand_total) AS grand_total, sum(paid_total) AS paid_total
                    FROM sales_sale {where} GROUP BY 1, 2, 3"""
+MONTHLY_SALES_GROUPS = """SELECT date_trunc('month', created_at AT TIME ZONE 'UTC')::date AS month, seller_id, status,
+                                 count(*) AS count, sum(grand_total) AS grand_total, sum(paid_total) AS paid_total
+                          FROM sales_sale GROUP BY 1, 2, 3"""
+# The monthly rows from the daily ones just rebuilt: a tenth of the rows to read.
+MONTHLY_GROUPS = """SELECT date_trunc('month', day::timestamp)::date AS month, seller_id, status, sum(count) AS count,
+                           sum(grand_total) AS grand_total, sum(paid_total) AS paid_total
+                    FROM sales_saledailytotal {where} GROUP BY 1, 2, 3"""
 
 
 def has_rollup(cur) -> bool:
     cur.execute("SELECT to_regclass('sales_saledailytotal') IS NOT NULL")
+    return cur.fetchone()[0]
+
+
+def has_monthly_rollup(cur) -> bool:
+    cur.execute("SELECT to_regclass('sales_salemonthlytotal') IS NOT NULL")
     return cur.fetchone()[0]
 
 
@@ -262,12 +275,23 @@ def set_rollup_triggers(cur, *, enabled: bool) -> None:
 
 
 def rebuild_rollup(cur, *, since=None) -> None:
-    """Recompute the daily rollup from the sales: all of it, or the UTC days from the date `since` on."""
+    """Recompute the rollup from the sales: all of it, or the UTC days from the date `since` on (and the
+    months from `since`'s month on). The monthly rows are the sums of the daily ones just rebuilt."""
     where, params = ("WHERE created_at >= %s::date::timestamp AT TIME ZONE 'UTC'", (since,)) if since else ("", ())
     cur.execute("DELETE FROM sales_saledailytotal" + (" WHERE day >= %s" if since else ""), params)
     cur.execute(
         "INSERT INTO sales_saledailytotal (day, seller_id, status, count, grand_total, paid_total) "
         + ROLLUP_GROUPS.format(where=where),
+        params,
+    )
+    if not has_monthly_rollup(cur):
+        return
+    month = "date_trunc('month', %s::date::timestamp)::date"
+    where = f"WHERE day >= {month}" if since else ""
+    cur.execute("DELETE FROM sales_salemonthlytotal" + (f" WHERE month >= {month}" if since else ""), params)
+    cur.execute(
+        "INSERT INTO sales_salemonthlytotal (month, seller_id, status, count, grand_total, paid_total) "
+        + MONTHLY_GROUPS.format(where=where),
         params,
     )
 
@@ -855,7 +879,7 @@ def generate(
                 cur.execute(statement)
         reset_sequences(cur, (*BULK_TABLES, "inventory_stocklevel"))
         if rollup:
-            log("daily rollup of the summary")
+            log("daily and monthly rollup of the summary")
             rebuild_rollup(cur)
             set_rollup_triggers(cur, enabled=True)
         meta = {
@@ -1041,6 +1065,17 @@ def check(url: str) -> list[str]:
             )
             if n := cur.fetchone()[0]:
                 problems.append(f"{n} (day, seller, status) rows of the daily rollup differ from the sales")
+        if has_monthly_rollup(cur):  # against the sales themselves, not the daily rows
+            cur.execute(
+                f"""SELECT count(*) FROM ({MONTHLY_SALES_GROUPS}) a
+                    FULL JOIN sales_salemonthlytotal r ON r.month = a.month AND r.seller_id = a.seller_id
+                                                      AND r.status = a.status
+                    WHERE r.id IS NULL OR a.count IS NULL OR r.count <> a.count
+                       OR r.grand_total <> a.grand_total OR r.paid_total <> a.paid_total"""
+            )
+            if n := cur.fetchone()[0]:
+                problems.append(f"{n} (month, seller, status) rows of the monthly rollup differ from the sales")
+        if has_rollup(cur):
             cur.execute(
                 "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'sales_sale'::regclass AND tgname = ANY(%s)"
                 " AND tgenabled <> 'D'",
@@ -1078,7 +1113,7 @@ def main(argv: list[str] | None = None) -> int:
     if not problems:
         print(
             "generate: invariants hold (levels = ledger sums, reserved = pending units, totals = items,"
-            " daily rollup = sales)",
+            " daily and monthly rollup = sales)",
             file=sys.stderr,
         )
     return 1 if problems else 0

@@ -443,3 +443,36 @@ class SaleDailyTotal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.seller_id} {self.status}: {self.count}"
+
+
+class SaleMonthlyTotal(models.Model):
+    """Sales per UTC month, seller and status, with their totals: `SaleDailyTotal` one level up.
+
+    `month` is the first day of the UTC month of `created_at`. The same trigger calls that
+    keep the daily rows exact keep these too (migration 0006_sale_monthly_totals), so a
+    row is always the sum of its month's daily rows. The summary reads whole months from
+    here and only the partial months at the edges of a date range from the daily table:
+    about 24 × sellers × statuses rows for two years instead of 730 × sellers × statuses.
+    `audit_sale_daily_totals` checks and repairs both tables.
+    """
+
+    month = models.DateField()  # first day of the UTC month of Sale.created_at
+    seller = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    status = models.CharField(max_length=20, choices=SaleStatus.choices)
+    count = models.BigIntegerField(default=0)
+    grand_total = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal("0.00"))
+    paid_total = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal("0.00"))
+
+    class Meta:
+        ordering = ["month", "seller", "status"]
+        constraints = [
+            models.UniqueConstraint(fields=["month", "seller", "status"], name="sale_monthly_total_key"),
+        ]
+        indexes = [
+            models.Index(fields=["seller", "month"], name="sale_monthly_total_seller_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.seller_id} {self.status}: {self.count}"

@@ -12,7 +12,15 @@ from django_filters.constants import EMPTY_VALUES
 
 from customers.models import Customer
 from payments.models import Payment
-from sales.models import REVENUE_STATUSES, Sale, SaleDailyTotal, SaleEvent, SaleItem, SaleStatus
+from sales.models import (
+    REVENUE_STATUSES,
+    Sale,
+    SaleDailyTotal,
+    SaleEvent,
+    SaleItem,
+    SaleMonthlyTotal,
+    SaleStatus,
+)
 from salesproject.db_router import on_replica
 from salesproject.filters import IntegerFilter
 
@@ -49,11 +57,12 @@ def sale_summary(*, queryset: QuerySet[Sale], user=None, filters: Mapping[str, A
 
     `queryset` is the user's scope with the list's filters applied; `filters` the
     filter set's cleaned data and `user` the reader. When every filter in use is
-    one the daily rollup (`SaleDailyTotal`) answers exactly — status, seller, and
-    date bounds on UTC day boundaries — and the reader's scope is a seller or
-    everything, the figures are added up from the rollup (one row per day, seller
-    and status: a tenth of the rows of the sales at 1 M, a few thousand per
-    seller). Anything else (search, customer, channel, a date-time bound inside a
+    one the rollup answers exactly — status, seller, and date bounds on UTC day
+    boundaries — and the reader's scope is a seller or everything, the figures are
+    added up from the rollup in one query: whole UTC months from `SaleMonthlyTotal`
+    (one row per month, seller and status: about 4,000 rows for two years of 20
+    sellers), the partial months at the edges of a date range from `SaleDailyTotal`
+    (one row per day, seller and status). Anything else (search, customer, channel, a date-time bound inside a
     day, …), or no `filters`/`user`, reads the sales themselves: one pass grouped
     by status, which the (status) / (seller, status) indexes that include both
     totals answer without reading the table. Both give the same answer, to the cent.
@@ -67,8 +76,9 @@ def sale_summary(*, queryset: QuerySet[Sale], user=None, filters: Mapping[str, A
         )
     by_status = {status: {"count": 0, "total": ZERO} for status in SaleStatus.values}
     total_paid = ZERO
-    for row in rows:
-        by_status[row["status"]] = {"count": int(row["count"]), "total": row["total"]}
+    for row in rows:  # the rollup may give a status twice (its monthly and its daily part): add them up
+        entry = by_status[row["status"]]
+        by_status[row["status"]] = {"count": entry["count"] + int(row["count"]), "total": entry["total"] + row["total"]}
         total_paid += row["paid"]
     return {
         "total_sales": sum(entry["count"] for entry in by_status.values()),
@@ -82,10 +92,18 @@ def sale_summary(*, queryset: QuerySet[Sale], user=None, filters: Mapping[str, A
 DATE_BOUNDS = {"created_after": False, "created_before": True, "start_date": False, "end_date": True}  # name: upper
 ROLLUP_FILTERS = frozenset({"status", "seller", "ordering", *DATE_BOUNDS})
 
+DayRange = tuple[date | None, date | None]  # [first, end) of UTC days; None: open on that side
 
-def _rollup_scope(*, user, filters: Mapping[str, Any]) -> QuerySet[SaleDailyTotal] | None:
-    """The daily rollup rows of exactly the matching sales, or None when these filters need the sales themselves."""
+
+def _rollup_scope(*, user, filters: Mapping[str, Any]) -> list[QuerySet] | None:
+    """The rollup rows of exactly the matching sales, or None when these filters need the sales themselves.
+
+    One or two querysets, to be added up: the whole UTC months of the date range from the monthly
+    rollup (`SaleMonthlyTotal`), the days of the partial months at its edges from the daily one
+    (`SaleDailyTotal`). No date bound: the monthly rows only. A range inside one month: daily only.
+    """
     condition = Q() if user.is_staff else Q(seller_id=user.pk)
+    lower = upper = None  # the matching days are [lower, upper)
     for name, value in filters.items():
         if value in EMPTY_VALUES or name == "ordering":
             continue  # not in use (django-filter skips these values too)
@@ -101,33 +119,90 @@ def _rollup_scope(*, user, filters: Mapping[str, Any]) -> QuerySet[SaleDailyTota
             day = _whole_day_bound(value, upper=DATE_BOUNDS[name])
             if day is None:
                 return None
-            condition &= Q(day__lt=day) if DATE_BOUNDS[name] else Q(day__gte=day)
-    queryset = on_replica(SaleDailyTotal.objects.all())
-    database = connections[queryset.db]
+            if DATE_BOUNDS[name]:
+                upper = day if upper is None else min(upper, day)
+            else:
+                lower = day if lower is None else max(lower, day)
+    months, days = _month_split(lower, upper)
+    scopes = []
+    if months is not None:
+        scopes.append(on_replica(SaleMonthlyTotal.objects.all()).filter(condition & _range_q("month", months)))
+    if days:
+        edges = Q()
+        for first, end in days:
+            edges |= _range_q("day", (first, end))
+        scopes.append(on_replica(SaleDailyTotal.objects.all()).filter(condition & edges))
+    database = connections[scopes[0].db]
     if database.vendor == "postgresql" and database.in_atomic_block:
         # The rollup's triggers run at COMMIT: inside a transaction it has not seen this transaction's own writes.
         return None
-    return queryset.filter(condition).order_by()
+    return [scope.order_by() for scope in scopes]
 
 
-def _rollup_rows(*, user, filters: Mapping[str, Any]) -> QuerySet[SaleDailyTotal] | None:
-    """Per-status count and totals from the daily rollup, or None when it cannot answer these filters exactly."""
-    rows = _rollup_scope(user=user, filters=filters)
-    if rows is None:
+def _month_split(lower: date | None, upper: date | None) -> tuple[DayRange | None, list[DayRange]]:
+    """Split the days [lower, upper) into the whole UTC months inside them and the days left at the edges.
+
+    Returns (months, days): `months` the [first, end) range of month starts (first days) whose
+    months lie wholly inside, or None when none does; `days` up to two day ranges, the partial
+    months before and after them (the whole range when no month fits). None is an open side.
+    """
+    first_month = lower if lower is None or lower.day == 1 else _next_month(lower)
+    end_month = None if upper is None else upper.replace(day=1)
+    if (lower is not None and first_month is None) or (
+        first_month is not None and end_month is not None and first_month >= end_month
+    ):
+        return None, [(lower, upper)]  # no whole month inside (or an empty range)
+    days = []
+    if lower is not None and lower != first_month:
+        days.append((lower, first_month))
+    if upper is not None and upper != end_month:
+        days.append((end_month, upper))
+    return (first_month, end_month), days
+
+
+def _next_month(day: date) -> date | None:
+    """The first day of the month after `day`'s, or None past the last representable month."""
+    if day.month < 12:
+        return day.replace(month=day.month + 1, day=1)
+    return None if day.year == date.max.year else date(day.year + 1, 1, 1)
+
+
+def _range_q(field: str, bounds: DayRange) -> Q:
+    first, end = bounds
+    condition = Q()
+    if first is not None:
+        condition &= Q(**{f"{field}__gte": first})
+    if end is not None:
+        condition &= Q(**{f"{field}__lt": end})
+    return condition
+
+
+def _rollup_rows(*, user, filters: Mapping[str, Any]) -> QuerySet | None:
+    """Per-status count and totals from the rollup, or None when it cannot answer these filters exactly.
+
+    One query whatever the split: the monthly and daily parts grouped by status, as one UNION ALL;
+    a status may come twice (once per part), so the caller adds the rows up.
+    """
+    scopes = _rollup_scope(user=user, filters=filters)
+    if scopes is None:
         return None
-    return rows.values("status").annotate(
-        count=Sum("count", default=0), total=Sum("grand_total", default=ZERO), paid=Sum("paid_total", default=ZERO)
-    )
+    rows = [
+        scope.values("status").annotate(
+            count=Sum("count", default=0), total=Sum("grand_total", default=ZERO), paid=Sum("paid_total", default=ZERO)
+        )
+        for scope in scopes
+    ]
+    return rows[0].union(*rows[1:], all=True) if len(rows) > 1 else rows[0]
 
 
 def sale_count(*, queryset: QuerySet[Sale], user, filters: Mapping[str, Any]) -> int:
-    """How many sales the list matches (its `count`): added up from the daily rollup when the
-    filters allow it, as the summary does, so the first page costs the same at 10 k or 1 M
+    """How many sales the list matches (its `count`): added up from the rollup when the filters
+    allow it, as the summary does (one query), so the first page costs the same at 10 k or 1 M
     sales; else a COUNT(*) of `queryset`."""
-    rows = _rollup_scope(user=user, filters=filters)
+    rows = _rollup_rows(user=user, filters=filters)
     if rows is None:
         return queryset.count()
-    return int(rows.aggregate(count=Sum("count", default=0))["count"])
+    return sum(int(row["count"]) for row in rows)
 
 
 def _whole_day_bound(value: date | datetime, *, upper: bool) -> date | None:

@@ -26,6 +26,7 @@ from sales.models import (
     SaleEvent,
     SaleEventType,
     SaleItem,
+    SaleMonthlyTotal,
     SaleStatus,
 )
 from sales.services._common import _apply_pricing, _log, sale_lock
@@ -263,9 +264,10 @@ def sale_reconcile_payments(*, sale: Sale | int, user=None) -> PaymentDrift | No
     )
 
 
-# --- the daily rollup of the summary ---------------------------------------------------
+# --- the daily and monthly rollup of the summary ---------------------------------------
 
-# The triggers of migration 0004_sale_daily_totals that keep `SaleDailyTotal` exact, per database.
+# The triggers of migration 0004_sale_daily_totals that keep `SaleDailyTotal` exact, per database
+# (since 0006_sale_monthly_totals the same triggers keep `SaleMonthlyTotal` exact too).
 ROLLUP_TRIGGERS = {
     "postgresql": ("sale_daily_total_ins_del", "sale_daily_total_upd", "sale_daily_total_truncate"),
     "sqlite": ("sale_daily_total_ins", "sale_daily_total_del", "sale_daily_total_upd"),
@@ -274,20 +276,29 @@ ROLLUP_TRIGGERS = {
 DEFERRED_ROLLUP_TRIGGERS = ("sale_daily_total_ins_del", "sale_daily_total_upd")
 ROLLUP_FIGURES = ("count", "grand_total", "paid_total")
 DAY_OF_SALE = {"postgresql": "(created_at AT TIME ZONE 'UTC')::date", "sqlite": "date(created_at)"}
+MONTH_OF_SALE = {
+    "postgresql": "date_trunc('month', created_at AT TIME ZONE 'UTC')::date",
+    "sqlite": "strftime('%Y-%m-01', created_at)",
+}
+# level: (model, its key column, the key of a sale per database)
+ROLLUP_LEVELS = {
+    "day": (SaleDailyTotal, "day", DAY_OF_SALE),
+    "month": (SaleMonthlyTotal, "month", MONTH_OF_SALE),
+}
 
-# One statement, so one snapshot: the sales grouped as the rollup groups them, joined to the rollup,
-# keeping the keys that differ. ROUND: SQLite adds decimals up as doubles.
+# One statement per level, so one snapshot each: the sales grouped as the rollup groups them, joined
+# to the rollup, keeping the keys that differ. ROUND: SQLite adds decimals up as doubles.
 ROLLUP_DRIFT_SQL = """
 WITH actual AS (
-    SELECT {day} AS day, seller_id, status, COUNT(*) AS n,
+    SELECT {bucket} AS bucket, seller_id, status, COUNT(*) AS n,
            ROUND(SUM(grand_total), 2) AS grand_total, ROUND(SUM(paid_total), 2) AS paid_total
     FROM sales_sale
     GROUP BY 1, 2, 3
 )
-SELECT COALESCE(a.day, r.day), COALESCE(a.seller_id, r.seller_id), COALESCE(a.status, r.status),
+SELECT COALESCE(a.bucket, r.{column}), COALESCE(a.seller_id, r.seller_id), COALESCE(a.status, r.status),
        r.count, ROUND(r.grand_total, 2), ROUND(r.paid_total, 2), a.n, a.grand_total, a.paid_total
 FROM actual AS a
-FULL OUTER JOIN sales_saledailytotal AS r ON r.day = a.day AND r.seller_id = a.seller_id AND r.status = a.status
+FULL OUTER JOIN {table} AS r ON r.{column} = a.bucket AND r.seller_id = a.seller_id AND r.status = a.status
 WHERE r.count IS NULL OR a.n IS NULL OR r.count <> a.n
    OR ROUND(r.grand_total, 2) <> a.grand_total OR ROUND(r.paid_total, 2) <> a.paid_total
 ORDER BY 1, 2, 3
@@ -296,8 +307,10 @@ ORDER BY 1, 2, 3
 
 @dataclass(frozen=True)
 class RollupDrift:
-    """A (day, seller, status) key where the rollup differs from the sales: (count, grand_total, paid_total).
+    """A (day, seller, status) key — or (month, …) — where the rollup differs from the sales:
+    (count, grand_total, paid_total).
 
+    `level` is "day" (`SaleDailyTotal`) or "month" (`SaleMonthlyTotal`, `day` its first day).
     `stored` is None when the rollup has no row for the key, `actual` when no sale has it.
     """
 
@@ -306,9 +319,11 @@ class RollupDrift:
     status: str
     stored: tuple[int, Decimal, Decimal] | None
     actual: tuple[int, Decimal, Decimal] | None
+    level: str = "day"
 
     def __str__(self) -> str:
-        key = f"{self.day} seller {self.seller_id} {self.status}"
+        when = f"month {self.day:%Y-%m}" if self.level == "month" else str(self.day)
+        key = f"{when} seller {self.seller_id} {self.status}"
         if self.stored is None or self.actual is None:
             figures = self.actual or self.stored
             what = "missing" if self.stored is None else "no such sales"
@@ -367,9 +382,11 @@ def _fire_pending_rollup_triggers() -> None:
         cursor.execute(f"SET CONSTRAINTS {names} IMMEDIATE; SET CONSTRAINTS {names} DEFERRED")
 
 
-def _rollup_drift() -> list[RollupDrift]:
+def _rollup_drift(level: str) -> list[RollupDrift]:
+    model, column, bucket = ROLLUP_LEVELS[level]
+    sql = ROLLUP_DRIFT_SQL.format(bucket=bucket[connection.vendor], table=model._meta.db_table, column=column)
     with connection.cursor() as cursor:
-        cursor.execute(ROLLUP_DRIFT_SQL.format(day=DAY_OF_SALE[connection.vendor]))
+        cursor.execute(sql)
         rows = cursor.fetchall()
     return [
         RollupDrift(
@@ -378,22 +395,24 @@ def _rollup_drift() -> list[RollupDrift]:
             status=row[2],
             stored=_figures(*row[3:6]),
             actual=_figures(*row[6:9]),
+            level=level,
         )
         for row in rows
     ]
 
 
-def _rewrite_rollup(drift: list[RollupDrift]) -> None:
+def _rewrite_rollup(level: str, drift: list[RollupDrift]) -> None:
+    model, column, _ = ROLLUP_LEVELS[level]
     gone = [entry for entry in drift if entry.actual is None]
     for start in range(0, len(gone), 500):
         keys = Q()
         for entry in gone[start : start + 500]:
-            keys |= Q(day=entry.day, seller_id=entry.seller_id, status=entry.status)
-        SaleDailyTotal.objects.filter(keys).delete()
-    SaleDailyTotal.objects.bulk_create(
+            keys |= Q(**{column: entry.day}, seller_id=entry.seller_id, status=entry.status)
+        model.objects.filter(keys).delete()
+    model.objects.bulk_create(
         [
-            SaleDailyTotal(
-                day=entry.day,
+            model(
+                **{column: entry.day},
                 seller_id=entry.seller_id,
                 status=entry.status,
                 **dict(zip(ROLLUP_FIGURES, entry.actual, strict=True)),
@@ -403,7 +422,7 @@ def _rewrite_rollup(drift: list[RollupDrift]) -> None:
         ],
         batch_size=1000,
         update_conflicts=True,
-        unique_fields=["day", "seller", "status"],
+        unique_fields=[column, "seller", "status"],
         update_fields=list(ROLLUP_FIGURES),
     )
 
@@ -411,20 +430,25 @@ def _rewrite_rollup(drift: list[RollupDrift]) -> None:
 @retry_on_transient_db_errors
 @transaction.atomic
 def audit_sale_daily_totals(*, fix: bool = False) -> RollupAudit:
-    """Compare the daily rollup of the summary with the sales grouped the same way; with `fix`, rewrite what drifted.
+    """Compare the daily and monthly rollup of the summary with the sales grouped the same way; with `fix`,
+    rewrite what drifted. `drift` lists the daily keys first, then the monthly ones (`RollupDrift.level`).
 
-    The comparison is one statement (one snapshot). The repair runs in this one
-    transaction with the rollup locked against writes (EXCLUSIVE: reads go on):
+    The comparison is one statement per level. The repair runs in this one
+    transaction with both tables locked against writes (EXCLUSIVE: reads go on):
     a sale writer committing meanwhile waits in its trigger, before its commit,
     and applies its change on top of the repaired rows, so nothing is lost or
     counted twice. Triggers missing or disabled are reported, never repaired here
-    (re-run migration 0004's install, or ENABLE them): the rollup would drift again.
+    (re-run migration 0006's install, or ENABLE them): the rollup would drift again.
     """
     _fire_pending_rollup_triggers()
     if fix and connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("LOCK TABLE sales_saledailytotal IN EXCLUSIVE MODE")
-    drift = _rollup_drift()
-    if fix and drift:
-        _rewrite_rollup(drift)
+            # Both at once, in the order the triggers lock their rows (daily first).
+            cursor.execute("LOCK TABLE sales_saledailytotal, sales_salemonthlytotal IN EXCLUSIVE MODE")
+    drift = []
+    for level in ROLLUP_LEVELS:
+        found = _rollup_drift(level)
+        if fix and found:
+            _rewrite_rollup(level, found)
+        drift.extend(found)
     return RollupAudit(drift=drift, fixed=len(drift) if fix else 0, triggers_off=rollup_triggers_off())

@@ -1,13 +1,14 @@
-"""The summary's daily rollup (`SaleDailyTotal`): kept exact by triggers, answers exactly like the sales.
+"""The summary's rollup (`SaleDailyTotal`, `SaleMonthlyTotal`): kept exact by triggers, answers exactly like the sales.
 
 Most tests here commit (`transaction=True`): on PostgreSQL the rollup's triggers run at
 COMMIT, so only committed writes show what production sees.
 """
 
+import importlib
 import json
 import random
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from io import StringIO
 from urllib.parse import urlencode
@@ -17,7 +18,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, connections, transaction
 from django.db.models import Count, F, Sum
-from django.db.models.functions import TruncDate
+from django.db.models.functions import TruncDate, TruncMonth
 from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 
@@ -35,6 +36,7 @@ from sales.models import (
     Sale,
     SaleDailyTotal,
     SaleItem,
+    SaleMonthlyTotal,
     SaleStatus,
 )
 from sales.services import ItemData, PaymentData, ReturnLine
@@ -51,7 +53,8 @@ from salesproject.money import quantize
 
 SALES = "/api/v1/sales/"
 SUMMARY = f"{SALES}summary/"
-ROLLUP_TABLE = '"sales_saledailytotal"'
+DAILY_TABLE = '"sales_saledailytotal"'
+MONTHLY_TABLE = '"sales_salemonthlytotal"'
 SALES_TABLE = '"sales_sale"'
 
 committed = pytest.mark.django_db(transaction=True)
@@ -60,26 +63,37 @@ committed = pytest.mark.django_db(transaction=True)
 # --- helpers ---------------------------------------------------------------------------------------------------------
 
 
-def actual_rollup() -> dict[tuple, tuple]:
+def actual_rollup(level: str = "day") -> dict[tuple, tuple]:
     """The sales grouped as the rollup groups them, through the ORM (independent of the triggers' SQL)."""
+    bucket = TruncDate("created_at", tzinfo=UTC) if level == "day" else TruncMonth("created_at", tzinfo=UTC)
     rows = (
-        Sale.objects.annotate(day=TruncDate("created_at", tzinfo=UTC))
+        Sale.objects.annotate(bucket=bucket)
         .order_by()
-        .values_list("day", "seller_id", "status")
+        .values_list("bucket", "seller_id", "status")
         .annotate(n=Count("pk"), grand=Sum("grand_total"), paid=Sum("paid_total"))
     )
-    return {(day, seller, status): (n, quantize(grand), quantize(paid)) for day, seller, status, n, grand, paid in rows}
-
-
-def stored_rollup() -> dict[tuple, tuple]:
     return {
-        (row.day, row.seller_id, row.status): (row.count, quantize(row.grand_total), quantize(row.paid_total))
-        for row in SaleDailyTotal.objects.all()
+        (bucket if level == "day" else bucket.date(), seller, status): (n, quantize(grand), quantize(paid))
+        for bucket, seller, status, n, grand, paid in rows
+    }
+
+
+def stored_rollup(level: str = "day") -> dict[tuple, tuple]:
+    model = SaleDailyTotal if level == "day" else SaleMonthlyTotal
+    return {
+        (getattr(row, level), row.seller_id, row.status): (
+            row.count,
+            quantize(row.grand_total),
+            quantize(row.paid_total),
+        )
+        for row in model.objects.all()
     }
 
 
 def assert_rollup_exact(step: str = "") -> None:
-    assert stored_rollup() == actual_rollup(), step
+    """Both levels equal the sales grouped by the ORM, and the audit finds nothing."""
+    assert stored_rollup("day") == actual_rollup("day"), step
+    assert stored_rollup("month") == actual_rollup("month"), step
     assert audit_sale_daily_totals().drift == [], step
 
 
@@ -126,7 +140,7 @@ class Walk:
     def create(self) -> str:
         status = self.rng.choice([SaleStatus.DRAFT, SaleStatus.PENDING, SaleStatus.CONFIRMED, SaleStatus.COMPLETED])
         payments = [PaymentData(amount=Decimal(self.rng.randint(1, 3000)) / 100)] if self.rng.random() < 0.4 else []
-        services.sale_create(
+        sale = services.sale_create(
             seller=self.rng.choice(self.sellers),
             user=self.boss,
             items=self.items(),
@@ -136,6 +150,11 @@ class Walk:
             shipping_cost=Decimal(self.rng.choice(["0.00", "4.90"])),
             payments=payments,
         )
+        if self.rng.random() < 0.3:  # an imported sale of an earlier month (a raw write, as imports do)
+            Sale.objects.filter(pk=sale.pk).update(
+                created_at=sale.created_at - timedelta(days=self.rng.randint(32, 90))
+            )
+            return f"create {status} backdated"
         return f"create {status}"
 
     def transition(self) -> str | None:
@@ -202,9 +221,13 @@ class Walk:
         sale = self.pick(SaleStatus.values)
         if sale is None:
             return None
-        kind = self.rng.choice(["day", "seller", "drift", "untracked"])
+        kind = self.rng.choice(["day", "month", "seller", "drift", "untracked"])
         if kind == "day":
             Sale.objects.filter(pk=sale.pk).update(created_at=sale.created_at - timedelta(days=self.rng.randint(1, 3)))
+        elif kind == "month":  # into an earlier month
+            Sale.objects.filter(pk=sale.pk).update(
+                created_at=sale.created_at - timedelta(days=self.rng.randint(32, 70))
+            )
         elif kind == "seller":
             Sale.objects.filter(pk=sale.pk).update(seller=self.rng.choice(self.sellers))
         elif kind == "drift":  # totals drift, then recalculate_totals --fix repairs them (through the service)
@@ -228,7 +251,7 @@ class Walk:
 
 @committed
 @pytest.mark.parametrize("seed", [1, 2])
-def test_a_random_walk_through_the_services_keeps_the_rollup_exact_at_every_step(warehouse, seed):
+def test_a_random_walk_through_the_services_keeps_both_rollup_levels_exact_at_every_step(warehouse, seed):
     walk = Walk(seed)
     done = []
     for number in range(400):
@@ -241,30 +264,37 @@ def test_a_random_walk_through_the_services_keeps_the_rollup_exact_at_every_step
     out = StringIO()
     call_command("recalculate_totals", "--fix", stdout=out, stderr=StringIO())
     assert "Daily rollup: drift 0, fixed 0." in out.getvalue()
+    assert "Monthly rollup: drift 0, fixed 0." in out.getvalue()
     assert_rollup_exact("after recalculate_totals --fix")
     kinds = {step.split()[0] for step in done}
     assert {"create", "payment", "raw"} <= kinds and len(kinds) >= 10, kinds
-    assert Sale.objects.exists() and SaleDailyTotal.objects.exists()
+    assert len({month for month, _, _ in stored_rollup("month")}) >= 2  # some sales moved to another month
+    assert Sale.objects.exists() and SaleDailyTotal.objects.exists() and SaleMonthlyTotal.objects.exists()
 
 
 @committed
 def test_a_row_whose_sales_are_all_gone_is_deleted(warehouse, seller):
     sale = services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(5), quantity=1)])
-    assert SaleDailyTotal.objects.get().count == 1
+    assert SaleDailyTotal.objects.get().count == 1 and SaleMonthlyTotal.objects.get().count == 1
 
     services.sale_delete(sale=sale, user=seller)
 
-    assert not SaleDailyTotal.objects.exists()
+    assert not SaleDailyTotal.objects.exists() and not SaleMonthlyTotal.objects.exists()
 
 
 @committed
 def test_an_update_of_other_columns_leaves_the_rollup_alone(warehouse, seller):
     sale = services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(5), quantity=1)])
-    before = list(SaleDailyTotal.objects.values_list("pk", "count", "grand_total"))
+    before = [
+        list(model.objects.values_list("pk", "count", "grand_total")) for model in (SaleDailyTotal, SaleMonthlyTotal)
+    ]
 
     Sale.objects.filter(pk=sale.pk).update(note="n", payment_status="paid", grand_total=sale.grand_total)
 
-    assert list(SaleDailyTotal.objects.values_list("pk", "count", "grand_total")) == before
+    after = [
+        list(model.objects.values_list("pk", "count", "grand_total")) for model in (SaleDailyTotal, SaleMonthlyTotal)
+    ]
+    assert after == before
 
 
 @committed
@@ -281,6 +311,33 @@ def test_moving_a_sale_to_another_day_seller_and_status_moves_its_figures(wareho
         (at("2024-03-02T12:00:00+00:00").date(), other.pk, "confirmed"): (1, Decimal("20.00"), Decimal("0.00")),
         (keep.created_at.astimezone(UTC).date(), seller.pk, "pending"): (1, Decimal("10.00"), Decimal("0.00")),
     }
+    assert stored_rollup("month") == {
+        (date(2024, 3, 1), other.pk, "confirmed"): (1, Decimal("20.00"), Decimal("0.00")),
+        (keep.created_at.astimezone(UTC).date().replace(day=1), seller.pk, "pending"): (
+            1,
+            Decimal("10.00"),
+            Decimal("0.00"),
+        ),
+    }
+
+
+@committed
+def test_moving_a_sale_within_its_month_or_changing_its_totals_keeps_one_monthly_row(warehouse, seller):
+    sale = services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(5), quantity=2)])
+    move(sale, "2024-02-01T00:00:00+00:00")
+    (row,) = SaleMonthlyTotal.objects.all()
+
+    move(sale, "2024-02-29T23:59:59.999999+00:00")  # another day, the same month
+    Sale.objects.filter(pk=sale.pk).update(grand_total=Decimal("19.99"), paid_total=Decimal("5.00"))
+
+    assert stored_rollup("month") == {(date(2024, 2, 1), seller.pk, "pending"): (1, Decimal("19.99"), Decimal("5.00"))}
+    assert SaleMonthlyTotal.objects.get().pk == row.pk  # updated in place, not deleted and inserted again
+    assert_rollup_exact()
+
+    move(sale, "2024-03-01T00:00:00+00:00")  # the next month
+
+    assert stored_rollup("month") == {(date(2024, 3, 1), seller.pk, "pending"): (1, Decimal("19.99"), Decimal("5.00"))}
+    assert_rollup_exact()
 
 
 @pytest.mark.django_db
@@ -297,19 +354,64 @@ def test_recalculate_totals_reports_rollup_drift_and_fix_repairs_it(warehouse, s
     day = sale.created_at.astimezone(UTC).date()
     SaleDailyTotal.objects.filter(day=day).update(count=5, grand_total=Decimal("1.00"))  # drift: wrong row
     SaleDailyTotal.objects.create(day=day - timedelta(days=1), seller=seller, status="completed", count=2)  # stale
+    SaleMonthlyTotal.objects.update(paid_total=Decimal("3.00"))  # the monthly level drifts on its own
+    month = day.replace(day=1)
 
     out, err = StringIO(), StringIO()
-    with pytest.raises(CommandError, match=r"2 daily rollup row.*--fix"):
+    with pytest.raises(CommandError, match=r"2 daily rollup row.*--fix.* 1 monthly rollup row.*--fix"):
         call_command("recalculate_totals", stdout=out, stderr=err)
     assert f"ROLLUP DRIFT {day} seller {seller.pk} pending: count 5 → 1, grand_total 1.00 → 10.00" in out.getvalue()
+    assert f"ROLLUP DRIFT month {month:%Y-%m} seller {seller.pk} pending: paid_total 3.00 → 0.00" in out.getvalue()
     assert "no such sales" in out.getvalue()
     assert "Daily rollup: drift 2, fixed 0." in out.getvalue()
+    assert "Monthly rollup: drift 1, fixed 0." in out.getvalue()
 
     out = StringIO()
     call_command("recalculate_totals", "--fix", stdout=out, stderr=err)
     assert "Daily rollup: drift 2, fixed 2." in out.getvalue()
+    assert "Monthly rollup: drift 1, fixed 1." in out.getvalue()
     assert_rollup_exact()
     call_command("recalculate_totals", stdout=StringIO(), stderr=err)  # nothing left: no error
+
+
+@committed
+def test_the_audit_repairs_a_missing_and_a_stale_monthly_row(warehouse, seller):
+    sale = services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(5), quantity=1)])
+    move(sale, "2024-01-31T23:59:59.999999+00:00")
+    SaleMonthlyTotal.objects.all().delete()  # missing
+    SaleMonthlyTotal.objects.create(month=date(2023, 12, 1), seller=seller, status="pending", count=1)  # stale
+
+    audit = audit_sale_daily_totals(fix=True)
+
+    assert [(drift.level, drift.day, drift.stored, drift.actual) for drift in audit.drift] == [
+        ("month", date(2023, 12, 1), (1, Decimal("0.00"), Decimal("0.00")), None),
+        ("month", date(2024, 1, 1), None, (1, Decimal("10.00"), Decimal("0.00"))),
+    ]
+    assert audit.ok and audit.fixed == 2
+    assert_rollup_exact()
+
+
+@committed
+def test_migration_0006_goes_back_to_the_daily_triggers_and_forward_again_with_a_backfill(warehouse, seller):
+    """Its reverse leaves 0004's triggers (daily only) in force; its install counts what they missed."""
+    migration = importlib.import_module("sales.migrations.0006_sale_monthly_totals")
+    services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(5), quantity=1)])
+    with connection.schema_editor() as editor:
+        migration.uninstall(None, editor)
+    try:
+        assert rollup_triggers_off() == []
+        services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(5), quantity=2)])
+        assert SaleDailyTotal.objects.get().count == 2  # 0004's triggers: the daily rows only
+        assert SaleMonthlyTotal.objects.get().count == 1
+        assert stored_rollup("day") == actual_rollup("day")
+    finally:
+        with connection.schema_editor() as editor:
+            migration.install(None, editor)
+
+    assert SaleMonthlyTotal.objects.get().count == 2  # the backfill
+    services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(5), quantity=1)])
+    assert SaleMonthlyTotal.objects.get().count == 3  # and the triggers update both levels again
+    assert_rollup_exact()
 
 
 @committed
@@ -336,7 +438,8 @@ def test_recalculate_totals_fails_while_a_trigger_is_off(warehouse, seller):
 
 @pytest.fixture
 def shop(warehouse):
-    """Sales of two sellers over a few days, some right on the edges of 2024-03-02 (UTC)."""
+    """Sales of two sellers over a few days, some right on the edges of 2024-03-02 (UTC), and over
+    December 2023 to May 2024, some right on the edges of months (UTC)."""
     alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
     web = ChannelFactory(code="web")
     variant = stocked_variant(1000, price=Decimal("12.34"))
@@ -348,6 +451,15 @@ def shop(warehouse):
         (bob, SaleStatus.DRAFT, "2024-03-03T00:00:00+00:00", 4),
         (bob, SaleStatus.PENDING, "2024-03-04T08:00:00+00:00", 1),
         (alice, SaleStatus.CONFIRMED, "2024-03-05T08:00:00+00:00", 2),
+        (bob, SaleStatus.COMPLETED, "2023-12-31T23:59:59.999999+00:00", 2),
+        (alice, SaleStatus.PENDING, "2024-01-01T00:00:00+00:00", 1),
+        (bob, SaleStatus.CONFIRMED, "2024-01-15T10:00:00+00:00", 3),
+        (alice, SaleStatus.COMPLETED, "2024-01-31T23:59:59.999999+00:00", 1),
+        (bob, SaleStatus.PENDING, "2024-02-01T00:00:00+00:00", 2),
+        (alice, SaleStatus.CONFIRMED, "2024-02-29T12:00:00+00:00", 1),
+        (bob, SaleStatus.COMPLETED, "2024-03-31T23:59:59.999999+00:00", 1),
+        (alice, SaleStatus.DRAFT, "2024-04-01T00:00:00+00:00", 2),
+        (bob, SaleStatus.CONFIRMED, "2024-05-20T09:00:00+00:00", 1),
     ]
     for number, (seller, status, moment, quantity) in enumerate(plan):
         sale = services.sale_create(
@@ -362,32 +474,65 @@ def shop(warehouse):
     return {"alice": alice, "bob": bob, "staff": StaffFactory()}
 
 
-# (query parameters, answered from: True the rollup, False the sales, None no table at all)
+# Answered from: MONTHLY, DAILY or BOTH rollup tables (one query), False the sales, None no table at all.
+MONTHLY, DAILY, BOTH = "monthly", "daily", "both"
 CASES = [
-    ({}, True),
-    ({"status": "pending"}, True),
-    ({"status": ["pending", "completed"]}, True),
-    ({"seller": "alice"}, True),
-    ({"seller": 999_999}, True),
+    ({}, MONTHLY),
+    ({"status": "pending"}, MONTHLY),
+    ({"status": ["pending", "completed"]}, MONTHLY),
+    ({"seller": "alice"}, MONTHLY),
+    ({"seller": 999_999}, MONTHLY),
     ({"seller": 2**63}, None),  # beyond any id: the filter's own rule, an empty answer without a query
-    ({"created_after": "2024-03-02"}, True),
-    ({"created_before": "2024-03-02"}, True),
-    ({"start_date": "2024-03-02", "end_date": "2024-03-02"}, True),
-    ({"created_after": "2024-03-02T00:00:00Z"}, True),
-    ({"created_after": "2024-03-01T22:00:00-02:00"}, True),  # midnight UTC
-    ({"created_before": "2024-03-02T23:59:59.999999Z"}, True),  # the end of the day
+    ({"created_after": "2024-03-02"}, BOTH),
+    ({"created_before": "2024-03-02"}, BOTH),
+    ({"start_date": "2024-03-02", "end_date": "2024-03-02"}, DAILY),
+    ({"created_after": "2024-03-02T00:00:00Z"}, BOTH),
+    ({"created_after": "2024-03-01T22:00:00-02:00"}, BOTH),  # midnight UTC
+    ({"created_before": "2024-03-02T23:59:59.999999Z"}, BOTH),  # the end of the day
     ({"created_before": "2024-03-02T00:00:00Z"}, False),  # includes the sale at 00:00:00 of the 2nd
     ({"created_after": "2024-03-02T12:00:00Z"}, False),
     ({"created_after": "2024-03-02T00:00:00.000001Z"}, False),
-    ({"status": "completed", "seller": "bob", "created_after": "2024-03-02", "end_date": "2024-03-04"}, True),
-    ({"ordering": "-grand_total", "status": "confirmed"}, True),
+    ({"status": "completed", "seller": "bob", "created_after": "2024-03-02", "end_date": "2024-03-04"}, DAILY),
+    ({"ordering": "-grand_total", "status": "confirmed"}, MONTHLY),
     ({"search": "SHOP-1"}, False),
-    ({"search": ""}, True),
+    ({"search": ""}, MONTHLY),
     ({"channel": "web"}, False),
     ({"total_min": "20"}, False),
     ({"payment_status": "partially_paid"}, False),
     ({"customer": 1}, False),
+    # Month edges: whole months from the monthly rows, the partial months at the edges from the daily ones.
+    ({"start_date": "2024-01-01", "end_date": "2024-02-29"}, MONTHLY),  # from a 1st to a month's last day
+    ({"start_date": "2024-03-01", "end_date": "2024-03-31"}, MONTHLY),  # exactly one month
+    ({"start_date": "2024-01-01", "end_date": "2024-03-02"}, BOTH),  # starts on the 1st, ends inside a month
+    ({"start_date": "2024-01-15", "end_date": "2024-03-31"}, BOTH),  # starts inside a month, ends with one
+    ({"created_after": "2023-12-15", "created_before": "2024-02-10"}, BOTH),  # partial at both ends, across a year
+    ({"created_after": "2024-03-02", "created_before": "2024-03-31"}, DAILY),  # inside one month, to its end
+    ({"start_date": "2023-12-31", "end_date": "2024-01-01"}, DAILY),  # across a year, no whole month
+    ({"start_date": "2023-12-01", "end_date": "2024-01-31"}, MONTHLY),  # whole months across a year
+    ({"start_date": "2023-01-01", "end_date": "2025-12-31"}, MONTHLY),  # several years
+    ({"created_after": "2024-02-01"}, MONTHLY),  # open above, from a 1st
+    ({"created_after": "2024-02-15"}, BOTH),  # open above, from inside a month
+    ({"created_before": "2024-03-31"}, MONTHLY),  # open below, to a month's last day
+    ({"end_date": "2024-01-14"}, BOTH),  # open below, to inside a month
+    ({"created_after": "2024-03-01T00:00:00Z"}, MONTHLY),
+    ({"created_before": "2024-02-29T23:59:59.999999Z"}, MONTHLY),  # the end of a (leap) month
+    ({"created_before": "2024-03-01T00:00:00Z"}, False),  # includes the sale at 00:00:00 of the 1st
+    ({"status": ["completed", "pending"], "seller": "bob", "start_date": "2024-01-01", "end_date": "2024-04-15"}, BOTH),
+    (
+        {"created_after": "2024-01-10", "start_date": "2024-02-01", "end_date": "2024-03-31"},
+        MONTHLY,
+    ),  # later lower wins
+    ({"start_date": "2024-04-01", "end_date": "2024-01-31"}, DAILY),  # an empty range
+    ({"created_after": "9999-12-15"}, DAILY),  # no month after the last one: the days only
 ]
+
+
+def read_from(sql: str) -> str | bool | None:
+    """What a request read: MONTHLY / DAILY / BOTH rollup tables, False the sales (and no rollup), None nothing."""
+    tables = (MONTHLY_TABLE in sql, DAILY_TABLE in sql)
+    if SALES_TABLE in sql:
+        return False if tables == (False, False) else "sales and rollup"
+    return {(True, False): MONTHLY, (False, True): DAILY, (True, True): BOTH}.get(tables)
 
 
 def resolve(params: dict, shop: dict) -> dict:
@@ -399,21 +544,54 @@ def resolve(params: dict, shop: dict) -> dict:
 def test_the_summary_answers_the_same_from_the_rollup_and_from_the_sales(api_client, shop, reader):
     user = shop[reader]
     client = api_client(user)
-    rollup_answers = 0
-    for raw, from_rollup in CASES:
+    rollup_answers = {MONTHLY: 0, DAILY: 0, BOTH: 0}
+    for raw, source in CASES:
         params = resolve(raw, shop)
         with CaptureQueriesContext(connection) as context:
             response = client.get(SUMMARY, params)
 
         assert response.status_code == 200, (params, response.json())
         assert response.json() == fallback_answer(user, params), params
-        read = sql_of(context)
-        if from_rollup:
-            assert ROLLUP_TABLE in read and SALES_TABLE not in read, params
-            rollup_answers += response.json()["total_sales"] > 0
-        else:
-            assert (SALES_TABLE in read) == (from_rollup is False) and ROLLUP_TABLE not in read, params
-    assert rollup_answers >= 8  # the comparisons were not all of empty answers
+        assert read_from(sql_of(context)) == source, params
+        if source:
+            rollup_answers[source] += response.json()["total_sales"] > 0
+    assert min(rollup_answers.values()) >= 3, rollup_answers  # the comparisons were not all of empty answers
+
+
+def test_the_month_split_covers_each_day_of_the_range_exactly_once():
+    """Every [lower, upper) (open sides included) around a year's end: each day in it is counted once, by
+    its month's monthly row or its own daily row, and no day outside it is counted."""
+    span = [date(2023, 10, 25) + timedelta(days=n) for n in range(170)]
+    bounds = [None, *(day for day in span[5:-5] if day.day in (1, 2, 14, 28, 29, 30, 31))]
+
+    def within(value, first, end):
+        return (first is None or value >= first) and (end is None or value < end)
+
+    for lower in bounds:
+        for upper in bounds:
+            months, days = selectors._month_split(lower, upper)
+            assert len(days) <= 2
+            for day in span:
+                by_month = months is not None and within(day.replace(day=1), *months)
+                by_day = sum(within(day, *edge) for edge in days)
+                assert by_month + by_day == within(day, lower, upper), (lower, upper, day, months, days)
+            if months is not None:  # no monthly row reaches outside the range
+                assert lower is None or months[0] >= lower, (lower, upper)
+                assert upper is None or months[1] <= upper, (lower, upper)
+
+
+def test_the_month_split_of_some_ranges():
+    split = selectors._month_split
+    assert split(None, None) == ((None, None), [])
+    assert split(date(2024, 1, 1), date(2024, 3, 1)) == ((date(2024, 1, 1), date(2024, 3, 1)), [])
+    assert split(date(2023, 12, 15), date(2024, 2, 10)) == (
+        (date(2024, 1, 1), date(2024, 2, 1)),
+        [(date(2023, 12, 15), date(2024, 1, 1)), (date(2024, 2, 1), date(2024, 2, 10))],
+    )
+    assert split(date(2024, 3, 2), date(2024, 4, 1)) == (None, [(date(2024, 3, 2), date(2024, 4, 1))])
+    assert split(None, date(2024, 1, 14)) == ((None, date(2024, 1, 1)), [(date(2024, 1, 1), date(2024, 1, 14))])
+    assert split(date(9999, 12, 15), None) == (None, [(date(9999, 12, 15), None)])
+    assert split(date(9999, 12, 1), None) == ((date(9999, 12, 1), None), [])
 
 
 @committed
@@ -429,16 +607,26 @@ def test_the_rollup_figures_are_the_expected_ones(api_client, shop):
 
 
 @committed
-def test_the_rollup_path_costs_two_queries_and_never_reads_the_sales(api_client, shop):
+@pytest.mark.parametrize(
+    ("params", "source"),
+    [
+        ({"status": ["pending", "confirmed"], "created_after": "2024-03-02"}, BOTH),  # daily March, monthly after
+        ({"status": ["pending", "confirmed"]}, MONTHLY),
+        ({"status": ["pending", "confirmed"], "start_date": "2024-03-02", "end_date": "2024-03-05"}, DAILY),
+        ({"status": ["pending", "confirmed"], "created_after": "2024-01-15", "end_date": "2024-03-15"}, BOTH),
+    ],
+)
+def test_the_rollup_path_costs_two_queries_and_never_reads_the_sales(api_client, shop, params, source):
     client = api_client(shop["alice"])
     client.get(SUMMARY)  # warm up: content types, permissions
+    expected = fallback_answer(shop["alice"], params)
 
     with CaptureQueriesContext(connection) as context:
-        response = client.get(SUMMARY, {"status": ["pending", "confirmed"], "created_after": "2024-03-02"})
+        response = client.get(SUMMARY, params)
 
-    assert response.json()["total_sales"] == 3
-    assert len(context.captured_queries) == 2, sql_of(context)  # token + user, the rollup
-    assert SALES_TABLE not in sql_of(context)
+    assert response.json() == expected and expected["total_sales"] > 0
+    assert len(context.captured_queries) == 2, sql_of(context)  # token + user, the rollup (one UNION ALL for both)
+    assert read_from(sql_of(context)) == source
 
 
 @committed
@@ -449,7 +637,7 @@ def test_the_list_count_comes_from_the_rollup_when_it_can_and_is_always_exact(ap
     user = shop[reader]
     client = api_client(user)
     counted_by_rollup = 0
-    for raw, from_rollup in CASES:
+    for raw, source in CASES:
         params = {**resolve(raw, shop), "page_size": 2}
         with CaptureQueriesContext(connection) as context:
             response = client.get(SALES, params)
@@ -459,12 +647,12 @@ def test_the_list_count_comes_from_the_rollup_when_it_can_and_is_always_exact(ap
         assert body["count"] == fallback_answer(user, params)["total_sales"], params
         assert len(body["results"]) == min(2, body["count"]), params
         counts = [q["sql"] for q in context.captured_queries if "COUNT(" in q["sql"].upper() or "SUM(" in q["sql"]]
-        if from_rollup:
-            assert counts and all(ROLLUP_TABLE in sql and SALES_TABLE not in sql for sql in counts), params
-            counted_by_rollup += body["count"] > 0
-        elif from_rollup is False:
-            assert counts and all(ROLLUP_TABLE not in sql for sql in counts), params
-    assert counted_by_rollup >= 8
+        if source:
+            assert len(counts) == 1 and read_from(counts[0]) == source, params
+        elif source is False:
+            assert counts and all(read_from(sql) is False for sql in counts), params
+        counted_by_rollup += bool(source) and body["count"] > 0
+    assert counted_by_rollup >= 15
 
 
 @committed
@@ -472,8 +660,8 @@ def test_cursor_pages_have_no_count_and_read_no_rollup(api_client, shop):
     with CaptureQueriesContext(connection) as context:
         body = api_client(shop["staff"]).get(SALES, {"cursor": "", "status": "pending"}).json()
 
-    assert "count" not in body and len(body["results"]) == 2
-    assert ROLLUP_TABLE not in sql_of(context)
+    assert "count" not in body and len(body["results"]) == 4
+    assert DAILY_TABLE not in sql_of(context) and MONTHLY_TABLE not in sql_of(context)
 
 
 @pytest.mark.django_db
@@ -525,7 +713,7 @@ def test_concurrent_creates_and_transitions_for_one_seller_keep_the_rollup_exact
             services.sale_create(seller=seller, items=[ItemData(variant=variants[(index + number) % 4], quantity=1)])
 
     assert run_threads(8, create) == []
-    assert SaleDailyTotal.objects.get().count == 40
+    assert SaleDailyTotal.objects.get().count == 40 and SaleMonthlyTotal.objects.get().count == 40
     assert_rollup_exact("after 8 × 5 concurrent creates")
 
     pending = list(Sale.objects.order_by("pk"))
@@ -539,7 +727,36 @@ def test_concurrent_creates_and_transitions_for_one_seller_keep_the_rollup_exact
 
     assert run_threads(8, move_on) == []
     assert_rollup_exact("after concurrent confirms and cancels")
-    assert sorted(SaleDailyTotal.objects.values_list("status", "count")) == [("cancelled", 20), ("confirmed", 20)]
+    for model in (SaleDailyTotal, SaleMonthlyTotal):
+        assert sorted(model.objects.values_list("status", "count")) == [("cancelled", 20), ("confirmed", 20)]
+
+
+@pytest.mark.postgres
+@committed
+def test_concurrent_moves_between_two_months_in_opposite_directions_keep_the_rollup_exact(warehouse, seller):
+    """Each update takes its (minus, plus) pair of monthly rows in key order: threads moving sales from
+    January to February while others move sales back (each from and to days of its own, so only the
+    monthly rows are shared) never deadlock."""
+    variant = stocked_variant(1000)
+    sales = [services.sale_create(seller=seller, items=[ItemData(variant=variant, quantity=1)]) for _ in range(48)]
+    for number, sale in enumerate(sales):
+        move(sale, "2024-01-30T12:00:00+00:00" if number % 2 else "2024-02-03T12:00:00+00:00")
+
+    def shuttle(index: int) -> None:  # odd threads: January 30 → February 2; even: February 3 → January 29
+        target = at("2024-02-02T06:00:00+00:00" if index % 2 else "2024-01-29T18:00:00+00:00")
+        for sale in sales[index::8]:
+            Sale.objects.filter(pk=sale.pk).update(created_at=target)  # one update, one commit
+
+    assert run_threads(8, shuttle) == []
+    assert_rollup_exact("after concurrent moves between months")
+    assert sorted(SaleMonthlyTotal.objects.values_list("month", "count")) == [
+        (date(2024, 1, 1), 24),
+        (date(2024, 2, 1), 24),
+    ]
+    assert sorted(SaleDailyTotal.objects.values_list("day", "count")) == [
+        (date(2024, 1, 29), 24),
+        (date(2024, 2, 2), 24),
+    ]
 
 
 @pytest.fixture

@@ -15,8 +15,9 @@ class Command(BaseCommand):
         "Price every sale (or one, with --sale) again from its stored lines (unit price, quantity, discounts, "
         "tax rate) and its discount, shipping and tax settings, with the same pricing code the services use, "
         "and report each sale whose stored totals differ. --fix stores the recomputed totals, one transaction "
-        "per sale, logging an 'edited' event. Then (without --sale) compares the summary's daily rollup with the "
-        "sales and reports each drifted (day, seller, status) row; --fix rewrites them in one transaction. "
+        "per sale, logging an 'edited' event. Then (without --sale) compares the summary's daily and monthly rollup "
+        "with the sales and reports each drifted (day or month, seller, status) row; --fix rewrites them in one "
+        "transaction. "
         "Exits with an error status when drift remains or the rollup's triggers are missing or disabled."
     )
 
@@ -70,17 +71,21 @@ class Command(BaseCommand):
             raise CommandError(" ".join(problems))
 
     def _check_rollup(self, *, fix: bool) -> list[str]:
-        """The summary's daily rollup against the sales: report (and with fix rewrite) drift; say what is left."""
+        """The summary's daily and monthly rollup against the sales: report (and with fix rewrite) drift;
+        say what is left."""
         audit = audit_sale_daily_totals(fix=fix)
         for drift in audit.drift:
             self.stdout.write(f"ROLLUP DRIFT {drift}")
-        self.stdout.write(f"Daily rollup: drift {len(audit.drift)}, fixed {audit.fixed}.")
         problems = []
-        if left := len(audit.drift) - audit.fixed:
-            problems.append(f"{left} daily rollup row(s) differ from the sales. Run with --fix to repair.")
+        for level, name in (("day", "daily"), ("month", "monthly")):
+            found = sum(1 for drift in audit.drift if drift.level == level)
+            fixed = found if fix else 0
+            self.stdout.write(f"{name.capitalize()} rollup: drift {found}, fixed {fixed}.")
+            if left := found - fixed:
+                problems.append(f"{left} {name} rollup row(s) differ from the sales. Run with --fix to repair.")
         if audit.triggers_off:
             problems.append(
-                f"The daily rollup's triggers are missing or disabled ({', '.join(audit.triggers_off)}): "
+                f"The rollup's triggers are missing or disabled ({', '.join(audit.triggers_off)}): "
                 "it cannot stay exact."
             )
         return problems

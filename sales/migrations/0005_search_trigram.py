@@ -13,6 +13,11 @@ minutes — minutes in which no sale could be created. CONCURRENTLY lets writes 
 cost of a slower build; if one is interrupted it leaves an INVALID index behind, which the
 next run drops and builds again. They are not in the models' Meta (SQLite cannot build
 them), so `makemigrations` never sees them.
+
+`fastupdate = off`: by default GIN queues new entries in a pending list that every search
+must read in full until VACUUM merges it; a few thousand new sales made a search by e-mail at
+1 M sales three times slower (43 ms instead of 5–10 ms of PostgreSQL per query, measured). Off,
+each insert updates the index itself: a little more work per created sale, steady searches.
 """
 
 from django.db import DatabaseError, migrations
@@ -62,7 +67,7 @@ def create_indexes(apps, schema_editor) -> None:
                 cursor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"')
             cursor.execute(
                 f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{name}" ON "{table}" '
-                f'USING gin ((UPPER("{column}"::text)) gin_trgm_ops)'
+                f'USING gin ((UPPER("{column}"::text)) gin_trgm_ops) WITH (fastupdate = off)'
             )
 
 

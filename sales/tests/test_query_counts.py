@@ -156,3 +156,15 @@ def test_summary_queries_do_not_grow_with_the_number_of_sales(api_client, seller
 
     assert response.json()["total_sales"] == 22
     assert few == many <= 3  # token + user, totals, per-status totals
+
+
+@pytest.mark.django_db
+def test_the_list_order_has_one_index_and_no_single_column_rival():
+    """(created_at, id) gives the list's order without a sort; a created_at-only index beside it let
+    PostgreSQL walk that one and sort every tie by id (a whole bulk load of one timestamp)."""
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, Sale._meta.db_table)
+    indexed = [info["columns"] for info in constraints.values() if info["index"] and not info["unique"]]
+
+    assert ["created_at", "id"] in indexed
+    assert ["created_at"] not in indexed

@@ -1055,26 +1055,20 @@ def check(url: str) -> list[str]:
         n, days, months = cur.fetchone()
         if n >= 1000 and days < SPAN_DAYS * 0.95:
             problems.append(f"the sales span {days:.0f} days ({months} months), not the {SPAN_DAYS} generated")
-        if has_rollup(cur):
+        levels = [("daily", "day", "sales_saledailytotal", ROLLUP_GROUPS.format(where=""), has_rollup(cur))]
+        # The monthly rows against the sales themselves, not against the daily rows.
+        levels.append(("monthly", "month", "sales_salemonthlytotal", MONTHLY_SALES_GROUPS, has_monthly_rollup(cur)))
+        for level, period, table, groups, present in levels:
+            if not present:
+                continue
             cur.execute(
-                f"""SELECT count(*) FROM ({ROLLUP_GROUPS.format(where="")}) a
-                    FULL JOIN sales_saledailytotal r ON r.day = a.day AND r.seller_id = a.seller_id
-                                                    AND r.status = a.status
+                f"""SELECT count(*) FROM ({groups}) a
+                    FULL JOIN {table} r ON r.{period} = a.{period} AND r.seller_id = a.seller_id AND r.status = a.status
                     WHERE r.id IS NULL OR a.count IS NULL OR r.count <> a.count
                        OR r.grand_total <> a.grand_total OR r.paid_total <> a.paid_total"""
             )
             if n := cur.fetchone()[0]:
-                problems.append(f"{n} (day, seller, status) rows of the daily rollup differ from the sales")
-        if has_monthly_rollup(cur):  # against the sales themselves, not the daily rows
-            cur.execute(
-                f"""SELECT count(*) FROM ({MONTHLY_SALES_GROUPS}) a
-                    FULL JOIN sales_salemonthlytotal r ON r.month = a.month AND r.seller_id = a.seller_id
-                                                      AND r.status = a.status
-                    WHERE r.id IS NULL OR a.count IS NULL OR r.count <> a.count
-                       OR r.grand_total <> a.grand_total OR r.paid_total <> a.paid_total"""
-            )
-            if n := cur.fetchone()[0]:
-                problems.append(f"{n} (month, seller, status) rows of the monthly rollup differ from the sales")
+                problems.append(f"{n} ({period}, seller, status) rows of the {level} rollup differ from the sales")
         if has_rollup(cur):
             cur.execute(
                 "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'sales_sale'::regclass AND tgname = ANY(%s)"

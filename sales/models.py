@@ -410,7 +410,23 @@ class Invoice(models.Model):
         return self.number or f"invoice {self.pk}"
 
 
-class SaleDailyTotal(models.Model):
+class _SaleTotals(models.Model):
+    """What a rollup row adds up: the sales of one seller in one status, and their totals."""
+
+    # No foreign key constraint: the row follows the sales, not the user (Sale.seller protects the user).
+    seller = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    status = models.CharField(max_length=20, choices=SaleStatus.choices)
+    count = models.BigIntegerField(default=0)
+    grand_total = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal("0.00"))
+    paid_total = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal("0.00"))
+
+    class Meta:
+        abstract = True
+
+
+class SaleDailyTotal(_SaleTotals):
     """Sales per UTC day, seller and status, with their totals: what the summary adds up.
 
     Nothing in Python writes this table (but the audit's repair, below). Database
@@ -427,14 +443,6 @@ class SaleDailyTotal(models.Model):
     """
 
     day = models.DateField()  # UTC date of Sale.created_at
-    # No foreign key constraint: the row follows the sales, not the user (Sale.seller protects the user).
-    seller = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
-    )
-    status = models.CharField(max_length=20, choices=SaleStatus.choices)
-    count = models.BigIntegerField(default=0)
-    grand_total = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal("0.00"))
-    paid_total = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal("0.00"))
 
     class Meta:
         ordering = ["day", "seller", "status"]
@@ -449,7 +457,7 @@ class SaleDailyTotal(models.Model):
         return f"{self.day} {self.seller_id} {self.status}: {self.count}"
 
 
-class SaleMonthlyTotal(models.Model):
+class SaleMonthlyTotal(_SaleTotals):
     """Sales per UTC month, seller and status, with their totals: `SaleDailyTotal` one level up.
 
     `month` is the first day of the UTC month of `created_at`. The same trigger calls that
@@ -461,13 +469,6 @@ class SaleMonthlyTotal(models.Model):
     """
 
     month = models.DateField()  # first day of the UTC month of Sale.created_at
-    seller = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
-    )
-    status = models.CharField(max_length=20, choices=SaleStatus.choices)
-    count = models.BigIntegerField(default=0)
-    grand_total = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal("0.00"))
-    paid_total = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal("0.00"))
 
     class Meta:
         ordering = ["month", "seller", "status"]

@@ -287,7 +287,8 @@ ROLLUP_LEVELS = {
 }
 
 # One statement per level, so one snapshot each: the sales grouped as the rollup groups them, joined
-# to the rollup, keeping the keys that differ. ROUND: SQLite adds decimals up as doubles.
+# to the rollup, keeping the keys that differ (two LEFT JOIN halves rather than a FULL OUTER JOIN,
+# which SQLite has only since 3.39). ROUND: SQLite adds decimals up as doubles.
 ROLLUP_DRIFT_SQL = """
 WITH actual AS (
     SELECT {bucket} AS bucket, seller_id, status, COUNT(*) AS n,
@@ -295,12 +296,19 @@ WITH actual AS (
     FROM sales_sale
     GROUP BY 1, 2, 3
 )
-SELECT COALESCE(a.bucket, r.{column}), COALESCE(a.seller_id, r.seller_id), COALESCE(a.status, r.status),
+SELECT a.bucket, a.seller_id, a.status,
        r.count, ROUND(r.grand_total, 2), ROUND(r.paid_total, 2), a.n, a.grand_total, a.paid_total
 FROM actual AS a
-FULL OUTER JOIN {table} AS r ON r.{column} = a.bucket AND r.seller_id = a.seller_id AND r.status = a.status
-WHERE r.count IS NULL OR a.n IS NULL OR r.count <> a.n
+LEFT JOIN {table} AS r ON r.{column} = a.bucket AND r.seller_id = a.seller_id AND r.status = a.status
+WHERE r.count IS NULL OR r.count <> a.n
    OR ROUND(r.grand_total, 2) <> a.grand_total OR ROUND(r.paid_total, 2) <> a.paid_total
+UNION ALL
+SELECT r.{column}, r.seller_id, r.status,
+       r.count, ROUND(r.grand_total, 2), ROUND(r.paid_total, 2), NULL, NULL, NULL
+FROM {table} AS r
+WHERE NOT EXISTS (
+    SELECT 1 FROM actual AS a WHERE a.bucket = r.{column} AND a.seller_id = r.seller_id AND a.status = r.status
+)
 ORDER BY 1, 2, 3
 """
 

@@ -5,14 +5,19 @@ ModelSerializer's field mapping, deep copies of the declared fields, the nested
 items and payments serializers) before it reads a single value: about 20 ms of
 CPU for a sale with a few lines. Here the sale as `sales.selectors.sale_with_related`
 loads it (or as `sales.services.sale_create` hands it back, its items and payments
-kept on the instance) is turned into the same dictionary directly. Money and
-times go through `list_rows`' converters, which reuse DRF's own fields; nothing
-is read beyond what the serializer itself reads, so no query is added.
+kept on the instance) is turned into the same dictionary directly: the instance
+becomes a list row and goes through the list's `list_rows.sale_dict` (payments
+added), so money, times and every field read exactly as in the list; nothing is
+read beyond what the serializer itself reads, so no query is added.
 `sales/tests/test_detail_rows.py` compares both on varied sales.
 """
 
-from sales.api.list_rows import _address, _money, _when
+from django.utils import timezone
+
+from sales.api.list_rows import _item, _money, _when, sale_dict
 from sales.models import Sale
+
+TIMES = ("sold_at", "created_at", "updated_at", "confirmed_at", "shipped_at", "completed_at", "cancelled_at")
 
 
 def _choice(value):
@@ -22,28 +27,29 @@ def _choice(value):
     return str(value)
 
 
-def _item(item) -> dict:
+def _item_row(item) -> dict:
+    """A loaded item as the list's item row (`list_rows.ITEM_VALUES`), for `list_rows._item`."""
     carrier, group = item.carrier, item.product_group
     return {
         "id": item.id,
-        "product": item.product_id,
-        "variant": item.variant_id,
+        "product_id": item.product_id,
+        "variant_id": item.variant_id,
         "sku": item.sku,
         "name": item.name,
         "quantity": item.quantity,
-        "unit_price": _money(item.unit_price),
-        "discount": _money(item.discount),
+        "unit_price": item.unit_price,
+        "discount": item.discount,
         "discount_type": _choice(item.discount_type),
-        "subtotal": _money(item.subtotal),
-        "discount_total": _money(item.discount_total),
-        "tax_total": _money(item.tax_total),
-        "total": _money(item.total),
+        "subtotal": item.subtotal,
+        "discount_total": item.discount_total,
+        "tax_total": item.tax_total,
+        "total": item.total,
         "quantity_returned": item.quantity_returned,
-        "warehouse": item.warehouse.code,
-        "carrier": None if carrier is None else carrier.code,
+        "warehouse__code": item.warehouse.code,
+        "carrier__code": None if carrier is None else carrier.code,
         "tracking_code": item.tracking_code,
         "tracking_url": item.tracking_url,
-        "product_group": None if group is None else group.code,
+        "product_group__code": None if group is None else group.code,
     }
 
 
@@ -66,17 +72,9 @@ def _payment(payment) -> dict:
     }
 
 
-def render_sale(sale: Sale, *, user) -> dict:
-    """`SaleSerializer(sale, context={"request": request}).data` for `request.user == user`, key for key.
-
-    The sale must come with its seller, customer, channel, warehouse and tax, and
-    its items (with their warehouse, carrier and product group) and payments (with
-    their user) loaded, as `sale_with_related(..., payments=True)` or
-    `sale_create` leave it; anything not loaded is read the way the serializer
-    would read it.
-    """
+def _sale_row(sale: Sale) -> dict:
+    """A loaded sale as the list's sale row (`list_rows.SALE_VALUES`), for `list_rows.sale_dict`."""
     seller, customer, channel, tax = sale.seller, sale.customer, sale.channel, sale.tax
-    grand_total, paid_total, tags = sale.grand_total, sale.paid_total, sale.tags
     return {
         "id": sale.id,
         "number": sale.number,
@@ -86,37 +84,52 @@ def render_sale(sale: Sale, *, user) -> dict:
         "payment_status": _choice(sale.payment_status),
         "fulfillment_status": _choice(sale.fulfillment_status),
         "return_status": _choice(sale.return_status),
-        "seller": {"id": seller.id, "username": seller.username},
-        "customer": None if customer is None else {"id": customer.id, "name": customer.name, "email": customer.email},
-        "channel": None if channel is None else channel.code,
-        "warehouse": sale.warehouse.code,
+        "seller_id": seller.id,
+        "seller__username": seller.username,
+        "customer_id": None if customer is None else customer.id,
+        "customer__name": None if customer is None else customer.name,
+        "customer__email": None if customer is None else customer.email,
+        "channel__code": None if channel is None else channel.code,
+        "warehouse__code": sale.warehouse.code,
         "currency": sale.currency,
-        "items": [_item(item) for item in sale.items.all()],
-        "discount": _money(sale.discount),
+        "discount": sale.discount,
         "discount_type": _choice(sale.discount_type),
-        "subtotal": _money(sale.subtotal),
-        "discount_total": _money(sale.discount_total),
-        "tax_total": _money(sale.tax_total),
-        "shipping_cost": _money(sale.shipping_cost),
+        "subtotal": sale.subtotal,
+        "discount_total": sale.discount_total,
+        "tax_total": sale.tax_total,
+        "shipping_cost": sale.shipping_cost,
         "tax_shipping": sale.tax_shipping,
-        "grand_total": _money(grand_total),
-        "paid_total": _money(paid_total),
-        "balance_due": _money(grand_total - paid_total),
-        "tax": None if tax is None else {"code": tax.code, "name": tax.name, "rate": _money(tax.rate)},
+        "grand_total": sale.grand_total,
+        "paid_total": sale.paid_total,
+        "tax_id": None if tax is None else tax.id,
+        "tax__code": None if tax is None else tax.code,
+        "tax__name": None if tax is None else tax.name,
+        "tax__rate": None if tax is None else tax.rate,
         "prices_include_tax": sale.prices_include_tax,
-        "billing_address": _address(sale.billing_address),
-        "shipping_address": _address(sale.shipping_address),
-        "payments": [_payment(payment) for payment in sale.payments.all()],
+        "billing_address": sale.billing_address,
+        "shipping_address": sale.shipping_address,
         "note": sale.note,
         "staff_note": sale.staff_note,
-        "tags": None if tags is None else [None if tag is None else str(tag) for tag in tags],
+        "tags": sale.tags,
         "cancel_reason": _choice(sale.cancel_reason),
-        "available_transitions": sale.available_transitions_for(user),
-        "sold_at": _when(sale.sold_at),
-        "created_at": _when(sale.created_at),
-        "updated_at": _when(sale.updated_at),
-        "confirmed_at": _when(sale.confirmed_at),
-        "shipped_at": _when(sale.shipped_at),
-        "completed_at": _when(sale.completed_at),
-        "cancelled_at": _when(sale.cancelled_at),
+        **{name: getattr(sale, name) for name in TIMES},
     }
+
+
+def render_sale(sale: Sale, *, user) -> dict:
+    """`SaleSerializer(sale, context={"request": request}).data` for `request.user == user`, key for key.
+
+    The sale must come with its seller, customer, channel, warehouse and tax, and
+    its items (with their warehouse, carrier and product group) and payments (with
+    their user) loaded, as `sale_with_related(..., payments=True)` or
+    `sale_create` leave it; anything not loaded is read the way the serializer
+    would read it. The sale becomes a list row and goes through the list's own
+    `sale_dict`, so the list and the detail cannot say a field differently.
+    """
+    return sale_dict(
+        _sale_row(sale),
+        items=[_item(_item_row(item)) for item in sale.items.all()],
+        transitions=sale.available_transitions_for(user),
+        zone=timezone.get_current_timezone(),
+        payments=[_payment(payment) for payment in sale.payments.all()],
+    )

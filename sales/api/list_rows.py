@@ -165,52 +165,61 @@ def render_sales(rows: list[dict], *, user, using: str) -> list[dict]:
             transitions[status] = Sale(status=status).available_transitions_for(user)
         return list(transitions[status])
 
-    return [
-        {
-            "id": row["id"],
-            "number": row["number"],
-            "reference": row["reference"],
-            "external_id": row["external_id"],
-            "status": row["status"],
-            "payment_status": row["payment_status"],
-            "fulfillment_status": row["fulfillment_status"],
-            "return_status": row["return_status"],
-            "seller": {"id": row["seller_id"], "username": row["seller__username"]},
-            "customer": None
-            if row["customer_id"] is None
-            else {"id": row["customer_id"], "name": row["customer__name"], "email": row["customer__email"]},
-            "channel": row["channel__code"],
-            "warehouse": row["warehouse__code"],
-            "currency": row["currency"],
-            "items": lines[row["id"]],
-            "discount": _money(row["discount"]),
-            "discount_type": row["discount_type"],
-            "subtotal": _money(row["subtotal"]),
-            "discount_total": _money(row["discount_total"]),
-            "tax_total": _money(row["tax_total"]),
-            "shipping_cost": _money(row["shipping_cost"]),
-            "tax_shipping": row["tax_shipping"],
-            "grand_total": _money(row["grand_total"]),
-            "paid_total": _money(row["paid_total"]),
-            "balance_due": _money(row["grand_total"] - row["paid_total"]),
-            "tax": None
-            if row["tax_id"] is None
-            else {"code": row["tax__code"], "name": row["tax__name"], "rate": _money(row["tax__rate"])},
-            "prices_include_tax": row["prices_include_tax"],
-            "billing_address": _address(row["billing_address"]),
-            "shipping_address": _address(row["shipping_address"]),
-            "note": row["note"],
-            "staff_note": row["staff_note"],
-            "tags": None if row["tags"] is None else [None if tag is None else str(tag) for tag in row["tags"]],
-            "cancel_reason": row["cancel_reason"],
-            "available_transitions": allowed(row["status"]),
-            "sold_at": _when(row["sold_at"], zone),
-            "created_at": _when(row["created_at"], zone),
-            "updated_at": _when(row["updated_at"], zone),
-            "confirmed_at": _when(row["confirmed_at"], zone),
-            "shipped_at": _when(row["shipped_at"], zone),
-            "completed_at": _when(row["completed_at"], zone),
-            "cancelled_at": _when(row["cancelled_at"], zone),
-        }
-        for row in rows
-    ]
+    return [sale_dict(row, items=lines[row["id"]], transitions=allowed(row["status"]), zone=zone) for row in rows]
+
+
+def sale_dict(
+    row: dict, *, items: list[dict], transitions: list[str], zone, payments: list[dict] | None = None
+) -> dict:
+    """One sale's JSON from its row (`SALE_VALUES` keys): the list's entry, or with `payments` the detail's."""
+    sale = {
+        "id": row["id"],
+        "number": row["number"],
+        "reference": row["reference"],
+        "external_id": row["external_id"],
+        "status": row["status"],
+        "payment_status": row["payment_status"],
+        "fulfillment_status": row["fulfillment_status"],
+        "return_status": row["return_status"],
+        "seller": {"id": row["seller_id"], "username": row["seller__username"]},
+        "customer": None
+        if row["customer_id"] is None
+        else {"id": row["customer_id"], "name": row["customer__name"], "email": row["customer__email"]},
+        "channel": row["channel__code"],
+        "warehouse": row["warehouse__code"],
+        "currency": row["currency"],
+        "items": items,
+        "discount": _money(row["discount"]),
+        "discount_type": row["discount_type"],
+        "subtotal": _money(row["subtotal"]),
+        "discount_total": _money(row["discount_total"]),
+        "tax_total": _money(row["tax_total"]),
+        "shipping_cost": _money(row["shipping_cost"]),
+        "tax_shipping": row["tax_shipping"],
+        "grand_total": _money(row["grand_total"]),
+        "paid_total": _money(row["paid_total"]),
+        "balance_due": _money(row["grand_total"] - row["paid_total"]),
+        "tax": None
+        if row["tax_id"] is None
+        else {"code": row["tax__code"], "name": row["tax__name"], "rate": _money(row["tax__rate"])},
+        "prices_include_tax": row["prices_include_tax"],
+        "billing_address": _address(row["billing_address"]),
+        "shipping_address": _address(row["shipping_address"]),
+    }
+    if payments is not None:  # the detail's: between the addresses and the notes, as SaleSerializer orders them
+        sale["payments"] = payments
+    sale |= {
+        "note": row["note"],
+        "staff_note": row["staff_note"],
+        "tags": None if row["tags"] is None else [None if tag is None else str(tag) for tag in row["tags"]],
+        "cancel_reason": row["cancel_reason"],
+        "available_transitions": transitions,
+        "sold_at": _when(row["sold_at"], zone),
+        "created_at": _when(row["created_at"], zone),
+        "updated_at": _when(row["updated_at"], zone),
+        "confirmed_at": _when(row["confirmed_at"], zone),
+        "shipped_at": _when(row["shipped_at"], zone),
+        "completed_at": _when(row["completed_at"], zone),
+        "cancelled_at": _when(row["cancelled_at"], zone),
+    }
+    return sale

@@ -22,6 +22,22 @@ def staff(db):
     return StaffFactory()
 
 
+@pytest.fixture
+def boss(db):
+    """A staff superuser: every admin permission."""
+    return StaffFactory(is_superuser=True)
+
+
+@pytest.fixture
+def boss_client(boss):
+    """Django's test client signed in as `boss`: the admin pages' tests."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(boss)
+    return client
+
+
 def pytest_collection_modifyitems(config, items):
     """Skip tests that need PostgreSQL when the suite runs on SQLite, saying why."""
     if connection.vendor == "postgresql":

@@ -18,16 +18,8 @@ ADMIN = "/admin/inventory"
 
 
 @pytest.fixture
-def boss(db):
-    """A staff superuser: every admin permission."""
-    return StaffFactory(is_superuser=True)
-
-
-@pytest.fixture
-def client(boss) -> Client:
-    client = Client()
-    client.force_login(boss)
-    return client
+def client(boss_client):
+    return boss_client  # signed in as `boss`, a superuser (conftest.py)
 
 
 def texts(response) -> list[str]:

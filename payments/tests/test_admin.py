@@ -21,15 +21,8 @@ D = Decimal
 
 
 @pytest.fixture
-def boss(db):
-    return StaffFactory(is_superuser=True)
-
-
-@pytest.fixture
-def client(boss) -> Client:
-    client = Client()
-    client.force_login(boss)
-    return client
+def client(boss_client):
+    return boss_client  # signed in as `boss`, a superuser (conftest.py)
 
 
 @pytest.fixture

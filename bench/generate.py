@@ -616,7 +616,7 @@ def _write_chunk(cur) -> None:
             "fulfillment_status": _case(
                 "p.path", {k: "'fulfilled'" for k, s in PATHS.items() if SHIP in s}, "'unfulfilled'"
             ),
-            "return_status": "'none'",
+            "return_status": "CASE WHEN p.path = 'refunded' THEN 'full' ELSE 'none' END",
             "currency": "'USD'",
             "discount": "0",
             "discount_type": "'fixed'",
@@ -630,6 +630,7 @@ def _write_chunk(cur) -> None:
             "tax_total": "p.tax_total",
             "grand_total": "p.grand_total",
             "paid_total": "p.paid",
+            "returned_total": "CASE WHEN p.path = 'refunded' THEN p.grand_total ELSE 0 END",
             "billing_address": "coalesce(a.billing, '{}')",
             "shipping_address": "coalesce(a.shipping, '{}')",
             "shipping_country": "coalesce(a.country, '')",
@@ -662,7 +663,8 @@ def _write_chunk(cur) -> None:
             "sku": "l.sku",
             "name": "l.name",
             "quantity": "l.quantity",
-            "quantity_returned": "0",
+            # The refund transition takes every unit back (restocked or not): the sale is then worth 0.
+            "quantity_returned": "CASE WHEN p.path = 'refunded' THEN l.quantity ELSE 0 END",
             "unit_price": "l.unit_price",
             "cost_price": "l.cost_price",
             "tax_rate": "l.tax_rate",
@@ -696,6 +698,7 @@ def _write_chunk(cur) -> None:
             "reason": f"'sale ' || {_reference_of('p.id')} || ': ' || s.action",
             "created_at": at,
             "sale_id": "p.id",
+            "sale_seller_id": "p.seller_id",
             "user_id": "p.seller_id",
             "variant_id": "l.variant_id",
             "warehouse_id": "p.warehouse_id",
@@ -776,6 +779,7 @@ def _open_stock(cur, *, variants: int, start) -> None:
             "reason": "'opening stock (bench)'",
             "created_at": receipt_at,
             "sale_id": "NULL",
+            "sale_seller_id": "NULL",
             "user_id": "1",
             "variant_id": "v.id",
             "warehouse_id": "w.id",

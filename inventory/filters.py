@@ -1,10 +1,11 @@
-"""Filters of the catalogue and stock lists. A malformed value or an unknown code is a 400."""
+"""Filters of the catalogue and stock lists. A malformed value, an unknown code or an unknown ordering is a 400."""
 
 import django_filters
 from django.db.models import F, Q
 
 from inventory.models import MovementKind, Product, ProductGroup, StockLevel, StockMovement, Variant, Warehouse
 from salesproject.filters import IntegerFilter, StrictBooleanFilter
+from salesproject.ordering import OrderingFilter
 
 LOW_STOCK_THRESHOLD = 5
 
@@ -18,6 +19,7 @@ class ProductFilter(django_filters.FilterSet):
     sku = django_filters.CharFilter(field_name="sku")
     product_group = _code_filter(ProductGroup)
     active = StrictBooleanFilter(field_name="active")
+    ordering = OrderingFilter(fields=("id", "sku", "name", "price", "created_at"))
 
     class Meta:
         model = Product
@@ -32,6 +34,7 @@ class VariantFilter(django_filters.FilterSet):
     product = IntegerFilter(field_name="product_id")
     sku = django_filters.CharFilter(field_name="sku")
     search = django_filters.CharFilter(method="filter_search", max_length=200, help_text="In sku and name.")
+    ordering = OrderingFilter(fields=("id", "sku", "name", "created_at"))
 
     class Meta:
         model = Variant
@@ -58,6 +61,7 @@ class StockLevelFilter(django_filters.FilterSet):
         max_value=2_147_483_647,
         help_text=f"The threshold `low_stock` uses (default {LOW_STOCK_THRESHOLD}).",
     )
+    ordering = OrderingFilter(fields=("id", "on_hand", "reserved"))
 
     class Meta:
         model = StockLevel
@@ -81,7 +85,24 @@ class StockMovementFilter(django_filters.FilterSet):
     product = IntegerFilter(field_name="variant__product_id")
     kind = django_filters.MultipleChoiceFilter(choices=MovementKind.choices)
     sale = IntegerFilter(field_name="sale_id")
+    ordering = OrderingFilter(fields=("id", "created_at"))
 
     class Meta:
         model = StockMovement
+        fields: list[str] = []
+
+
+class WarehouseFilter(django_filters.FilterSet):
+    ordering = OrderingFilter(fields=("id", "code", "name", "created_at"))
+
+    class Meta:
+        model = Warehouse
+        fields: list[str] = []
+
+
+class ProductGroupFilter(django_filters.FilterSet):
+    ordering = OrderingFilter(fields=("id", "code", "name", "created_at"))
+
+    class Meta:
+        model = ProductGroup
         fields: list[str] = []

@@ -142,6 +142,10 @@ class MovementKind(models.TextChoices):
     CORRECTION = "correction", "Audit correction"
 
 
+# Stock booked by hand or by the audit, never by a sale: the part of the ledger every user may read.
+MANUAL_MOVEMENT_KINDS = frozenset({MovementKind.RECEIPT, MovementKind.ADJUSTMENT, MovementKind.CORRECTION})
+
+
 class StockMovementQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise TypeError("The stock ledger is append-only.")
@@ -161,6 +165,11 @@ class StockMovement(models.Model):
     # A deleted draft/pending/cancelled sale leaves its rows here (reason names it).
     sale = models.ForeignKey(
         "sales.Sale", null=True, blank=True, on_delete=models.SET_NULL, related_name="stock_movements"
+    )
+    # The seller of `sale`, copied when the row is written: who may see the row does not depend on the
+    # sale still existing (a deleted sale's rows stay its seller's, not everyone's).
+    sale_seller = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

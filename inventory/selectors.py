@@ -2,7 +2,7 @@
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from inventory.models import Product, StockLevel, StockMovement, Variant
+from inventory.models import MANUAL_MOVEMENT_KINDS, Product, StockLevel, StockMovement, Variant
 
 
 def product_list() -> QuerySet[Product]:
@@ -19,9 +19,13 @@ def stock_level_list() -> QuerySet[StockLevel]:
 
 
 def stock_movement_list(*, user=None) -> QuerySet[StockMovement]:
-    """The ledger, newest first; a non-staff `user` sees stock booked by hand and by their own sales only."""
+    """The ledger, newest first; a non-staff `user` sees stock booked by hand and by their own sales only.
+
+    Ownership is the seller copied onto each row, not a join to the sale: the rows of a deleted
+    sale stay its seller's.
+    """
     queryset = StockMovement.objects.select_related("variant", "warehouse", "user").order_by("-created_at", "-pk")
     if user is not None and not user.is_staff:
-        own_sales = Q(sale__seller_id=user.pk) if user.is_authenticated else Q(pk__in=[])
-        queryset = queryset.filter(Q(sale__isnull=True) | own_sales)
+        own_sales = Q(sale_seller_id=user.pk) if user.is_authenticated else Q(pk__in=[])
+        queryset = queryset.filter(Q(kind__in=MANUAL_MOVEMENT_KINDS, sale__isnull=True) | own_sales)
     return queryset

@@ -2,6 +2,7 @@ import django_filters
 
 from payments.models import Payment, PaymentKind, PaymentMethod, PaymentState
 from salesproject.filters import DateBoundFilter, IntegerFilter, StrictBooleanFilter
+from salesproject.ordering import OrderingFilter
 
 
 class PaymentFilter(django_filters.FilterSet):
@@ -15,6 +16,7 @@ class PaymentFilter(django_filters.FilterSet):
     received_before = DateBoundFilter(field_name="received_at", upper=True)
     created_after = DateBoundFilter(field_name="created_at", upper=False)
     created_before = DateBoundFilter(field_name="created_at", upper=True)
+    ordering = OrderingFilter(fields=("id", "amount", "received_at", "created_at"))
 
     class Meta:
         model = Payment

@@ -31,7 +31,8 @@ class PaymentState(models.TextChoices):
 
 class Payment(models.Model):
     # Empty until the transaction is matched (a bank transfer that arrives first).
-    sale = models.ForeignKey("sales.Sale", null=True, blank=True, on_delete=models.SET_NULL, related_name="payments")
+    # PROTECT: a sale with payments is never deleted, so no transaction is orphaned (and re-assignable).
+    sale = models.ForeignKey("sales.Sale", null=True, blank=True, on_delete=models.PROTECT, related_name="payments")
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     currency = models.CharField(max_length=3, default="USD")
     method = models.CharField(max_length=20, choices=PaymentMethod.choices, default=PaymentMethod.CASH)

@@ -11,12 +11,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from payments.errors import AlreadyAssigned
+from payments.errors import AlreadyAssigned, RefundExceedsPaid
 from payments.models import Payment, PaymentKind, PaymentMethod, PaymentState
 from sales import services as sale_services
 from sales.models import Sale, SaleEventType
 from salesproject.errors import DuplicateReference, ValidationError
-from salesproject.money import quantize, to_decimal
+from salesproject.money import MAX_AMOUNT, fits, quantize, to_decimal
 
 
 def _amount(value, attr: str) -> Decimal:
@@ -28,6 +28,8 @@ def _amount(value, attr: str) -> Decimal:
         raise ValidationError("Amount must be greater than zero.", code="min_value", attr=attr)
     if amount != quantize(amount):
         raise ValidationError("Amount has at most two decimal places.", code="max_decimal_places", attr=attr)
+    if not fits(amount):
+        raise ValidationError(f"Amounts are stored up to {MAX_AMOUNT}.", code="amount_too_large", attr=attr)
     return amount
 
 
@@ -35,6 +37,26 @@ def _check_choice(value: str, choices, attr: str) -> None:
     if value not in choices.values:
         raise ValidationError(f"{value!r} is not one of: {', '.join(choices.values)}.", code="invalid_choice",
                               attr=attr)
+
+
+def _check_money_on_sale(sale: Sale, payment: Payment, attr: str) -> None:
+    """Refuse a successful payment or refund that would take the sale's money out of range.
+
+    A refund never exceeds what the sale holds (`paid_total` stays >= 0); a payment never takes
+    `paid_total` past what a money column stores. Pending and failed transactions count for
+    nothing until they succeed, so they are not checked here.
+    """
+    if payment.status != PaymentState.SUCCESSFUL:
+        return
+    if payment.kind == PaymentKind.REFUND:
+        if payment.amount > sale.paid_total:
+            raise RefundExceedsPaid(
+                f"A refund of {payment.amount} exceeds what the sale holds ({sale.paid_total}).", attr=attr
+            )
+    elif not fits(sale.paid_total + payment.amount):
+        raise ValidationError(
+            f"The sale's paid total would exceed {MAX_AMOUNT}.", code="amount_too_large", attr=attr
+        )
 
 
 def _insert(payment: Payment, attr: str) -> None:
@@ -64,21 +86,21 @@ def payment_record(
     user=None,
     attr_prefix: str = "",
 ) -> Payment:
-    """Record a payment or refund, on a sale or unassigned (to be matched later)."""
+    """Record a payment or refund, on a sale or unassigned (to be matched later).
+
+    A refund needs `sales.refund_sale` and, on a sale, cannot exceed what the sale holds.
+    """
     amount = _amount(amount, f"{attr_prefix}amount")
     _check_choice(method, PaymentMethod, f"{attr_prefix}method")
     _check_choice(kind, PaymentKind, f"{attr_prefix}kind")
     _check_choice(status, PaymentState, f"{attr_prefix}status")
+    if kind == PaymentKind.REFUND:
+        sale_services.check_refund_permission(user)
     if sale is not None:
         sale = sale_services.sale_lock(sale=sale)
         currency = (currency or sale.currency).upper()
         if currency != sale.currency:
             raise ValidationError(f"The sale is in {sale.currency}.", attr=f"{attr_prefix}currency")
-        if kind == PaymentKind.REFUND and status == PaymentState.SUCCESSFUL and amount > sale.paid_total:
-            raise ValidationError(
-                f"A refund cannot exceed what was paid ({sale.paid_total}).", code="max_value",
-                attr=f"{attr_prefix}amount",
-            )
     payment = Payment(
         sale=sale,
         amount=amount,
@@ -91,6 +113,8 @@ def payment_record(
         note=note or "",
         user=user if user is not None and user.is_authenticated else None,
     )
+    if sale is not None:
+        _check_money_on_sale(sale, payment, f"{attr_prefix}amount")
     _insert(payment, f"{attr_prefix}reference")
     if sale is not None:
         event = SaleEventType.REFUND_RECORDED if kind == PaymentKind.REFUND else SaleEventType.PAYMENT_RECORDED
@@ -128,6 +152,9 @@ def payment_assign(
     if payment.currency != sale.currency:
         raise ValidationError(f"The transaction is in {payment.currency}; the sale in {sale.currency}.",
                               attr="transaction_reference")
+    if payment.kind == PaymentKind.REFUND:
+        sale_services.check_refund_permission(user)
+    _check_money_on_sale(sale, payment, "transaction_reference")
     payment.sale = sale
     payment.save(update_fields=["sale"])
     sale_services.sale_payment_changed(sale=sale, payment=payment, user=user, event=SaleEventType.PAYMENT_ASSIGNED)

@@ -83,6 +83,8 @@ COMPUTED_FIELDS = (
     "tax_total",
     "grand_total",
     "paid_total",
+    "returned_total",
+    "net_total",
     "balance_due",
     "shipping_country",
     "cancel_reason",
@@ -310,6 +312,8 @@ class SaleAdmin(ServiceErrorsAsMessages, FSMAdminMixin, admin.ModelAdmin):
                     "shipping_tax",
                     "tax_total",
                     "grand_total",
+                    "returned_total",
+                    "net_total",
                     "paid_total",
                     "balance_due",
                 )
@@ -354,13 +358,19 @@ class SaleAdmin(ServiceErrorsAsMessages, FSMAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("seller", "customer", "channel", "warehouse", "tax")
 
+    @admin.display(description="Net total")
+    def net_total(self, obj: Sale):
+        return obj.net_total
+
     @admin.display(description="Balance due")
     def balance_due(self, obj: Sale):
         return obj.balance_due
 
     def has_delete_permission(self, request, obj=None):
-        """Only sales `sale_delete` accepts (draft, pending, cancelled, rejected) offer a Delete button."""
-        return super().has_delete_permission(request, obj) and (obj is None or obj.is_deletable)
+        """Only sales `sale_delete` accepts (draft, pending, cancelled, rejected, without history) offer Delete."""
+        return super().has_delete_permission(request, obj) and (
+            obj is None or (obj.is_deletable and not obj.has_history)
+        )
 
     def get_actions(self, request):
         # Bulk delete would bypass `sale_delete`'s checks per sale; delete one sale at a time from its page.

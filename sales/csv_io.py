@@ -50,6 +50,9 @@ SALE_COLUMNS = (
     "tax_total",
     "grand_total",
     "paid_total",
+    "returned_total",
+    "net_total",
+    "balance_due",
 )
 ITEM_COLUMNS = (
     "item_sku",
@@ -72,7 +75,10 @@ EXPORT_COLUMNS = SALE_COLUMNS + ITEM_COLUMNS
 
 # Written for people and reports only; the import recomputes or ignores them.
 INFORMATIONAL_COLUMNS = frozenset(
-    {"number", "payment_status", "created_at", "customer_name", "paid_total", "item_name"}
+    {
+        "number", "payment_status", "created_at", "customer_name", "paid_total", "returned_total", "net_total",
+        "balance_due", "item_name",
+    }
 )
 # The columns an import reads: a file without one of them is refused before any row is looked at.
 REQUIRED_COLUMNS = tuple(c for c in EXPORT_COLUMNS if c not in INFORMATIONAL_COLUMNS)
@@ -172,6 +178,9 @@ def _sale_values(sale: Sale) -> list[str]:
         "tax_total": _money(sale.tax_total),
         "grand_total": _money(sale.grand_total),
         "paid_total": _money(sale.paid_total),
+        "returned_total": _money(sale.returned_total),
+        "net_total": _money(sale.net_total),
+        "balance_due": _money(sale.balance_due),
     }
     return [_text(values[name]) for name in SALE_COLUMNS]
 

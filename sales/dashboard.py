@@ -3,12 +3,11 @@
 Each selector is one aggregate query, whatever the number of days or sales.
 
 Rules the dashboard follows (the design is silent on them):
-- Revenue is the grand total (tax and shipping included) of the sales in
-  `REVENUE_STATUSES`: confirmed, in delivery, completed, as the API's summary
-  counts it. Drafts and pending sales are not revenue yet; cancelled, rejected
-  and refunded sales are not revenue at all. A partial return leaves a sale in
-  its status, so its grand total still counts. The sale count next to a
-  revenue figure counts the same sales.
+- Revenue is the net total (grand total, tax and shipping included, minus what
+  returned units were charged) of the sales in `REVENUE_STATUSES`: confirmed,
+  in delivery, completed, as the API's summary counts it. Drafts and pending
+  sales are not revenue yet; cancelled, rejected and refunded sales are not
+  revenue at all. The sale count next to a revenue figure counts the same sales.
 - A sale belongs to the day it was sold (`sold_at`), in the `TIME_ZONE`
   setting's time zone. "Today" runs from local midnight; "last 7 days" is today
   and the 6 days before it; "last 30 days" today and the 29 before.
@@ -32,7 +31,7 @@ from django.utils.safestring import SafeString
 
 from inventory.filters import LOW_STOCK_THRESHOLD
 from inventory.models import StockLevel
-from sales.models import REVENUE_STATUSES, Sale, SaleItem, SaleStatus
+from sales.models import REVENUE_STATUSES, Sale, SaleItem, SaleStatus, net_total_expression
 
 ZERO = Decimal("0.00")
 PERIODS = (("Today", 1), ("Last 7 days", 7), ("Last 30 days", 30))
@@ -114,7 +113,7 @@ def revenue_periods(*, currency: str, today: date | None = None) -> list[PeriodF
     aggregates = {}
     for _, days in PERIODS:
         since = Q(sold_at__gte=_window(days, today)[0])
-        aggregates[f"revenue_{days}"] = Sum("grand_total", filter=since, default=ZERO)
+        aggregates[f"revenue_{days}"] = Sum(net_total_expression(), filter=since, default=ZERO)
         aggregates[f"sales_{days}"] = Count("pk", filter=since)
     totals = revenue_sales(currency=currency).filter(sold_at__gte=start, sold_at__lt=end).aggregate(**aggregates)
     return [
@@ -132,7 +131,7 @@ def revenue_per_day(*, currency: str, days: int = CHART_DAYS, today: date | None
         .filter(sold_at__gte=start, sold_at__lt=end)
         .annotate(day=TruncDate("sold_at", tzinfo=timezone.get_default_timezone()))
         .values("day")
-        .annotate(revenue=Sum("grand_total"), sales=Count("pk"))
+        .annotate(revenue=Sum(net_total_expression()), sales=Count("pk"))
         .order_by("day")
     )
     by_day = {row["day"]: row for row in rows}
@@ -150,7 +149,7 @@ def sales_by_status(*, currency: str) -> list[StatusFigures]:
         Sale.objects.filter(currency=currency)
         .order_by()
         .values("status")
-        .annotate(sales=Count("pk"), total=Sum("grand_total", default=ZERO))
+        .annotate(sales=Count("pk"), total=Sum(net_total_expression(), default=ZERO))
     )
     by_status = {row["status"]: row for row in rows}
     return [

@@ -23,3 +23,8 @@ class InvalidTransition(DomainError):
 class SaleLocked(DomainError):
     code = "sale_locked"
     default_detail = "The sale can no longer be changed this way."
+
+
+class SaleHasHistory(DomainError):
+    code = "sale_has_history"
+    default_detail = "The sale has payments or documents and cannot be deleted; cancel it instead."

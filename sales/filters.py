@@ -9,7 +9,8 @@ from django.db.models import Exists, OuterRef, Q
 from inventory.models import Warehouse
 from sales.models import Channel, PaymentStatus, Sale, SaleItem, SaleStatus
 from sales.selectors import sale_search
-from salesproject.filters import DateBoundFilter, IntegerFilter
+from salesproject.filters import DateBoundFilter, IntegerFilter, MoneyFilter
+from salesproject.ordering import OrderingFilter
 
 COUNTRY_RE = re.compile(r"^[A-Za-z]{2}$")
 
@@ -37,10 +38,10 @@ class SaleFilter(django_filters.FilterSet):
     created_before = DateBoundFilter(field_name="created_at", upper=True)
     start_date = DateBoundFilter(field_name="created_at", upper=False, label="Alias of created_after.")
     end_date = DateBoundFilter(field_name="created_at", upper=True, label="Alias of created_before.")
-    total_min = django_filters.NumberFilter(field_name="grand_total", lookup_expr="gte")
-    total_max = django_filters.NumberFilter(field_name="grand_total", lookup_expr="lte")
+    total_min = MoneyFilter(field_name="grand_total", lookup_expr="gte")
+    total_max = MoneyFilter(field_name="grand_total", lookup_expr="lte")
     search = django_filters.CharFilter(method="filter_search", max_length=200)
-    ordering = django_filters.OrderingFilter(
+    ordering = OrderingFilter(
         fields=(("created_at", "created_at"), ("grand_total", "grand_total"), ("number", "number"))
     )
 

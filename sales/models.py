@@ -94,11 +94,17 @@ REVENUE_STATUSES = frozenset({SaleStatus.CONFIRMED, SaleStatus.IN_DELIVERY, Sale
 RETURNABLE_STATUSES = COMMITTED_STATUSES
 
 
+def net_total_expression() -> models.Expression:
+    """`Sale.net_total` in SQL: what a sale is worth once returns are out (revenue adds these up)."""
+    return F("grand_total") - F("returned_total")
+
+
 class PaymentStatus(models.TextChoices):
     UNPAID = "unpaid", "Unpaid"
     PARTIALLY_PAID = "partially_paid", "Partially paid"
     PAID = "paid", "Paid"
     OVERPAID = "overpaid", "Overpaid"
+    PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
     REFUNDED = "refunded", "Refunded"
 
 
@@ -165,7 +171,10 @@ class Sale(FSMModelMixin, TimeStampedModel):
     shipping_tax = models.DecimalField(default=Decimal("0.00"), **MONEY)
     tax_total = models.DecimalField(default=Decimal("0.00"), **MONEY)
     grand_total = models.DecimalField(default=Decimal("0.00"), **MONEY)
+    # Successful payments minus successful refunds: never below zero.
     paid_total = models.DecimalField(default=Decimal("0.00"), **MONEY)
+    # What the returned units were charged (tax included); net_total = grand_total - returned_total.
+    returned_total = models.DecimalField(default=Decimal("0.00"), **MONEY)
 
     billing_address = models.JSONField(default=dict, blank=True)
     shipping_address = models.JSONField(default=dict, blank=True)
@@ -200,6 +209,11 @@ class Sale(FSMModelMixin, TimeStampedModel):
             models.Index(
                 fields=["seller", "status"], include=["grand_total", "paid_total"], name="sale_seller_status_totals_idx"
             ),
+            # The summary takes returns out of its totals: the few sales that have any.
+            models.Index(
+                fields=["seller", "status", "created_at"], include=["returned_total"],
+                condition=Q(returned_total__gt=0), name="sale_returned_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=SaleStatus.values), name="sale_status_valid"),
@@ -207,6 +221,11 @@ class Sale(FSMModelMixin, TimeStampedModel):
             models.CheckConstraint(condition=Q(discount_total__gte=0), name="sale_discount_non_negative"),
             models.CheckConstraint(condition=Q(shipping_cost__gte=0), name="sale_shipping_non_negative"),
             models.CheckConstraint(condition=Q(grand_total__gte=0), name="sale_grand_total_non_negative"),
+            models.CheckConstraint(condition=Q(paid_total__gte=0), name="sale_paid_total_non_negative"),
+            models.CheckConstraint(
+                condition=Q(returned_total__gte=0) & Q(returned_total__lte=F("grand_total")),
+                name="sale_returned_total_within_grand_total",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -230,8 +249,19 @@ class Sale(FSMModelMixin, TimeStampedModel):
         return self.status in COMMITTED_STATUSES
 
     @property
+    def net_total(self) -> Decimal:
+        """What the sale is worth once returns are taken out (cancelled units are already out of grand_total)."""
+        return self.grand_total - self.returned_total
+
+    @property
     def balance_due(self) -> Decimal:
-        return self.grand_total - self.paid_total
+        """What the customer still owes; negative when the shop owes the customer."""
+        return self.net_total - self.paid_total
+
+    @property
+    def has_history(self) -> bool:
+        """Whether money or documents hang on the sale (payments of any status, invoices): it is never deleted."""
+        return self.payments.exists() or self.invoices.exists()
 
     def available_transitions_for(self, user) -> list[str]:
         """The statuses this user may move the sale to now, in lifecycle order."""
@@ -391,7 +421,7 @@ def invoice_upload_to(instance: "Invoice", filename: str) -> str:
 
 
 class Invoice(models.Model):
-    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="invoices")
+    sale = models.ForeignKey(Sale, on_delete=models.PROTECT, related_name="invoices")
     number = models.CharField(max_length=30, unique=True, null=True, editable=False)  # noqa: DJ001 - set after insert
     file = models.FileField(upload_to=invoice_upload_to)
     original_filename = models.CharField(max_length=255, blank=True)

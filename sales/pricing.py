@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 from fractions import Fraction
 
-from salesproject.money import CENT, HUNDRED, ZERO, quantize, to_decimal
+from salesproject.money import CENT, HUNDRED, MAX_AMOUNT, ZERO, fits, quantize, to_decimal
 
 PERCENT = "percent"
 FIXED = "fixed"
@@ -182,6 +182,23 @@ def _largest_remainders(*, magnitude: Decimal, values: list[Decimal], total: Dec
     return [quantize(Decimal(count) * CENT) for count in cents]
 
 
+def _check_fits(lines: Sequence[LineResult], *, shipping: Decimal, totals: Sequence[Decimal]) -> None:
+    """Refuse an order whose amounts would not fit the stored money columns, naming the input to blame.
+
+    A line too large is its price's fault (price × quantity, plus tax); the order's sums
+    over lines that each fit are the lines' fault together (`items`).
+    """
+    limit = f"amounts are stored up to {MAX_AMOUNT}"
+    for index, line in enumerate(lines):
+        if not all(fits(amount) for amount in (line.subtotal, line.net, line.tax, line.total)):
+            raise PricingError(f"This line's total is too large: {limit}.", attr=f"items.{index}.unit_price",
+                               code="amount_too_large")
+    if not fits(shipping):
+        raise PricingError(f"Shipping is too large: {limit}.", attr="shipping_cost", code="amount_too_large")
+    if not all(fits(amount) for amount in totals):
+        raise PricingError(f"The order's total is too large: {limit}.", attr="items", code="amount_too_large")
+
+
 def price_order(
     *,
     lines: Sequence[LineInput],
@@ -253,6 +270,7 @@ def price_order(
     grand_total = subtotal_sum - discount_total + shipping_amount
     if not prices_include_tax:
         grand_total += tax_total
+    _check_fits(results, shipping=shipping_amount + shipping_tax, totals=(subtotal_sum, tax_total, grand_total))
     return OrderResult(
         lines=tuple(results),
         subtotal=subtotal_sum,

@@ -53,7 +53,8 @@ def sale_with_related(queryset: QuerySet[Sale], *, payments: bool = False) -> Qu
 
 
 def sale_summary(*, queryset: QuerySet[Sale], user=None, filters: Mapping[str, Any] | None = None) -> dict:
-    """Counts and totals of the matching sales; revenue counts confirmed, shipped and completed ones.
+    """Counts and net totals (grand total minus returns) of the matching sales; revenue counts confirmed,
+    shipped and completed ones.
 
     `queryset` is the user's scope with the list's filters applied; `filters` the
     filter set's cleaned data and `user` the reader. When every filter in use is
@@ -80,6 +81,12 @@ def sale_summary(*, queryset: QuerySet[Sale], user=None, filters: Mapping[str, A
         entry = by_status[row["status"]]
         by_status[row["status"]] = {"count": entry["count"] + int(row["count"]), "total": entry["total"] + row["total"]}
         total_paid += row["paid"]
+    # Totals are net of returns: the few sales with returns, through their own partial index.
+    returns = (
+        queryset.filter(returned_total__gt=0).order_by().values("status").annotate(returned=Sum("returned_total"))
+    )
+    for row in returns:
+        by_status[row["status"]]["total"] -= row["returned"]
     return {
         "total_sales": sum(entry["count"] for entry in by_status.values()),
         "total_revenue": sum((by_status[status]["total"] for status in REVENUE_STATUSES), ZERO),

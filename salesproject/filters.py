@@ -1,11 +1,14 @@
 """Filter pieces every list shares: a malformed value is a 400, never a silently ignored filter."""
 
+import re
 from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
 
 import django_filters
 from django import forms
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django_filters.filters import FilterMethod
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -33,18 +36,103 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
 
+_WHOLE = re.compile(r"[+-]?[0-9]{1,30}")
+_PLAIN_DECIMAL = re.compile(r"[+-]?(?:[0-9]{1,30}(?:\.[0-9]{0,30})?|\.[0-9]{1,30})")
+
+
+class WholeNumberField(forms.IntegerField):
+    """ASCII digits with an optional sign: `4.0`, `4.9`, `1e3`, `٤` and 40-digit numbers are `invalid`.
+
+    (Django's IntegerField reads `4.0` as 4 and any Unicode digit as a digit.)
+    """
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value).strip()
+        if not _WHOLE.fullmatch(text):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return int(text)
+
+
 @extend_schema_field(OpenApiTypes.INT)
 class IntegerFilter(django_filters.NumberFilter):
     """A whole number: `1.5` or `abc` is a 400. For ids, a well-formed id that matches nothing gives an empty list."""
 
-    field_class = forms.IntegerField
+    field_class = WholeNumberField
     # Beyond a 64-bit id nothing can match (and some databases refuse the number).
     MAX_ID = 2**63 - 1
 
     def filter(self, qs, value):
-        if value is not None and not self.method and abs(value) > self.MAX_ID:
+        if value is not None and abs(value) > self.MAX_ID:
             return qs.none()
         return super().filter(qs, value)
+
+    @property
+    def method(self):
+        return self._method
+
+    @method.setter
+    def method(self, value):
+        # As django-filter's own setter, but a `method=` filter gets the same 64-bit guard as a plain one.
+        self._method = value
+        if isinstance(self.filter, FilterMethod):
+            del self.filter
+        if value is not None:
+            self.filter = _GuardedFilterMethod(self)
+
+
+class _GuardedFilterMethod(FilterMethod):
+    def __call__(self, qs, value):
+        if value is not None and abs(value) > IntegerFilter.MAX_ID:
+            return qs.none()
+        return super().__call__(qs, value)
+
+
+MONEY_MAX = Decimal("999999999999.99")  # what a money column (14 digits, 2 places) holds
+MONEY_RANGE = f"between -{MONEY_MAX} and {MONEY_MAX}"
+
+
+class MoneyFilterField(forms.Field):
+    """An amount as plain decimal text (`10`, `10.5`, `-3.25`): at most 2 decimal places, within what a money
+    column holds. NaN, infinities, exponents (`1e3`, `1e-999999`) and longer numbers are 400s, never
+    handed to the database (where `1e-999999` could not even be rounded)."""
+
+    default_error_messages = {
+        "invalid": f"Enter an amount such as 10 or 10.50, {MONEY_RANGE}, without an exponent.",
+        "max_decimal_places": f"Enter an amount with at most 2 decimal places, {MONEY_RANGE}.",
+        "max_value": f"Enter an amount {MONEY_RANGE}.",
+        "min_value": f"Enter an amount {MONEY_RANGE}.",
+    }
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value).strip()
+        if not _PLAIN_DECIMAL.fullmatch(text):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        amount = Decimal(text)
+        if amount > MONEY_MAX:
+            raise forms.ValidationError(self.error_messages["max_value"], code="max_value")
+        if amount < -MONEY_MAX:
+            raise forms.ValidationError(self.error_messages["min_value"], code="min_value")
+        if amount != amount.quantize(Decimal("0.01")):  # within range, so the quantize is exact
+            raise forms.ValidationError(self.error_messages["max_decimal_places"], code="max_decimal_places")
+        return amount
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "decimal",
+        "pattern": r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$",
+        "example": "100.00",
+    }
+)
+class MoneyFilter(django_filters.Filter):
+    """A money bound (`total_min=100`, `total_max=250.50`); see `MoneyFilterField` for what is refused."""
+
+    field_class = MoneyFilterField
 
 
 class DateOrDateTimeField(forms.Field):

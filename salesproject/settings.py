@@ -76,6 +76,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads a body: refuses it by Content-Length (413), and NUL in the query or headers (400).
+    "salesproject.middleware.BodySizeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -225,8 +227,12 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
-# Invoices are at most 10 MB; base64 in JSON makes that about 13.4 MB.
-DATA_UPLOAD_MAX_MEMORY_SIZE = 15 * 1024 * 1024
+# The largest request body any route accepts, by Content-Length, before reading it (413 `request_too_large`,
+# salesproject/middleware.py). The invoice upload allows 10 MB plus base64/multipart overhead on top of it.
+API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", "1048576"))
+# Django's own check comes behind that one: at least as large as the largest route's limit (an invoice of
+# 10 MB is about 13.4 MB in base64), so the middleware always refuses first.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(API_MAX_BODY_BYTES, 15 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 REST_FRAMEWORK = {
@@ -237,6 +243,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "salesproject.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # JSON bodies only (the invoice upload also takes multipart), parsed depth-limited: salesproject/api/parsers.py.
+    "DEFAULT_PARSER_CLASSES": ["salesproject.api.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "salesproject.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
@@ -248,10 +256,11 @@ DRF_STANDARDIZED_ERRORS = {
     "EXCEPTION_HANDLER_CLASS": "salesproject.api.exceptions.ExceptionHandler",
     "EXCEPTION_FORMATTER_CLASS": "salesproject.api.exceptions.ExceptionFormatter",
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
-    "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "405", "406", "409", "415", "429", "500", "503"],
+    "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "405", "406", "409", "413", "415", "429", "500", "503"],
     "ERROR_SCHEMAS": {
         "400": "salesproject.api.schema.BadRequestResponseSerializer",
         "409": "salesproject.api.schema.ConflictResponseSerializer",
+        "413": "salesproject.api.exceptions.RequestTooLargeResponseSerializer",
         "503": "salesproject.api.schema.ServiceUnavailableResponseSerializer",
     },
 }

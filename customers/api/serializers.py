@@ -4,11 +4,12 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
 from customers.models import Address, Customer
+from salesproject.api.serializers import StrictModelSerializer
 
 COUNTRY_PATTERN = r"^[A-Za-z]{2}$"
 
 
-class AddressSerializer(serializers.ModelSerializer):
+class AddressSerializer(StrictModelSerializer):
     country = serializers.RegexField(
         COUNTRY_PATTERN, required=False, allow_blank=True, help_text="ISO 3166 alpha-2, e.g. IT (stored upper-case)."
     )
@@ -24,7 +25,7 @@ class AddressSerializer(serializers.ModelSerializer):
         validators = []
 
 
-class CustomerSerializer(serializers.ModelSerializer):
+class CustomerSerializer(StrictModelSerializer):
     notes = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
     addresses = AddressSerializer(many=True, required=False, help_text="On write, replaces the list whole.")
 

@@ -9,6 +9,7 @@ from customers import services
 from customers.api.serializers import CustomerSerializer
 from customers.models import Customer
 from salesproject.api.idempotency import IdempotentMixin
+from salesproject.ordering import OrderingFilter
 
 
 class CustomerFilter(django_filters.FilterSet):
@@ -17,6 +18,7 @@ class CustomerFilter(django_filters.FilterSet):
     )
     email = django_filters.CharFilter(field_name="email", lookup_expr="iexact")
     external_ref = django_filters.CharFilter(field_name="external_ref")
+    ordering = OrderingFilter(fields=("id", "name", "email", "created_at"))
 
     class Meta:
         model = Customer
@@ -50,6 +52,7 @@ class CustomerViewSet(IdempotentMixin, viewsets.ModelViewSet):
     serializer_class = CustomerSerializer
     filterset_class = CustomerFilter
     permission_classes = [CustomerPermission]
+    lookup_value_regex = r"[0-9]+"
 
     def get_queryset(self):
         return Customer.objects.prefetch_related("addresses").order_by("pk")

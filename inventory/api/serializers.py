@@ -3,7 +3,14 @@
 from rest_framework import serializers
 
 from inventory.models import MovementKind, Product, ProductGroup, StockLevel, StockMovement, Variant, Warehouse
-from salesproject.api.fields import CodeRelatedField, MoneyField
+from salesproject.api.fields import (
+    CodeRelatedField,
+    IdField,
+    MoneyField,
+    StrictIntegerField,
+    StrictPrimaryKeyRelatedField,
+)
+from salesproject.api.serializers import StrictModelSerializer, StrictSerializer
 
 # Model prices are DECIMAL(12, 2) and never negative.
 PRICE = {"max_digits": 12, "min_value": 0}
@@ -38,13 +45,13 @@ class AttributesField(serializers.DictField):
         return value
 
 
-class ProductGroupSerializer(serializers.ModelSerializer):
+class ProductGroupSerializer(StrictModelSerializer):
     class Meta:
         model = ProductGroup
         fields = ["id", "code", "name"]
 
 
-class WarehouseSerializer(serializers.ModelSerializer):
+class WarehouseSerializer(StrictModelSerializer):
     country = serializers.RegexField(
         COUNTRY_PATTERN, required=False, allow_blank=True, help_text="ISO 3166 alpha-2, e.g. IT (stored upper-case)."
     )
@@ -58,12 +65,11 @@ class WarehouseSerializer(serializers.ModelSerializer):
         }
 
 
-class ProductVariantSerializer(serializers.ModelSerializer):
+class ProductVariantSerializer(StrictModelSerializer):
     """A variant inside a product. `price` / `cost_price` null means the product's."""
 
-    id = serializers.IntegerField(
+    id = IdField(
         required=False,
-        min_value=1,
         help_text="On update: an existing variant of this product to keep and edit; leave out to add a new one.",
     )
     attributes = AttributesField(required=False)
@@ -78,7 +84,7 @@ class ProductVariantSerializer(serializers.ModelSerializer):
         extra_kwargs = {"sku": {"validators": []}}
 
 
-class ProductSerializer(serializers.ModelSerializer):
+class ProductSerializer(StrictModelSerializer):
     price = MoneyField(**PRICE, required=False)
     cost_price = MoneyField(**PRICE, required=False)
     product_group = CodeRelatedField(
@@ -119,10 +125,10 @@ class ProductSerializer(serializers.ModelSerializer):
         return variants
 
 
-class VariantSerializer(serializers.ModelSerializer):
+class VariantSerializer(StrictModelSerializer):
     """A variant on its own (`/variants/`): as inside a product, plus the product it belongs to."""
 
-    product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all(), help_text="Cannot change.")
+    product = StrictPrimaryKeyRelatedField(queryset=Product.objects.all(), help_text="Cannot change.")
     attributes = AttributesField(required=False)
     price = MoneyField(**PRICE, required=False, allow_null=True, help_text="Null: the product's price.")
     cost_price = MoneyField(**PRICE, required=False, allow_null=True, help_text="Null: the product's cost price.")
@@ -174,17 +180,17 @@ class StockMovementSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class StockReceiveSerializer(serializers.Serializer):
-    variant = serializers.PrimaryKeyRelatedField(queryset=Variant.objects.all())
+class StockReceiveSerializer(StrictSerializer):
+    variant = StrictPrimaryKeyRelatedField(queryset=Variant.objects.all())
     warehouse = CodeRelatedField(queryset=Warehouse.objects.all(), help_text="The warehouse's code.")
-    quantity = serializers.IntegerField(min_value=1, max_value=MAX_UNITS)
+    quantity = StrictIntegerField(min_value=1, max_value=MAX_UNITS)
     reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 
 
-class StockAdjustSerializer(serializers.Serializer):
-    variant = serializers.PrimaryKeyRelatedField(queryset=Variant.objects.all())
+class StockAdjustSerializer(StrictSerializer):
+    variant = StrictPrimaryKeyRelatedField(queryset=Variant.objects.all())
     warehouse = CodeRelatedField(queryset=Warehouse.objects.all(), help_text="The warehouse's code.")
-    quantity_change = serializers.IntegerField(
+    quantity_change = StrictIntegerField(
         min_value=-MAX_UNITS, max_value=MAX_UNITS, help_text="Units to add (positive) or take off (negative); not 0."
     )
     reason = serializers.CharField(max_length=255, help_text="Why: a count, damage, …")

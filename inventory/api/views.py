@@ -10,7 +10,14 @@ from rest_framework.response import Response
 
 from inventory import selectors, services
 from inventory.api import serializers as s
-from inventory.filters import ProductFilter, StockLevelFilter, StockMovementFilter, VariantFilter
+from inventory.filters import (
+    ProductFilter,
+    ProductGroupFilter,
+    StockLevelFilter,
+    StockMovementFilter,
+    VariantFilter,
+    WarehouseFilter,
+)
 from inventory.models import ProductGroup, Warehouse
 from salesproject.api.idempotency import IdempotentMixin
 from salesproject.api.permissions import IsStaffOrReadOnly
@@ -32,6 +39,7 @@ class StaffWriteViewSet(IdempotentMixin, viewsets.ModelViewSet):
     """Read for everyone signed in; create, change and delete for staff."""
 
     permission_classes = [IsStaffOrReadOnly]
+    lookup_value_regex = r"[0-9]+"  # ids are ASCII digits: `+1`, ` 1` or `1 ` is not object 1
 
 
 @extend_schema_view(
@@ -88,6 +96,7 @@ class VariantViewSet(StaffWriteViewSet):
 @extend_schema_view(destroy=extend_schema(summary="Delete a warehouse no sale or stock uses", description=IN_USE_NOTE))
 class WarehouseViewSet(StaffWriteViewSet):
     serializer_class = s.WarehouseSerializer
+    filterset_class = WarehouseFilter
     queryset = Warehouse.objects.order_by("code")
 
     def perform_create(self, serializer):
@@ -102,6 +111,7 @@ class WarehouseViewSet(StaffWriteViewSet):
 
 class ProductGroupViewSet(StaffWriteViewSet):
     serializer_class = s.ProductGroupSerializer
+    filterset_class = ProductGroupFilter
     queryset = ProductGroup.objects.order_by("code")
 
     def perform_create(self, serializer):

@@ -118,6 +118,7 @@ def _apply(changes: Sequence[_Change], *, sale=None, user=None, reason: str = ""
                 on_hand_change=c.on_hand,
                 reserved_change=c.reserved,
                 sale=sale,
+                sale_seller_id=sale.seller_id if sale is not None else None,
                 user=user if user is not None and user.is_authenticated else None,
                 reason=reason,
             )

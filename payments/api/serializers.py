@@ -3,7 +3,8 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from payments.models import Payment, PaymentKind, PaymentMethod, PaymentState
-from salesproject.api.fields import MoneyField
+from salesproject.api.fields import IdField, MoneyField
+from salesproject.api.serializers import StrictSerializer
 
 
 class PaymentUserSerializer(serializers.Serializer):
@@ -22,10 +23,10 @@ class PaymentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PaymentCreateSerializer(serializers.Serializer):
+class PaymentCreateSerializer(StrictSerializer):
     """Record a transaction: on a sale, or unassigned (staff) to be matched later."""
 
-    sale = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    sale = IdField(required=False, allow_null=True, help_text="The sale's id; left out or null: unassigned (staff).")
     amount = MoneyField(min_value=Decimal("0.01"))
     currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False)
     method = serializers.ChoiceField(choices=PaymentMethod.choices, default=PaymentMethod.CASH)
@@ -40,8 +41,8 @@ class SalePaymentCreateSerializer(PaymentCreateSerializer):
     sale = None
 
 
-class PaymentAssignSerializer(serializers.Serializer):
-    sale = serializers.IntegerField(required=False, min_value=1)
+class PaymentAssignSerializer(StrictSerializer):
+    sale = IdField(required=False, help_text="The sale's id (or give `reference`).")
     reference = serializers.CharField(max_length=100, required=False, help_text="The sale's reference.")
     transaction_reference = serializers.CharField(max_length=100)
     amount = MoneyField(min_value=Decimal("0.01"), required=False)

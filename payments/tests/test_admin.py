@@ -141,7 +141,7 @@ def test_a_refund_above_what_was_paid_is_refused_with_a_message(client, sale):
 
     assert response.status_code == 302
     assert not Payment.objects.exists()
-    assert any("Nothing was saved" in text and "cannot exceed" in text for text in texts(response))
+    assert any("Nothing was saved" in text and "exceeds what the sale holds" in text for text in texts(response))
 
 
 def test_a_non_positive_amount_is_a_form_error(client):

@@ -101,6 +101,7 @@ def _sale_row(sale: Sale) -> dict:
         "tax_shipping": sale.tax_shipping,
         "grand_total": sale.grand_total,
         "paid_total": sale.paid_total,
+        "returned_total": sale.returned_total,
         "tax_id": None if tax is None else tax.id,
         "tax__code": None if tax is None else tax.code,
         "tax__name": None if tax is None else tax.name,

@@ -44,6 +44,7 @@ SALE_VALUES = (
     "tax_shipping",
     "grand_total",
     "paid_total",
+    "returned_total",
     "tax_id",
     "tax__code",
     "tax__name",
@@ -198,7 +199,9 @@ def sale_dict(
         "tax_shipping": row["tax_shipping"],
         "grand_total": _money(row["grand_total"]),
         "paid_total": _money(row["paid_total"]),
-        "balance_due": _money(row["grand_total"] - row["paid_total"]),
+        "returned_total": _money(row["returned_total"]),
+        "net_total": _money(row["grand_total"] - row["returned_total"]),
+        "balance_due": _money(row["grand_total"] - row["returned_total"] - row["paid_total"]),
         "tax": None
         if row["tax_id"] is None
         else {"code": row["tax__code"], "name": row["tax__name"], "rate": _money(row["tax__rate"])},

@@ -3,6 +3,7 @@
 Everyone signed in reads; only staff write. Deleting one that sales use is a 409 `in_use`.
 """
 
+import django_filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 
@@ -10,24 +11,26 @@ from sales import reference_services as services
 from sales.models import Carrier, Channel, TaxRate
 from salesproject.api.idempotency import IdempotentMixin
 from salesproject.api.permissions import IsStaffOrReadOnly
+from salesproject.api.serializers import StrictModelSerializer
+from salesproject.ordering import OrderingFilter
 
 IN_USE = extend_schema(description="409 `in_use` when sales use it.")
 
 
-class ChannelSerializer(serializers.ModelSerializer):
+class ChannelSerializer(StrictModelSerializer):
     class Meta:
         model = Channel
         fields = ["id", "code", "name", "kind"]
 
 
-class CarrierSerializer(serializers.ModelSerializer):
+class CarrierSerializer(StrictModelSerializer):
     class Meta:
         model = Carrier
         fields = ["id", "code", "name", "tracking_url_template"]
         extra_kwargs = {"tracking_url_template": {"help_text": "e.g. https://track.example/{tracking_code}"}}
 
 
-class TaxRateSerializer(serializers.ModelSerializer):
+class TaxRateSerializer(StrictModelSerializer):
     rate = serializers.DecimalField(
         max_digits=5, decimal_places=2, min_value=0, max_value=100, coerce_to_string=True,
         help_text="Percent, e.g. \"5.00\".",
@@ -38,13 +41,39 @@ class TaxRateSerializer(serializers.ModelSerializer):
         fields = ["id", "code", "name", "rate"]
 
 
+class ChannelFilter(django_filters.FilterSet):
+    ordering = OrderingFilter(fields=("id", "code", "name", "created_at"))
+
+    class Meta:
+        model = Channel
+        fields: list[str] = []
+
+
+class CarrierFilter(django_filters.FilterSet):
+    ordering = OrderingFilter(fields=("id", "code", "name", "created_at"))
+
+    class Meta:
+        model = Carrier
+        fields: list[str] = []
+
+
+class TaxRateFilter(django_filters.FilterSet):
+    ordering = OrderingFilter(fields=("id", "code", "name", "rate", "created_at"))
+
+    class Meta:
+        model = TaxRate
+        fields: list[str] = []
+
+
 class ReferenceViewSet(IdempotentMixin, viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
+    lookup_value_regex = r"[0-9]+"
 
 
 @extend_schema_view(destroy=IN_USE)
 class ChannelViewSet(ReferenceViewSet):
     serializer_class = ChannelSerializer
+    filterset_class = ChannelFilter
     queryset = Channel.objects.order_by("code")
 
     def perform_create(self, serializer):
@@ -60,6 +89,7 @@ class ChannelViewSet(ReferenceViewSet):
 @extend_schema_view(destroy=IN_USE)
 class CarrierViewSet(ReferenceViewSet):
     serializer_class = CarrierSerializer
+    filterset_class = CarrierFilter
     queryset = Carrier.objects.order_by("code")
 
     def perform_create(self, serializer):
@@ -75,6 +105,7 @@ class CarrierViewSet(ReferenceViewSet):
 @extend_schema_view(destroy=IN_USE)
 class TaxRateViewSet(ReferenceViewSet):
     serializer_class = TaxRateSerializer
+    filterset_class = TaxRateFilter
     queryset = TaxRate.objects.order_by("code")
 
     def perform_create(self, serializer):

@@ -24,7 +24,16 @@ from sales.models import (
     TaxRate,
 )
 from sales.services import CREATE_STATUSES
-from salesproject.api.fields import CodeRelatedField, MoneyField
+from salesproject.api.fields import (
+    MAX_ID,
+    CodeRelatedField,
+    IdField,
+    MoneyField,
+    StrictIntegerField,
+    StrictPrimaryKeyRelatedField,
+    whole_number,
+)
+from salesproject.api.serializers import StrictSerializer
 
 COUNTRY = {"max_length": 2, "min_length": 2, "required": False, "allow_blank": True}
 
@@ -53,7 +62,7 @@ class TaxSummarySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SaleAddressSerializer(serializers.Serializer):
+class SaleAddressSerializer(StrictSerializer):
     """The copy of an address a sale keeps."""
 
     name = serializers.CharField(max_length=255, required=False, allow_blank=True)
@@ -87,7 +96,8 @@ class SaleItemSerializer(serializers.ModelSerializer):
 SALE_FIELDS = [
     "id", "number", "reference", "external_id", "status", "payment_status", "fulfillment_status", "return_status",
     "seller", "customer", "channel", "warehouse", "currency", "items", "discount", "discount_type", "subtotal",
-    "discount_total", "tax_total", "shipping_cost", "tax_shipping", "grand_total", "paid_total", "balance_due", "tax",
+    "discount_total", "tax_total", "shipping_cost", "tax_shipping", "grand_total", "paid_total", "returned_total",
+    "net_total", "balance_due", "tax",
     "prices_include_tax", "billing_address", "shipping_address", "note", "staff_note", "tags", "cancel_reason",
     "available_transitions", "sold_at", "created_at", "updated_at", "confirmed_at", "shipped_at", "completed_at",
     "cancelled_at",
@@ -103,7 +113,13 @@ class SaleListSerializer(serializers.ModelSerializer):
     warehouse = serializers.SlugRelatedField(slug_field="code", read_only=True)
     tax = TaxSummarySerializer(read_only=True, allow_null=True)
     items = SaleItemSerializer(many=True, read_only=True)
-    balance_due = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+    net_total = serializers.DecimalField(
+        max_digits=14, decimal_places=2, read_only=True, help_text="grand_total - returned_total."
+    )
+    balance_due = serializers.DecimalField(
+        max_digits=14, decimal_places=2, read_only=True,
+        help_text="net_total - paid_total; negative when the customer is owed money.",
+    )
     billing_address = SaleAddressSerializer(read_only=True)
     shipping_address = SaleAddressSerializer(read_only=True)
     tags = serializers.ListField(child=serializers.CharField(), read_only=True)
@@ -139,15 +155,22 @@ class SaleEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+# Sums over any number of sales: no digit limit of their own (a 14-digit column summed over a billion
+# sales still fits the 28 digits of Python's decimal context), so no stored data can break the summary.
+SUM = {"max_digits": None, "decimal_places": 2}
+
+
 class SaleSummaryStatusSerializer(serializers.Serializer):
     count = serializers.IntegerField()
-    total = serializers.DecimalField(max_digits=16, decimal_places=2)
+    total = serializers.DecimalField(**SUM, help_text="Net totals (grand total minus returns) added up.")
 
 
 class SaleSummarySerializer(serializers.Serializer):
     total_sales = serializers.IntegerField()
-    total_revenue = serializers.DecimalField(max_digits=16, decimal_places=2)
-    total_paid = serializers.DecimalField(max_digits=16, decimal_places=2)
+    total_revenue = serializers.DecimalField(
+        **SUM, help_text="Net totals of the confirmed, in-delivery and completed sales."
+    )
+    total_paid = serializers.DecimalField(**SUM)
     by_status = serializers.DictField(child=SaleSummaryStatusSerializer())
 
 
@@ -190,13 +213,10 @@ class _Preloaded:
         return super().to_internal_value(data)
 
 
-class PreloadedPrimaryKeyField(_Preloaded, serializers.PrimaryKeyRelatedField):
+class PreloadedPrimaryKeyField(_Preloaded, StrictPrimaryKeyRelatedField):
     def preload_key(self, value) -> int | None:
-        if isinstance(value, str) and value.isascii() and value.isdigit():
-            value = int(value)
-        if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63:
-            return value
-        return None
+        value = whole_number(value)
+        return value if value is not None and 0 < value <= MAX_ID else None
 
 
 class PreloadedCodeField(_Preloaded, CodeRelatedField):
@@ -231,7 +251,7 @@ class PreloadingListSerializer(serializers.ListSerializer):
         return preloaded
 
 
-class SaleItemInputSerializer(serializers.Serializer):
+class SaleItemInputSerializer(StrictSerializer):
     product = PreloadedPrimaryKeyField(
         queryset=Product.objects.select_related("product_group").prefetch_related("variants"),
         required=False, allow_null=True,
@@ -239,7 +259,7 @@ class SaleItemInputSerializer(serializers.Serializer):
     variant = PreloadedPrimaryKeyField(
         queryset=Variant.objects.select_related("product__product_group"), required=False, allow_null=True
     )
-    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    quantity = StrictIntegerField(min_value=1, max_value=1_000_000)
     unit_price = MoneyField(min_value=0, required=False, allow_null=True)
     discount = MoneyField(min_value=0, required=False, default=0)
     discount_type = serializers.ChoiceField(choices=DiscountType.choices, required=False, default=DiscountType.FIXED)
@@ -258,7 +278,7 @@ class SaleItemInputSerializer(serializers.Serializer):
         return attrs
 
 
-class PaymentInputSerializer(serializers.Serializer):
+class PaymentInputSerializer(StrictSerializer):
     amount = MoneyField(min_value=Decimal("0.01"))
     method = serializers.ChoiceField(choices=PaymentMethod.choices, default=PaymentMethod.CASH)
     reference = serializers.CharField(max_length=100, required=False, allow_blank=True, allow_null=True)
@@ -267,10 +287,10 @@ class PaymentInputSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=PaymentState.choices, default=PaymentState.SUCCESSFUL)
 
 
-class SaleWriteSerializer(serializers.Serializer):
+class SaleWriteSerializer(StrictSerializer):
     """Fields a client may set on a sale (create, and PATCH while it is open)."""
 
-    customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all(), required=False, allow_null=True)
+    customer = StrictPrimaryKeyRelatedField(queryset=Customer.objects.all(), required=False, allow_null=True)
     channel = CodeRelatedField(queryset=Channel.objects.all(), required=False, allow_null=True)
     warehouse = CodeRelatedField(queryset=Warehouse.objects.all(), required=False)
     external_id = serializers.CharField(max_length=100, required=False, allow_blank=True)
@@ -294,7 +314,7 @@ class SaleCreateSerializer(SaleWriteSerializer):
     status = serializers.ChoiceField(choices=[(s, s) for s in CREATE_STATUSES], default=SaleStatus.PENDING)
     reference = serializers.CharField(max_length=100, required=False, allow_blank=True)
     payments = PaymentInputSerializer(many=True, required=False, max_length=100)
-    seller = serializers.PrimaryKeyRelatedField(
+    seller = StrictPrimaryKeyRelatedField(
         queryset=get_user_model().objects.all(), required=False, help_text="Staff only; defaults to you."
     )
 
@@ -309,7 +329,7 @@ class SaleUpdateSerializer(SaleWriteSerializer):
     items = SaleItemInputSerializer(many=True, allow_empty=False, max_length=1000, required=False)
 
 
-class SaleItemUpdateSerializer(serializers.Serializer):
+class SaleItemUpdateSerializer(StrictSerializer):
     warehouse = CodeRelatedField(queryset=Warehouse.objects.all(), required=False)
     carrier = CodeRelatedField(queryset=Carrier.objects.all(), required=False, allow_null=True)
     tracking_code = serializers.CharField(max_length=100, required=False, allow_blank=True)
@@ -317,46 +337,46 @@ class SaleItemUpdateSerializer(serializers.Serializer):
     product_group = CodeRelatedField(queryset=ProductGroup.objects.all(), required=False, allow_null=True)
 
 
-class StatusChangeSerializer(serializers.Serializer):
+class StatusChangeSerializer(StrictSerializer):
     status = serializers.ChoiceField(choices=SaleStatus.choices)
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
-class CancelSerializer(serializers.Serializer):
-    reason = serializers.ChoiceField(choices=CancelReason.choices)
+class CancelSerializer(StrictSerializer):
+    reason = serializers.ChoiceField(choices=CancelReason.choices, required=False, default=CancelReason.OTHER)
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
-class RejectSerializer(serializers.Serializer):
+class RejectSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
-class ShipSerializer(serializers.Serializer):
+class ShipSerializer(StrictSerializer):
     carrier = CodeRelatedField(queryset=Carrier.objects.all(), required=False, allow_null=True)
     tracking_code = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     tracking_url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class RefundSerializer(serializers.Serializer):
+class RefundSerializer(StrictSerializer):
     restock = serializers.BooleanField(default=False)
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class ReturnItemSerializer(serializers.Serializer):
-    item = serializers.IntegerField(min_value=1)
-    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+class ReturnItemSerializer(StrictSerializer):
+    item = IdField(help_text="The id of one of the sale's items.")
+    quantity = StrictIntegerField(min_value=1, max_value=1_000_000)
 
 
-class ReturnSerializer(serializers.Serializer):
+class ReturnSerializer(StrictSerializer):
     items = ReturnItemSerializer(many=True, allow_empty=False, max_length=1000)
     restock = serializers.BooleanField(default=False)
     refund = serializers.BooleanField(default=False)
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class InvoiceUploadSerializer(serializers.Serializer):
+class InvoiceUploadSerializer(StrictSerializer):
     file = serializers.FileField(required=False, help_text="Multipart upload: PDF, PNG or JPEG, at most 10 MB.")
     invoice = serializers.CharField(required=False, help_text="Base64 content (JSON alternative to `file`).")
     filename = serializers.CharField(max_length=255, required=False, default="invoice")

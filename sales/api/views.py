@@ -10,7 +10,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from payments import services as payment_services
@@ -21,25 +21,16 @@ from sales.api import serializers as s
 from sales.filters import SaleFilter
 from sales.models import Sale
 from salesproject.api.idempotency import IdempotentMixin
+from salesproject.api.parsers import JSONParser
+from salesproject.api.serializers import NoBodySerializer
+from salesproject.ordering import refuse_ordering
 
 LIST_ACTIONS = frozenset({"list", "summary"})
 # Routes under one sale: no list filters, and lists come as bare arrays.
 SUB_RESOURCE = {"filter_backends": [], "pagination_class": None}
-INVOICE_UPLOAD_LIMIT = services.INVOICE_MAX_BYTES * 4 // 3 + 64 * 1024  # base64 and multipart overhead
-
-
-def _refuse_oversized_upload(request) -> None:
-    """Turn away an invoice upload by its Content-Length, before a byte of the body is read.
-
-    Django never reads past Content-Length (a body without one reads as empty), so this
-    bounds what any upload costs in memory, disk and time.
-    """
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > INVOICE_UPLOAD_LIMIT:
-        raise ValidationError({"file": ["The file is larger than 10 MB."]}, code="max_size")
+# The largest body the invoice upload takes (base64 and multipart overhead included): a larger one is refused
+# by its Content-Length before a byte is read, 413, by salesproject.middleware.BodySizeMiddleware.
+INVOICE_UPLOAD_LIMIT = services.INVOICE_MAX_BYTES * 4 // 3 + 64 * 1024
 
 
 def _items(validated: list[dict]) -> list[services.ItemData]:
@@ -65,12 +56,6 @@ class SaleViewSet(
 
     lookup_value_regex = r"[0-9]+"
     queryset = Sale.objects.none()  # for the schema; get_queryset scopes by user
-
-    def initial(self, request, *args, **kwargs):
-        # First of all: session authentication's CSRF check and the idempotency hash both read the body.
-        if self.action == "invoice" and request.method == "POST":
-            _refuse_oversized_upload(request)
-        super().initial(request, *args, **kwargs)
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -117,6 +102,11 @@ class SaleViewSet(
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
+    def _no_body(self) -> None:
+        """An operation that takes no body: none, or `{}`; any field in it is unknown (400 `unknown_field`)."""
+        if self.request.data:
+            self._input(NoBodySerializer)
+
     def _sale_response(self, sale: Sale, code: int = status.HTTP_200_OK) -> Response:
         sale = selectors.sale_with_related(Sale.objects.filter(pk=sale.pk), payments=True).get()
         return Response(detail_rows.render_sale(sale, user=self.request.user), status=code)
@@ -155,6 +145,7 @@ class SaleViewSet(
     @action(detail=True, methods=["get"], **SUB_RESOURCE)
     def transitions(self, request, pk=None):
         """The statuses you can move this sale to now."""
+        refuse_ordering(request, order="the order of the lifecycle")
         return Response(self.get_object().available_transitions_for(request.user))
 
     @extend_schema(request=s.StatusChangeSerializer, responses=s.SaleSerializer)
@@ -169,12 +160,16 @@ class SaleViewSet(
     @extend_schema(request=None, responses=s.SaleSerializer)
     @action(detail=True, methods=["post"], **SUB_RESOURCE)
     def submit(self, request, pk=None):
-        return self._sale_response(services.sale_submit(sale=self.get_object(), user=request.user))
+        sale = self.get_object()
+        self._no_body()
+        return self._sale_response(services.sale_submit(sale=sale, user=request.user))
 
     @extend_schema(request=None, responses=s.SaleSerializer)
     @action(detail=True, methods=["post"], **SUB_RESOURCE)
     def confirm(self, request, pk=None):
-        return self._sale_response(services.sale_confirm(sale=self.get_object(), user=request.user))
+        sale = self.get_object()
+        self._no_body()
+        return self._sale_response(services.sale_confirm(sale=sale, user=request.user))
 
     @extend_schema(request=s.ShipSerializer, responses=s.SaleSerializer)
     @action(detail=True, methods=["post"], **SUB_RESOURCE)
@@ -186,7 +181,9 @@ class SaleViewSet(
     @extend_schema(request=None, responses=s.SaleSerializer)
     @action(detail=True, methods=["post"], **SUB_RESOURCE)
     def complete(self, request, pk=None):
-        return self._sale_response(services.sale_complete(sale=self.get_object(), user=request.user))
+        sale = self.get_object()
+        self._no_body()
+        return self._sale_response(services.sale_complete(sale=sale, user=request.user))
 
     @extend_schema(request=s.CancelSerializer, responses=s.SaleSerializer)
     @action(detail=True, methods=["post"], **SUB_RESOURCE)
@@ -213,6 +210,7 @@ class SaleViewSet(
     @action(detail=True, methods=["get"], **SUB_RESOURCE)
     def activity(self, request, pk=None):
         """The activity log, oldest first."""
+        refuse_ordering(request, order="oldest first")
         events = selectors.sale_activity(sale=self.get_object())
         return Response(s.SaleEventSerializer(events, many=True).data)
 
@@ -235,6 +233,7 @@ class SaleViewSet(
         """List or record the sale's payments and refunds."""
         sale = self.get_object()
         if request.method == "GET":
+            refuse_ordering(request, order="oldest first")
             return Response(PaymentSerializer(sale.payments.select_related("user").order_by("pk"), many=True).data)
         data = self._input(SalePaymentCreateSerializer)
         payment = payment_services.payment_record(sale=sale, user=request.user, **data)
@@ -259,7 +258,7 @@ class SaleViewSet(
     )
     @extend_schema(methods=["POST"], request=s.InvoiceUploadSerializer, responses={201: s.InvoiceSerializer})
     @action(
-        detail=True, methods=["get", "post"], parser_classes=[JSONParser, MultiPartParser, FormParser], **SUB_RESOURCE
+        detail=True, methods=["get", "post"], parser_classes=[JSONParser, MultiPartParser], **SUB_RESOURCE
     )
     def invoice(self, request, pk=None):
         """Attach an invoice (multipart `file` or base64 `invoice`), or download the latest one."""

@@ -6,11 +6,11 @@ sale lock its row first (`SELECT … FOR UPDATE`), then lock stock rows through
 django-fsm transition, save, and write a `SaleEvent`.
 """
 
-from sales.services._common import CREATE_STATUSES, ItemData, PaymentData, sale_lock
+from sales.services._common import CREATE_STATUSES, ItemData, PaymentData, check_refund_permission, sale_lock
 from sales.services.editing import sale_create, sale_delete, sale_update, sale_update_item
 from sales.services.invoices import INVOICE_MAX_BYTES, sale_attach_invoice, sniff_invoice_type
 from sales.services.payments import derive_payment_status, sale_payment_changed, sale_refresh_payments
-from sales.services.returns import ReturnLine, charged_for_units, sale_return
+from sales.services.returns import ReturnLine, charged_for_units, returned_total_of, sale_return
 from sales.services.transitions import (
     sale_cancel,
     sale_complete,
@@ -29,7 +29,9 @@ __all__ = [
     "PaymentData",
     "ReturnLine",
     "charged_for_units",
+    "check_refund_permission",
     "derive_payment_status",
+    "returned_total_of",
     "sale_attach_invoice",
     "sale_cancel",
     "sale_complete",

@@ -88,6 +88,12 @@ def sale_lock(*, sale: Sale | int) -> Sale:
     return Sale.objects.select_for_update().get(pk=pk)
 
 
+def check_refund_permission(user) -> None:
+    """Refuse to give money back for a user without `sales.refund_sale` (None: an operator's command)."""
+    if user is not None and not user.has_perm("sales.refund_sale"):
+        raise PermissionDenied("Giving money back needs the permission to refund sales.")
+
+
 def _user_or_none(user):
     return user if user is not None and getattr(user, "is_authenticated", False) else None
 

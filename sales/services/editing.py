@@ -12,7 +12,7 @@ from customers.models import Customer
 from inventory import services as stock
 from inventory.models import Warehouse
 from inventory.services import StockLine
-from sales.errors import SaleLocked
+from sales.errors import SaleHasHistory, SaleLocked
 from sales.models import Channel, DiscountType, Sale, SaleEvent, SaleEventType, SaleItem, SaleStatus, TaxRate
 from sales.services._common import (
     ALWAYS_EDITABLE_FIELDS,
@@ -108,7 +108,7 @@ def sale_create(
     _set_tax(sale, tax)
     sale_items = _build_items(sale, items)
     _apply_pricing(sale, sale_items)
-    sale.payment_status = derive_payment_status(grand_total=sale.grand_total, paid=ZERO, refunded=ZERO)
+    sale.payment_status = derive_payment_status(net_total=sale.net_total, paid=ZERO, refunded=ZERO)
     # The transitions run on the unsaved sale, so it is inserted once, already in the requested
     # state, and its stock moves in one locked step: a create costs the same few queries
     # whatever its number of lines.
@@ -185,6 +185,9 @@ def sale_update(*, sale: Sale, user, data: dict[str, Any]) -> Sale:
             f"A {sale.status} sale's {', '.join(locked)} can no longer change; only notes and tags can.",
             attr=locked[0],
         )
+    new_currency = data.get("currency")
+    if new_currency and new_currency.upper() != sale.currency and sale.payments.exists():
+        raise SaleLocked("The currency of a sale with payments cannot change.", attr="currency")
     changed: list[str] = []
     old_items = list(sale.items.all())
     new_items = None
@@ -268,10 +271,18 @@ def _copy_item(item: SaleItem) -> SaleItem:
 @retry_on_transient_db_errors
 @transaction.atomic
 def sale_delete(*, sale: Sale, user) -> None:
-    """Delete a draft, pending, cancelled or rejected sale (releasing a pending one's reservation)."""
+    """Delete a draft, pending, cancelled or rejected sale without money history (releasing a pending one's stock).
+
+    A sale with any payment (of any status) or invoice is never deleted: its history would be
+    lost and its transactions orphaned. Its stock movements stay in the ledger, still its seller's.
+    """
     sale = sale_lock(sale=sale)
     if not sale.is_deletable:
         raise SaleLocked(f"A {sale.status} sale cannot be deleted; cancel or refund it instead.")
+    if sale.has_history:
+        raise SaleHasHistory(
+            f"Sale {sale.reference} has payments or documents and cannot be deleted; cancel it to keep its history."
+        )
     if sale.holds_reservation:
         stock.stock_release(lines=_stock_lines(sale.items.all()), sale=sale, user=user,
                             reason=_reason(sale, "deleted"))

@@ -31,6 +31,7 @@ from sales.models import (
 )
 from sales.services._common import _apply_pricing, _log, sale_lock
 from sales.services.payments import derive_payment_status, sale_refresh_payments
+from sales.services.returns import returned_total_of
 from sales.services.transitions import sale_cancel
 from salesproject.db import retry_on_transient_db_errors
 from salesproject.money import ZERO, quantize
@@ -39,7 +40,7 @@ from salesproject.money import ZERO, quantize
 # payment is known, so the honest reason is "other", with a note saying it went stale.
 STALE_CANCEL_REASON = CancelReason.OTHER
 
-SALE_TOTAL_FIELDS = ("subtotal", "discount_total", "shipping_tax", "tax_total", "grand_total")
+SALE_TOTAL_FIELDS = ("subtotal", "discount_total", "shipping_tax", "tax_total", "grand_total", "returned_total")
 ITEM_TOTAL_FIELDS = ("subtotal", "discount_total", "tax_total", "net_total", "total")
 
 
@@ -120,6 +121,7 @@ def _reprice(sale: Sale, items: Sequence[SaleItem]) -> TotalsDrift | None:
     stored_sale = {name: getattr(sale, name) for name in SALE_TOTAL_FIELDS}
     stored_items = [tuple(getattr(item, name) for name in ITEM_TOTAL_FIELDS) for item in items]
     _apply_pricing(sale, items)
+    sale.returned_total = returned_total_of(sale=sale, items=items)
     fields = {
         name: (stored_sale[name], getattr(sale, name))
         for name in SALE_TOTAL_FIELDS
@@ -216,11 +218,13 @@ def payment_drift(*, sales: QuerySet[Sale] | None = None) -> Iterator[PaymentDri
             paid=Sum("payments__amount", filter=successful & Q(payments__kind=PaymentKind.PAYMENT), default=ZERO),
             refunded=Sum("payments__amount", filter=successful & Q(payments__kind=PaymentKind.REFUND), default=ZERO),
         )
-        .values_list("pk", "reference", "grand_total", "paid_total", "payment_status", "paid", "refunded")
+        .values_list(
+            "pk", "reference", "grand_total", "returned_total", "paid_total", "payment_status", "paid", "refunded"
+        )
     )
-    for pk, reference, grand_total, paid_total, status, paid, refunded in rows.iterator(chunk_size=2000):
+    for pk, reference, grand_total, returned, paid_total, status, paid, refunded in rows.iterator(chunk_size=2000):
         expected_total = quantize(paid - refunded)
-        expected_status = derive_payment_status(grand_total=grand_total, paid=paid, refunded=refunded)
+        expected_status = derive_payment_status(net_total=grand_total - returned, paid=paid, refunded=refunded)
         if (paid_total, status) != (expected_total, expected_status):
             yield PaymentDrift(
                 sale_id=pk,

@@ -11,30 +11,37 @@ from sales.services._common import PaymentData, _log
 from salesproject.money import ZERO, quantize
 
 
-def derive_payment_status(*, grand_total: Decimal, paid: Decimal, refunded: Decimal) -> str:
-    """Payment status from what was received and given back."""
-    net = paid - refunded
-    if refunded > 0 and net <= 0:
-        return PaymentStatus.REFUNDED
-    if net <= 0:
-        return PaymentStatus.PAID if grand_total == 0 else PaymentStatus.UNPAID
-    if net < grand_total:
-        return PaymentStatus.PARTIALLY_PAID
-    if net == grand_total:
+def derive_payment_status(*, net_total: Decimal, paid: Decimal, refunded: Decimal) -> str:
+    """Payment status from what the sale is worth (`net_total`) and the successful money in and out.
+
+    With any refund: `refunded` once nothing is held any more, else `partially_refunded`.
+    Without: `paid` when what is held equals the sale's worth (a 0.00 sale included),
+    `unpaid` when nothing is held, `partially_paid` below it, `overpaid` above.
+    """
+    held = paid - refunded
+    if refunded > 0:
+        return PaymentStatus.REFUNDED if held <= 0 else PaymentStatus.PARTIALLY_REFUNDED
+    if held == net_total:
         return PaymentStatus.PAID
-    return PaymentStatus.OVERPAID
+    if held <= 0:
+        return PaymentStatus.UNPAID
+    return PaymentStatus.PARTIALLY_PAID if held < net_total else PaymentStatus.OVERPAID
 
 
-def sale_refresh_payments(*, sale: Sale) -> Sale:
-    """Recompute `paid_total` and `payment_status` from the sale's successful payments."""
+def sale_money_totals(*, sale: Sale) -> tuple[Decimal, Decimal]:
+    """(received, given back): the sale's successful payments and successful refunds."""
     totals = sale.payments.filter(status=PaymentState.SUCCESSFUL).aggregate(
         paid=Sum("amount", filter=Q(kind=PaymentKind.PAYMENT), default=ZERO),
         refunded=Sum("amount", filter=Q(kind=PaymentKind.REFUND), default=ZERO),
     )
-    sale.paid_total = quantize(totals["paid"] - totals["refunded"])
-    sale.payment_status = derive_payment_status(
-        grand_total=sale.grand_total, paid=totals["paid"], refunded=totals["refunded"]
-    )
+    return totals["paid"], totals["refunded"]
+
+
+def sale_refresh_payments(*, sale: Sale) -> Sale:
+    """Recompute `paid_total` and `payment_status` from the sale's successful payments and its worth."""
+    paid, refunded = sale_money_totals(sale=sale)
+    sale.paid_total = quantize(paid - refunded)
+    sale.payment_status = derive_payment_status(net_total=sale.net_total, paid=paid, refunded=refunded)
     Sale.objects.filter(pk=sale.pk).update(paid_total=sale.paid_total, payment_status=sale.payment_status)
     return sale
 
@@ -76,10 +83,10 @@ def _record_payments(sale: Sale, payments: Sequence[PaymentData], user) -> list:
 
 
 def _refund_payment(sale: Sale, amount: Decimal, user, note: str) -> None:
-    """Record money given back, capped at what was actually received."""
+    """Record money given back (nothing for 0.00); more than the sale holds is refused by the payment service."""
     from payments import services as payment_services
 
-    amount = min(quantize(amount), sale.paid_total)
+    amount = quantize(amount)
     if amount <= 0:
         return
     last = sale.payments.filter(kind=PaymentKind.PAYMENT, status=PaymentState.SUCCESSFUL).order_by("-pk").first()

@@ -1,6 +1,6 @@
 """Return units of a sale's lines, with optional restock and refund."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -10,8 +10,8 @@ from inventory import services as stock
 from inventory.services import StockLine
 from sales.errors import InvalidTransition
 from sales.models import ReturnStatus, Sale, SaleEventType, SaleItem, SaleStatus
-from sales.services._common import _allowed, _log, _reason, sale_lock
-from sales.services.payments import _refund_payment
+from sales.services._common import _allowed, _log, _reason, check_refund_permission, sale_lock
+from sales.services.payments import _refund_payment, sale_refresh_payments
 from salesproject.errors import ValidationError
 from salesproject.money import ZERO, quantize
 
@@ -20,6 +20,20 @@ from salesproject.money import ZERO, quantize
 class ReturnLine:
     item: SaleItem | int
     quantity: int
+
+
+def returned_total_of(*, sale: Sale, items: Iterable[SaleItem]) -> Decimal:
+    """What a sale's returned units were charged: its `returned_total` as its lines say it should be.
+
+    A refunded sale gave everything back, shipping included, so it is worth nothing: its
+    whole grand total counts as returned. Otherwise each line's returned units, at what
+    they were charged (tax included).
+    """
+    if sale.status == SaleStatus.REFUNDED:
+        return sale.grand_total
+    return sum(
+        (charged_for_units(item=item, already_returned=0, quantity=item.quantity_returned) for item in items), ZERO
+    )
 
 
 def charged_for_units(*, item: SaleItem, already_returned: int, quantity: int) -> Decimal:
@@ -37,7 +51,13 @@ def charged_for_units(*, item: SaleItem, already_returned: int, quantity: int) -
 def sale_return(
     *, sale: Sale, user, lines: Sequence[ReturnLine], restock: bool = False, refund: bool = False, reason: str = ""
 ) -> Sale:
-    """Return some units of some lines; optionally restock them and refund what they were charged."""
+    """Return some units of some lines; optionally restock them and refund what they were charged.
+
+    The sale is worth less by what those units were charged (`returned_total`), refunded or
+    not; a refund needs `sales.refund_sale` and cannot exceed what the sale holds.
+    """
+    if refund:
+        check_refund_permission(user)
     sale = sale_lock(sale=sale)
     if sale.status not in (SaleStatus.CONFIRMED, SaleStatus.IN_DELIVERY, SaleStatus.COMPLETED):
         raise InvalidTransition(action="return items of", current=sale.status, allowed=_allowed(sale, user))
@@ -79,10 +99,11 @@ def sale_return(
     all_items = list(items.values())
     fully = all(item.quantity_returned == item.quantity for item in all_items)
     sale.return_status = ReturnStatus.FULL if fully else ReturnStatus.PARTIAL
-    sale.save(update_fields=["return_status", "updated_at"])
+    sale.returned_total += amount
+    sale.save(update_fields=["return_status", "returned_total", "updated_at"])
     _log(sale, SaleEventType.RETURNED, user=user, items=returned, restock=restock, refund=refund,
          amount=str(amount), reason=reason)
     if refund:
         _refund_payment(sale, amount, user, note=reason or "items returned")
-        sale.refresh_from_db(fields=["paid_total", "payment_status"])
+    sale_refresh_payments(sale=sale)  # the sale is worth less now: its payment status may change
     return sale

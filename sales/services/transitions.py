@@ -17,10 +17,9 @@ from sales.services._common import (
     _transition,
     sale_lock,
 )
-from sales.services.payments import _refund_payment
+from sales.services.payments import _refund_payment, sale_refresh_payments
 from salesproject.db import retry_on_transient_db_errors
 from salesproject.errors import ValidationError
-from salesproject.money import ZERO
 
 
 def _submit(sale: Sale, items: Sequence[SaleItem], *, user) -> None:
@@ -95,7 +94,7 @@ def sale_complete(*, sale: Sale, user) -> Sale:
 
 @retry_on_transient_db_errors
 @transaction.atomic
-def sale_cancel(*, sale: Sale, user, reason: str, note: str = "") -> Sale:
+def sale_cancel(*, sale: Sale, user, reason: str = CancelReason.OTHER, note: str = "") -> Sale:
     """Cancel a draft, pending or confirmed sale: release its reservation or put its units back."""
     if reason not in CancelReason.values:
         raise ValidationError(
@@ -128,26 +127,28 @@ def sale_reject(*, sale: Sale, user, reason: str = "", note: str = "") -> Sale:
 @retry_on_transient_db_errors
 @transaction.atomic
 def sale_refund(*, sale: Sale, user, restock: bool = False, reason: str = "") -> Sale:
-    """Refund a confirmed, shipped or completed sale: give the money back, optionally restock.
+    """Refund a confirmed, shipped or completed sale: give back everything it holds; optionally restock.
 
-    With `restock` every unit not yet returned comes back on hand and the
-    sale counts as fully returned; without it the goods stay with the customer.
+    Every unit not yet returned counts as returned and the sale is worth nothing after
+    (`returned_total` = `grand_total`); `restock` decides whether those units come back on
+    hand or are written off (kept by the customer, damaged).
     """
     sale = sale_lock(sale=sale)
     _check_transition(sale, "refund", user)
+    items = list(sale.items.all())
     if restock:
-        items = list(sale.items.all())
         stock.stock_restock(
             lines=_stock_lines(items, remaining=True), sale=sale, user=user, reason=_reason(sale, "refunded")
         )
-        for item in items:
-            item.quantity_returned = item.quantity
-        SaleItem.objects.bulk_update(items, ["quantity_returned"])
-        sale.return_status = ReturnStatus.FULL
+    for item in items:
+        item.quantity_returned = item.quantity
+    SaleItem.objects.bulk_update(items, ["quantity_returned"])
+    sale.return_status = ReturnStatus.FULL
+    sale.returned_total = sale.grand_total  # a refunded sale is worth nothing (see returned_total_of)
     refunded = sale.paid_total
-    _refund_payment(sale, sale.paid_total, user, note=reason or "sale refunded")
-    sale.refresh_from_db(fields=["paid_total", "payment_status"])
-    _transition(sale, "refund", user=user, reason=reason, restock=restock, amount=str(max(refunded, ZERO)))
+    _refund_payment(sale, refunded, user, note=reason or "sale refunded")
+    sale_refresh_payments(sale=sale)
+    _transition(sale, "refund", user=user, reason=reason, restock=restock, amount=str(refunded))
     return sale
 
 

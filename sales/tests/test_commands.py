@@ -368,7 +368,7 @@ def test_reconcile_counts_only_successful_payments_net_of_refunds(priced):
     run("reconcile_payments")
 
     sale = Sale.objects.get(pk=priced.pk)
-    assert (sale.paid_total, sale.payment_status) == (Decimal("50.00"), PaymentStatus.PARTIALLY_PAID)
+    assert (sale.paid_total, sale.payment_status) == (Decimal("50.00"), PaymentStatus.PARTIALLY_REFUNDED)
 
 
 def test_reconcile_unknown_sale_is_a_command_error(priced):

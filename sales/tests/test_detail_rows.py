@@ -138,12 +138,14 @@ def varied_sales(seller, staff) -> list[Sale]:
     services.sale_refund(sale=refunded, user=None, reason="broken")  # a system refund
     returned = make("completed", items=[ItemData(variant=plain, quantity=3), ItemData(variant=grouped, quantity=1)])
     first_line = returned.items.order_by("pk").first()
-    services.sale_return(sale=returned, user=staff, lines=[ReturnLine(item=first_line.pk, quantity=1)], refund=True)
+    payment_services.payment_record(sale=returned, amount=returned.grand_total, user=staff)
+    # Refunds by the system (no user): staff here lacks `sales.refund_sale`.
+    services.sale_return(sale=returned, user=None, lines=[ReturnLine(item=first_line.pk, quantity=1)], refund=True)
     paid = make("confirmed", customer=customer)
     payment_services.payment_record(sale=paid, amount=5, user=None, status="pending")  # no user; pending
     payment_services.payment_record(amount=D("7.25"), reference="BANK-77", method="bank_transfer", user=staff)
     payment_services.payment_assign(sale=paid, transaction_reference="BANK-77", user=staff)  # unassigned, then matched
-    payment_services.payment_record(sale=paid, amount=D("2.00"), kind="refund", user=staff)
+    payment_services.payment_record(sale=paid, amount=D("2.00"), kind="refund", user=None)
     sales += [shipped, cancelled, rejected, refunded, returned, paid]
     return [loaded(sale) for sale in sales]
 

@@ -195,7 +195,8 @@ def test_an_oversized_body_is_refused_before_any_of_it_is_read(how, content_type
 
     response = post_streamed(make_client(seller), url(sale), body, content_type, **headers)
 
-    assert only_error(response, 400) == {"code": "max_size", "detail": "The file is larger than 10 MB.", "attr": "file"}
+    error = only_error(response, 413)
+    assert (error["code"], error["attr"]) == ("request_too_large", None)
     assert body.read_bytes == 0
     assert not Invoice.objects.exists()
 
@@ -205,7 +206,7 @@ def test_an_oversized_body_is_refused_even_before_authentication(sale):
 
     response = post_streamed(APIClient(), url(sale), body, "multipart/form-data; boundary=XyZ")
 
-    assert only_error(response, 400)["code"] == "max_size"
+    assert only_error(response, 413)["code"] == "request_too_large"
     assert body.read_bytes == 0
 
 

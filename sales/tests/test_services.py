@@ -88,6 +88,14 @@ def reload(sale: Sale) -> Sale:
 # --- create ---
 
 
+
+@pytest.fixture(autouse=True)
+def seller_may_refund(seller):
+    """These tests give money back as `seller`: every way of doing so needs `sales.refund_sale`."""
+    from django.contrib.auth.models import Permission
+
+    seller.user_permissions.add(Permission.objects.get(codename="refund_sale", content_type__app_label="sales"))
+
 def test_create_as_draft_reserves_nothing(seller, warehouse):
     variant = stocked_variant(10)
 
@@ -433,7 +441,7 @@ def test_create_of_a_zero_total_sale_derives_payment_status_paid(seller, warehou
     assert sale.grand_total == D("0.00")
     # The sale's own rule: nothing due, nothing refunded -> paid (as derive_payment_status and any later
     # repricing edit say); a sale must not read "unpaid" only because no payment was ever recorded.
-    assert sale.payment_status == derive_payment_status(grand_total=D("0.00"), paid=D("0.00"), refunded=D("0.00"))
+    assert sale.payment_status == derive_payment_status(net_total=D("0.00"), paid=D("0.00"), refunded=D("0.00"))
 
 
 # --- update ---
@@ -951,18 +959,20 @@ def test_charged_for_units_of_two_parts_adds_up(first, rest):
 
 
 @pytest.mark.parametrize(
-    ("grand_total", "paid", "refunded", "expected"),
+    ("net_total", "paid", "refunded", "expected"),
     [
         ("100.00", "0.00", "0.00", "unpaid"),
         ("100.00", "40.00", "0.00", "partially_paid"),
         ("100.00", "100.00", "0.00", "paid"),
         ("100.00", "120.00", "0.00", "overpaid"),
         ("100.00", "100.00", "100.00", "refunded"),
-        ("100.00", "100.00", "30.00", "partially_paid"),
+        ("100.00", "100.00", "30.00", "partially_refunded"),
+        ("70.00", "100.00", "30.00", "partially_refunded"),  # a refunded return: still "partially refunded"
         ("0.00", "0.00", "0.00", "paid"),
+        ("0.00", "10.00", "10.00", "refunded"),
     ],
 )
-def test_derive_payment_status(grand_total, paid, refunded, expected):
-    status = derive_payment_status(grand_total=D(grand_total), paid=D(paid), refunded=D(refunded))
+def test_derive_payment_status(net_total, paid, refunded, expected):
+    status = derive_payment_status(net_total=D(net_total), paid=D(paid), refunded=D(refunded))
 
     assert status == expected

@@ -7,14 +7,17 @@ path; they are turned into that body here and nowhere else.
 import logging
 from dataclasses import dataclass
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, OperationalError
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from drf_standardized_errors import formatter, handler
 from drf_standardized_errors.types import Error
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.settings import api_settings
 
 from inventory.services import InsufficientStock
+from salesproject.api.http import REQUEST_TOO_LARGE, TOO_MANY_FIELDS_DETAIL
 from salesproject.db import is_transient_db_error, sqlstate
 from salesproject.db_timeouts import QUERY_CANCELED
 from salesproject.errors import DomainError
@@ -52,6 +55,52 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
+class RequestTooLarge(exceptions.APIException):
+    """A body over the route's limit that got past `salesproject.middleware.BodySizeMiddleware` (it refuses
+    by Content-Length first): Django's `RequestDataTooBig`, whoever read the body."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = REQUEST_TOO_LARGE
+
+
+class TooManyFields(exceptions.APIException):
+    """More query parameters or form fields than DATA_UPLOAD_MAX_NUMBER_FIELDS (or files than ..._FILES)."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = TOO_MANY_FIELDS_DETAIL
+    default_code = "too_many_fields"
+
+
+class BadRequest(exceptions.APIException):
+    """Any other request Django calls suspicious."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "Bad request."
+    default_code = "bad_request"
+
+
+@extend_schema_serializer(component_name="RequestTooLargeError")
+class _TooLargeErrorSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=[REQUEST_TOO_LARGE])
+    detail = serializers.CharField()
+    attr = serializers.CharField(allow_null=True)
+
+
+# `client_error` as a pattern, not an enum: a second one-value enum of it would clash with the 409's in the schema.
+@extend_schema_field({"type": "string", "pattern": "^client_error$", "example": "client_error"})
+class _ClientErrorType(serializers.CharField):
+    pass
+
+
+class RequestTooLargeResponseSerializer(serializers.Serializer):
+    """The request body is larger than this operation accepts (`request_too_large`); it was not read."""
+
+    # The 413 of every operation (DRF_STANDARDIZED_ERRORS' ERROR_SCHEMAS): any request may be refused for its size.
+    type = _ClientErrorType()
+    errors = _TooLargeErrorSerializer(many=True)
+
+
 @dataclass
 class StockError(Error):
     requested: int
@@ -67,6 +116,13 @@ class ExceptionHandler(handler.ExceptionHandler):
     def convert_known_exceptions(self, exc: Exception) -> Exception:
         if isinstance(exc, DomainError):
             return domain_validation_error(exc) if exc.status_code == 400 else DomainAPIException(exc)
+        if isinstance(exc, RequestDataTooBig):
+            return RequestTooLarge()
+        if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+            return TooManyFields()
+        if isinstance(exc, SuspiciousOperation):
+            logger.warning("suspicious request: %s", exc)
+            return BadRequest()
         if isinstance(exc, DjangoValidationError):
             if hasattr(exc, "error_dict"):
                 return exceptions.ValidationError(exc.message_dict)

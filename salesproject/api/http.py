@@ -1,28 +1,57 @@
 """Django-level error pages: under /api/ they answer with the API's error body, not HTML."""
 
-from django.http import JsonResponse
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http import HttpResponse, JsonResponse
 from django.views import defaults
 
+REQUEST_TOO_LARGE = "request_too_large"
+TOO_LARGE_DETAIL = "The request body is too large."
+TOO_MANY_FIELDS_DETAIL = "The request has too many parameters or fields."
 
-def _error(status: int, code: str, detail: str) -> JsonResponse:
-    body = {"type": "client_error" if status < 500 else "server_error",
-            "errors": [{"code": code, "detail": detail, "attr": None}]}
-    return JsonResponse(body, status=status)
+
+def is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def _error(status: int, code: str, detail: str, *, attr: str | None = None, kind: str | None = None) -> JsonResponse:
+    body = {"type": kind or ("client_error" if status < 500 else "server_error"),
+            "errors": [{"code": code, "detail": detail, "attr": attr}]}
+    return JsonResponse(body, status=status, json_dumps_params={"separators": (",", ":")})  # as DRF writes it
+
+
+def request_too_large(request, detail: str) -> HttpResponse:
+    """413: under /api/ the API's error body (`request_too_large`), elsewhere (the admin) plain text."""
+    if is_api(request):
+        return _error(413, REQUEST_TOO_LARGE, detail)
+    return HttpResponse(detail, status=413, content_type="text/plain; charset=utf-8")
+
+
+def invalid_input(request, code: str, detail: str, attr: str | None) -> HttpResponse:
+    """400 for input refused before any view ran: a validation error under /api/, plain text elsewhere."""
+    if is_api(request):
+        return _error(400, code, detail, attr=attr, kind="validation_error")
+    return HttpResponse(detail, status=400, content_type="text/plain; charset=utf-8")
 
 
 def page_not_found(request, exception=None):
-    if request.path.startswith("/api/"):
+    if is_api(request):
         return _error(404, "not_found", "Not found.")
     return defaults.page_not_found(request, exception)
 
 
 def bad_request(request, exception=None):
-    if request.path.startswith("/api/"):
+    # Django answers 400 for a SuspiciousOperation raised outside DRF's views (a form body read by the CSRF
+    # check of an admin page, say); a body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413 there too.
+    if isinstance(exception, RequestDataTooBig):
+        return request_too_large(request, TOO_LARGE_DETAIL)
+    if is_api(request):
+        if isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
+            return _error(400, "too_many_fields", TOO_MANY_FIELDS_DETAIL)
         return _error(400, "bad_request", "Bad request.")
     return defaults.bad_request(request, exception)
 
 
 def server_error(request):
-    if request.path.startswith("/api/"):
+    if is_api(request):
         return _error(500, "error", "Server Error (500)")
     return defaults.server_error(request)

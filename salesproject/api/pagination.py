@@ -14,18 +14,22 @@ import binascii
 import functools
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cached_property
 
 from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import Paginator as DjangoPaginator
 from django.db.models import Q
+from django.utils import timezone
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 CURSOR_PARAM = "cursor"
+# A cursor this server writes is a few hundred characters; anything much longer was not written here.
+MAX_CURSOR_LENGTH = 2000
 
 
 @dataclass(frozen=True)
@@ -171,18 +175,28 @@ class PageNumberPagination(pagination.PageNumberPagination):
         return replace_query_param(url, self.cursor_query_param, token)
 
     def _decode(self, token: str, keys: list[_Key]) -> tuple[bool, list]:
+        """The direction and the start values of a cursor, each checked as its column would check it.
+
+        A cursor comes from the client, so it is input like any other: anything but what `_link`
+        writes (a value out of its column's range such as `1E+999999`, a date-time off the calendar,
+        JSON nested to exhaustion) is a 400 `invalid`, never handed to the database.
+        """
+        if len(token) > MAX_CURSOR_LENGTH:
+            raise _invalid()
         try:
             payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
             names, raw, backwards = payload["o"], payload["v"], payload["b"]
-        except (binascii.Error, ValueError, TypeError, KeyError):
+        except (binascii.Error, ValueError, TypeError, KeyError, RecursionError):
             raise _invalid() from None
         if names != [key.name for key in keys]:
             raise _invalid("This cursor belongs to another ordering; start again with an empty cursor.")
         if not isinstance(backwards, bool) or not isinstance(raw, list) or len(raw) != len(keys):
             raise _invalid()
+        if not all(isinstance(value, str) for value in raw):  # `_link` writes every value as a string
+            raise _invalid()
         try:
-            values = [key.field.to_python(value) for key, value in zip(keys, raw, strict=True)]
-        except (DjangoValidationError, TypeError, ValueError):
+            values = [_cursor_value(key.field, value) for key, value in zip(keys, raw, strict=True)]
+        except (DjangoValidationError, TypeError, ValueError, ArithmeticError):
             raise _invalid() from None
         if any(value is None for value in values):
             raise _invalid()
@@ -242,6 +256,19 @@ class _RowsPaginator(DjangoPaginator):
         if top + self.orphans >= self.count:
             top = self.count
         return self._get_page(self.rows(self.object_list)[bottom:top], number, self)
+
+
+def _cursor_value(field, text: str):
+    """One value of a cursor as its model field reads it, refused (ValidationError) when the column could not
+    hold it: the field's own validators (digits and places of a decimal, the range of an integer)."""
+    value = field.to_python(text)
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        # In UTC: PostgreSQL refuses offsets beyond ±15:59, and one that leaves the calendar is no time.
+        value = (value if timezone.is_aware(value) else timezone.make_aware(value, UTC)).astimezone(UTC)
+    field.run_validators(value)
+    return value
 
 
 def _value(row, name: str):

@@ -5,7 +5,7 @@ from django.db.models import F, Q
 
 from inventory.models import MovementKind, Product, ProductGroup, StockLevel, StockMovement, Variant, Warehouse
 from salesproject.filters import IntegerFilter, StrictBooleanFilter
-from salesproject.ordering import OrderingFilter
+from salesproject.ordering import OrderingFilter, ordering_filterset
 
 LOW_STOCK_THRESHOLD = 5
 
@@ -92,17 +92,5 @@ class StockMovementFilter(django_filters.FilterSet):
         fields: list[str] = []
 
 
-class WarehouseFilter(django_filters.FilterSet):
-    ordering = OrderingFilter(fields=("id", "code", "name", "created_at"))
-
-    class Meta:
-        model = Warehouse
-        fields: list[str] = []
-
-
-class ProductGroupFilter(django_filters.FilterSet):
-    ordering = OrderingFilter(fields=("id", "code", "name", "created_at"))
-
-    class Meta:
-        model = ProductGroup
-        fields: list[str] = []
+WarehouseFilter = ordering_filterset(Warehouse)
+ProductGroupFilter = ordering_filterset(ProductGroup)

@@ -26,6 +26,20 @@ class OrderingFilter(django_filters.OrderingFilter):
             self.extra["help_text"] = "Comma-separated; `-` for descending."
 
 
+# The orders every list of reference data (named by code) offers.
+REFERENCE_ORDERING = ("id", "code", "name", "created_at")
+
+
+def ordering_filterset(model, fields=REFERENCE_ORDERING) -> type[django_filters.FilterSet]:
+    """A FilterSet for a list that filters nothing and offers these orders (reference data)."""
+    meta = type("Meta", (), {"model": model, "fields": []})
+    return type(
+        f"{model.__name__}Filter",
+        (django_filters.FilterSet,),
+        {"ordering": OrderingFilter(fields=fields), "Meta": meta},
+    )
+
+
 def refuse_ordering(request, *, order: str) -> None:
     """A list in a fixed order (`order`, e.g. "oldest first"): any `ordering` is a 400."""
     if request.query_params.get(ORDERING_PARAM):

@@ -3,7 +3,6 @@
 Everyone signed in reads; only staff write. Deleting one that sales use is a 409 `in_use`.
 """
 
-import django_filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 
@@ -12,7 +11,7 @@ from sales.models import Carrier, Channel, TaxRate
 from salesproject.api.idempotency import IdempotentMixin
 from salesproject.api.permissions import IsStaffOrReadOnly
 from salesproject.api.serializers import StrictModelSerializer
-from salesproject.ordering import OrderingFilter
+from salesproject.ordering import REFERENCE_ORDERING, ordering_filterset
 
 IN_USE = extend_schema(description="409 `in_use` when sales use it.")
 
@@ -41,28 +40,9 @@ class TaxRateSerializer(StrictModelSerializer):
         fields = ["id", "code", "name", "rate"]
 
 
-class ChannelFilter(django_filters.FilterSet):
-    ordering = OrderingFilter(fields=("id", "code", "name", "created_at"))
-
-    class Meta:
-        model = Channel
-        fields: list[str] = []
-
-
-class CarrierFilter(django_filters.FilterSet):
-    ordering = OrderingFilter(fields=("id", "code", "name", "created_at"))
-
-    class Meta:
-        model = Carrier
-        fields: list[str] = []
-
-
-class TaxRateFilter(django_filters.FilterSet):
-    ordering = OrderingFilter(fields=("id", "code", "name", "rate", "created_at"))
-
-    class Meta:
-        model = TaxRate
-        fields: list[str] = []
+ChannelFilter = ordering_filterset(Channel)
+CarrierFilter = ordering_filterset(Carrier)
+TaxRateFilter = ordering_filterset(TaxRate, fields=(*REFERENCE_ORDERING, "rate"))
 
 
 class ReferenceViewSet(IdempotentMixin, viewsets.ModelViewSet):

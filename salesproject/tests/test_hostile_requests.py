@@ -72,7 +72,12 @@ def client(api_client, staff):
 
 @pytest.fixture
 def sale(seller, warehouse):
-    return services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(5), quantity=1)])
+    return services.sale_create(
+        seller=seller,
+        data=services.NewSale(
+            items=[ItemData(variant=stocked_variant(5), quantity=1)],
+        ),
+    )
 
 
 # --- deep JSON ----------------------------------------------------------------------------------------------------
@@ -373,7 +378,12 @@ def test_a_malformed_cursor_is_400(token, client, sale):
 
 def test_a_real_cursor_still_pages(client, seller, sale):
     for _ in range(2):
-        services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(5), quantity=1)])
+        services.sale_create(
+            seller=seller,
+            data=services.NewSale(
+                items=[ItemData(variant=stocked_variant(5), quantity=1)],
+            ),
+        )
     seen = []
     url = f"{API}/sales/?cursor=&page_size=1&ordering=grand_total"
     while url:
@@ -562,14 +572,24 @@ def test_too_many_query_parameters_is_400(client):
     assert codes(client.get(f"{API}/sales/?{query}"), 400) == ["too_many_fields"]
 
 
-def test_too_many_form_fields_on_the_invoice_upload_is_400(client, sale):
-    body = "&".join(f"f{i}=1" for i in range(1_100))
+def test_too_many_multipart_fields_on_the_invoice_upload_is_400(client, sale):
+    parts = "".join(f'--XyZ\r\nContent-Disposition: form-data; name="f{i}"\r\n\r\n1\r\n' for i in range(1_100))
 
     response = client.generic(
-        "POST", f"{API}/sales/{sale.pk}/invoice/", body, content_type="application/x-www-form-urlencoded"
+        "POST", f"{API}/sales/{sale.pk}/invoice/", f"{parts}--XyZ--\r\n",
+        content_type="multipart/form-data; boundary=XyZ",
     )
 
     assert codes(response, 400) == ["too_many_fields"]
+
+
+def test_a_form_encoded_invoice_upload_is_415(client, sale):
+    """The upload takes JSON or multipart only, as the schema declares."""
+    response = client.generic(
+        "POST", f"{API}/sales/{sale.pk}/invoice/", "filename=a.pdf", content_type="application/x-www-form-urlencoded"
+    )
+
+    assert codes(response, 415) == ["unsupported_media_type"]
 
 
 def test_an_api_client_and_djangos_client_agree_on_the_413():

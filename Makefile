@@ -1,6 +1,6 @@
 # Developer entry points. Needs only Python 3.11 and make:
 #   make run    set up (venv, deps, migrations, demo data, admin/admin) and start the dev server
-#   make test   set up, then lint, check for missing migrations and run the test suite
+#   make test   set up, then lint, check the import layers, check for missing migrations and run the test suite
 # Variables: PYTHON (interpreter that creates the venv), PORT (dev server port),
 # PYTEST_ARGS (extra pytest arguments, e.g. make test PYTEST_ARGS="-k ledger -x").
 #   make bench  the benchmark on PostgreSQL (bench/README.md); ARGS=--quick for a ~2-minute run
@@ -34,7 +34,7 @@ export ENSURE_SUPERUSER
 
 help:
 	@echo "make run     set up and start the dev server on http://127.0.0.1:$(PORT)/ (admin/admin)"
-	@echo "make test    set up, ruff check, makemigrations --check, schema --validate, pytest \$$PYTEST_ARGS"
+	@echo "make test    set up, ruff check, lint-imports, makemigrations --check, schema --validate, pytest \$$PYTEST_ARGS"
 	@echo "make lint    ruff check ."
 	@echo "make fuzz    long schemathesis run with the stateful phase (needs PostgreSQL; not in CI)"
 	@echo "make fmt     ruff check --fix . and ruff format ."
@@ -70,6 +70,7 @@ run: migrate superuser
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -90,5 +91,5 @@ bench: $(STAMP)
 	$(PY) bench/run.py $(ARGS)
 
 clean:
-	rm -rf .pytest_cache .ruff_cache .hypothesis
+	rm -rf .pytest_cache .ruff_cache .hypothesis .import_linter_cache
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -38,6 +38,9 @@ from dataclasses import dataclass
 import psycopg
 from tqdm import tqdm
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repository, for `sales`
+from sales.rollup_triggers import PG_ROW_TRIGGERS  # constants only: no Django needed
+
 GENERATOR_VERSION = 1
 WAREHOUSES = 3
 PRODUCTS = 5_000
@@ -245,7 +248,7 @@ def _drop_secondary(cur, tables) -> list[str]:
 # The summary's rollup, daily (sales/migrations/0004_sale_daily_totals) and monthly (0006_sale_monthly_totals):
 # row triggers on sales_sale keep both exact. Bulk SQL here switches them off and recomputes the rollup
 # set-based instead.
-ROLLUP_TRIGGERS = ("sale_daily_total_ins_del", "sale_daily_total_upd")
+ROLLUP_TRIGGERS = PG_ROW_TRIGGERS
 ROLLUP_GROUPS = """SELECT (created_at AT TIME ZONE 'UTC')::date AS day, seller_id, status, count(*) AS count,
                           sum(grand_total) AS grand_total, sum(paid_total) AS paid_total
                    FROM sales_sale {where} GROUP BY 1, 2, 3"""

@@ -15,8 +15,7 @@ from django.db.models import Count, F
 from django.forms.models import BaseInlineFormSet
 
 from inventory import services
-from inventory.filters import LOW_STOCK_THRESHOLD
-from inventory.models import Product, ProductGroup, StockLevel, StockMovement, Variant, Warehouse
+from inventory.models import LOW_STOCK_THRESHOLD, Product, ProductGroup, StockLevel, StockMovement, Variant, Warehouse
 from inventory.services.catalogue import PRODUCT_FIELDS, VARIANT_FIELDS
 from salesproject.admin_views import ServiceAdmin, action_form_page, adopt, describe, report
 from salesproject.errors import DomainError
@@ -259,11 +258,8 @@ class LowStockFilter(admin.SimpleListFilter):
         )
 
     def queryset(self, request, queryset):
-        queryset = queryset.alias(available_units=F("on_hand") - F("reserved"))
-        if self.value() == "yes":
-            return queryset.filter(available_units__lte=LOW_STOCK_THRESHOLD)
-        if self.value() == "no":
-            return queryset.filter(available_units__gt=LOW_STOCK_THRESHOLD)
+        if self.value() in ("yes", "no"):
+            return queryset.low(low=self.value() == "yes")
         return queryset
 
 

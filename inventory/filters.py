@@ -1,13 +1,20 @@
 """Filters of the catalogue and stock lists. A malformed value, an unknown code or an unknown ordering is a 400."""
 
 import django_filters
-from django.db.models import F, Q
+from django.db.models import Q
 
-from inventory.models import MovementKind, Product, ProductGroup, StockLevel, StockMovement, Variant, Warehouse
+from inventory.models import (
+    LOW_STOCK_THRESHOLD,
+    MovementKind,
+    Product,
+    ProductGroup,
+    StockLevel,
+    StockMovement,
+    Variant,
+    Warehouse,
+)
 from salesproject.filters import IntegerFilter, StrictBooleanFilter
 from salesproject.ordering import OrderingFilter, ordering_filterset
-
-LOW_STOCK_THRESHOLD = 5
 
 
 def _code_filter(model, **kwargs) -> django_filters.ModelChoiceFilter:
@@ -69,11 +76,7 @@ class StockLevelFilter(django_filters.FilterSet):
 
     def filter_low_stock(self, queryset, name, value):
         threshold = self.form.cleaned_data.get("low_stock_threshold")
-        threshold = LOW_STOCK_THRESHOLD if threshold is None else threshold
-        queryset = queryset.alias(available_units=F("on_hand") - F("reserved"))
-        if value:
-            return queryset.filter(available_units__lte=threshold)
-        return queryset.filter(available_units__gt=threshold)
+        return queryset.low(LOW_STOCK_THRESHOLD if threshold is None else threshold, low=value)
 
     def filter_nothing(self, queryset, name, value):
         return queryset  # read by filter_low_stock

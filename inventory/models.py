@@ -100,6 +100,20 @@ class Warehouse(TimeStampedModel):
         return self.code
 
 
+# A stock level is low when at most this many units are available (on hand − reserved): the stock
+# list's `low_stock` filter, the admin's stock filter and the dashboard all ask `StockLevel.objects.low()`.
+LOW_STOCK_THRESHOLD = 5
+
+
+class StockLevelQuerySet(models.QuerySet):
+    def low(self, threshold: int = LOW_STOCK_THRESHOLD, *, low: bool = True) -> "StockLevelQuerySet":
+        """Levels with at most `threshold` units available (`low=False`: the others); `available_units` to order by."""
+        queryset = self.alias(available_units=F("on_hand") - F("reserved"))
+        if low:
+            return queryset.filter(available_units__lte=threshold)
+        return queryset.filter(available_units__gt=threshold)
+
+
 class StockLevel(models.Model):
     """On hand and reserved units of one variant in one warehouse.
 
@@ -113,6 +127,8 @@ class StockLevel(models.Model):
     on_hand = models.IntegerField(default=0)
     reserved = models.IntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = StockLevelQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]

@@ -1,10 +1,13 @@
-"""Payments and refunds in the admin, written only through `payments.services`.
+"""Payments and refunds in the admin, written only through the services.
 
 A recorded transaction is never edited here: its amount and its sale make up
-the sale's paid total, so a new one is added with `payment_record` (which
+the sale's paid total, so a new one is added through a service (which
 refreshes the sale) and an unassigned one is matched to a sale with the
-"Assign to sale" action (`payment_assign`). Deleting one is not offered, for
-the same reason.
+"Assign to sale" action. Deleting one is not offered, for the same reason.
+
+`PaymentAdmin` is the list, the read-only view and the add form; recording on a
+sale and assigning need the sale services, which sit above `payments`, so the
+admin registered for `Payment` is `sales.admin_payments.SalePaymentAdmin`.
 """
 
 from django import forms
@@ -13,9 +16,8 @@ from django.contrib import admin
 
 from payments import services
 from payments.models import Payment
-from sales.models import Sale
-from salesproject.admin_views import ServiceAdmin, action_form_page, adopt, describe, report
-from salesproject.errors import DomainError
+from salesproject.admin_views import ServiceAdmin, adopt
+from salesproject.errors import ValidationError
 
 
 class AssignedFilter(admin.SimpleListFilter):
@@ -59,18 +61,6 @@ class PaymentAddForm(forms.ModelForm):
         return (self.cleaned_data["currency"] or "").strip().upper()
 
 
-class AssignToSaleForm(forms.Form):
-    sale_reference = forms.CharField(max_length=100, label="Sale reference", help_text="The reference of the sale.")
-
-    def clean_sale_reference(self):
-        reference = self.cleaned_data["sale_reference"].strip()
-        self.sale = Sale.objects.filter(reference=reference).first()
-        if self.sale is None:
-            raise forms.ValidationError("No sale has this reference.")
-        return reference
-
-
-@admin.register(Payment)
 class PaymentAdmin(ServiceAdmin):
     form = PaymentAddForm
     list_display = (
@@ -91,7 +81,6 @@ class PaymentAdmin(ServiceAdmin):
     search_fields = ("reference", "sale__reference", "note")
     date_hierarchy = "received_at"
     raw_id_fields = ("sale",)
-    actions = ("assign_to_sale",)
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -108,46 +97,12 @@ class PaymentAdmin(ServiceAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def has_assign_permission(self, request) -> bool:
-        return request.user.has_perm("payments.change_payment")
-
     def save_model(self, request, obj, form, change):
         data = {name: form.cleaned_data[name] for name in PaymentAddForm.Meta.fields}
-        adopt(obj, services.payment_record(**data, user=request.user))
+        adopt(obj, self.record(request, data))
 
-    @admin.action(description="Assign the selected transactions to a sale…", permissions=["assign"])
-    def assign_to_sale(self, request, queryset):
-        """Ask for the sale, then call `payment_assign` once per selected transaction."""
-        payments = list(queryset.select_related("sale").order_by("pk"))
-        form = AssignToSaleForm(request.POST if "apply" in request.POST else None)
-        if not form.is_valid():
-            return action_form_page(
-                modeladmin=self,
-                request=request,
-                action="assign_to_sale",
-                title="Assign to a sale",
-                form=form,
-                objects=payments,
-                submit_label="Assign",
-                columns=[
-                    ("reference", "Reference"),
-                    ("amount", "Amount"),
-                    ("currency", "Currency"),
-                    ("method", "Method"),
-                    ("sale", "Sale now"),
-                ],
-            )
-        done, failed = 0, []
-        for payment in payments:
-            if not payment.reference:
-                # payment_assign finds a transaction by its provider reference.
-                failed.append(f"payment {payment.pk}: it has no reference to match it by")
-                continue
-            try:
-                services.payment_assign(sale=form.sale, transaction_reference=payment.reference, user=request.user)
-            except DomainError as error:
-                failed.append(f"{payment.reference}: {describe(error)}")
-            else:
-                done += 1
-        report(request, f"Assigned to sale {form.sale.reference}", done, failed)
-        return None
+    def record(self, request, data: dict):
+        """Record the added transaction, unassigned; `sales.admin_payments.SalePaymentAdmin` records on a sale."""
+        if data.pop("sale", None) is not None:
+            raise ValidationError("Recording on a sale needs the sales app's admin.", attr="sale")
+        return services.payment_record(**data, user=request.user)

@@ -1,7 +1,10 @@
-"""Payment services: record payments and refunds, match unassigned transactions to sales.
+"""Payment services: the payment rows themselves, recorded and matched without knowing what they pay for.
 
-A payment that belongs to a sale is written with the sale's row locked, and
-the sale's derived payment fields are refreshed in the same transaction.
+`payments` sits below `sales` (import-linter contract in pyproject.toml): it validates and writes
+payment rows, records unassigned transactions and finds them again by reference. Recording a
+payment on a sale, assigning a transaction to one and refunding are sale operations
+(`sales.services.sale_record_payment`, `sale_assign_payment`): they lock the sale, check its
+money, call the functions here and refresh the sale's paid total in the same transaction.
 """
 
 from datetime import datetime
@@ -11,15 +14,23 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from payments.errors import AlreadyAssigned, RefundExceedsPaid
+from payments.errors import AlreadyAssigned
 from payments.models import Payment, PaymentKind, PaymentMethod, PaymentState
-from sales import services as sale_services
-from sales.models import Sale, SaleEventType
-from salesproject.errors import DuplicateReference, ValidationError
+from salesproject.errors import DuplicateReference, PermissionDenied, ValidationError
 from salesproject.money import MAX_AMOUNT, fits, quantize, to_decimal
 
+# The one permission for giving money back, whatever the way (declared on `sales.Sale`'s Meta).
+REFUND_PERMISSION = "sales.refund_sale"
 
-def _amount(value, attr: str) -> Decimal:
+
+def check_refund_permission(user) -> None:
+    """Refuse to give money back for a user without `sales.refund_sale` (None: an operator's command)."""
+    if user is not None and not user.has_perm(REFUND_PERMISSION):
+        raise PermissionDenied("Giving money back needs the permission to refund sales.")
+
+
+def payment_amount(value, *, attr: str) -> Decimal:
+    """The amount of a payment or refund: a positive decimal of at most two places that a money column stores."""
     try:
         amount = to_decimal(value)
     except (TypeError, ValueError):
@@ -39,69 +50,32 @@ def _check_choice(value: str, choices, attr: str) -> None:
                               attr=attr)
 
 
-def _check_money_on_sale(sale: Sale, payment: Payment, attr: str) -> None:
-    """Refuse a successful payment or refund that would take the sale's money out of range.
-
-    A refund never exceeds what the sale holds (`paid_total` stays >= 0); a payment never takes
-    `paid_total` past what a money column stores. Pending and failed transactions count for
-    nothing until they succeed, so they are not checked here.
-    """
-    if payment.status != PaymentState.SUCCESSFUL:
-        return
-    if payment.kind == PaymentKind.REFUND:
-        if payment.amount > sale.paid_total:
-            raise RefundExceedsPaid(
-                f"A refund of {payment.amount} exceeds what the sale holds ({sale.paid_total}).", attr=attr
-            )
-    elif not fits(sale.paid_total + payment.amount):
-        raise ValidationError(
-            f"The sale's paid total would exceed {MAX_AMOUNT}.", code="amount_too_large", attr=attr
-        )
-
-
-def _insert(payment: Payment, attr: str) -> None:
-    if payment.reference and Payment.objects.filter(reference=payment.reference).exists():
-        raise DuplicateReference("A payment with this reference already exists.", attr=attr)
-    try:
-        with transaction.atomic():
-            payment.save()
-    except IntegrityError:
-        if payment.reference and Payment.objects.filter(reference=payment.reference).exists():
-            raise DuplicateReference("A payment with this reference already exists.", attr=attr) from None
-        raise
-
-
-@transaction.atomic
-def payment_record(
-    *,
-    amount,
-    sale: Sale | None = None,
-    method: str = PaymentMethod.CASH,
-    kind: str = PaymentKind.PAYMENT,
-    status: str = PaymentState.SUCCESSFUL,
-    reference: str | None = None,
-    received_at: datetime | None = None,
-    note: str = "",
-    currency: str | None = None,
-    user=None,
-    attr_prefix: str = "",
-) -> Payment:
-    """Record a payment or refund, on a sale or unassigned (to be matched later).
-
-    A refund needs `sales.refund_sale` and, on a sale, cannot exceed what the sale holds.
-    """
-    amount = _amount(amount, f"{attr_prefix}amount")
+def payment_validate(*, amount, method: str, kind: str, status: str, user, attr_prefix: str = "") -> Decimal:
+    """Check a new transaction's input (a refund needs the refund permission); returns the amount."""
+    amount = payment_amount(amount, attr=f"{attr_prefix}amount")
     _check_choice(method, PaymentMethod, f"{attr_prefix}method")
     _check_choice(kind, PaymentKind, f"{attr_prefix}kind")
     _check_choice(status, PaymentState, f"{attr_prefix}status")
     if kind == PaymentKind.REFUND:
-        sale_services.check_refund_permission(user)
-    if sale is not None:
-        sale = sale_services.sale_lock(sale=sale)
-        currency = (currency or sale.currency).upper()
-        if currency != sale.currency:
-            raise ValidationError(f"The sale is in {sale.currency}.", attr=f"{attr_prefix}currency")
-    payment = Payment(
+        check_refund_permission(user)
+    return amount
+
+
+def payment_build(
+    *,
+    amount: Decimal,
+    currency: str | None,
+    method: str,
+    kind: str,
+    status: str,
+    reference: str | None,
+    received_at: datetime | None,
+    note: str,
+    user,
+    sale=None,
+) -> Payment:
+    """The unsaved payment row of validated input (`sale`: the sale it is recorded on, if any)."""
+    return Payment(
         sale=sale,
         amount=amount,
         currency=(currency or settings.SALES_DEFAULT_CURRENCY).upper(),
@@ -113,49 +87,68 @@ def payment_record(
         note=note or "",
         user=user if user is not None and user.is_authenticated else None,
     )
-    if sale is not None:
-        _check_money_on_sale(sale, payment, f"{attr_prefix}amount")
-    _insert(payment, f"{attr_prefix}reference")
-    if sale is not None:
-        event = SaleEventType.REFUND_RECORDED if kind == PaymentKind.REFUND else SaleEventType.PAYMENT_RECORDED
-        sale_services.sale_payment_changed(sale=sale, payment=payment, user=user, event=event)
+
+
+def payment_insert(*, payment: Payment, attr: str) -> Payment:
+    """Insert the row; a provider reference already taken is `duplicate_reference` on `attr`."""
+    if payment.reference and Payment.objects.filter(reference=payment.reference).exists():
+        raise DuplicateReference("A payment with this reference already exists.", attr=attr)
+    try:
+        with transaction.atomic():
+            payment.save()
+    except IntegrityError:
+        if payment.reference and Payment.objects.filter(reference=payment.reference).exists():
+            raise DuplicateReference("A payment with this reference already exists.", attr=attr) from None
+        raise
     return payment
 
 
 @transaction.atomic
-def payment_assign(
-    *, sale: Sale, transaction_reference: str, user, amount=None, method: str | None = None
+def payment_record(
+    *,
+    amount,
+    method: str = PaymentMethod.CASH,
+    kind: str = PaymentKind.PAYMENT,
+    status: str = PaymentState.SUCCESSFUL,
+    reference: str | None = None,
+    received_at: datetime | None = None,
+    note: str = "",
+    currency: str | None = None,
+    user=None,
+    attr_prefix: str = "",
 ) -> Payment:
-    """Match a transaction to a sale; an unknown reference is recorded on the spot (amount and method required)."""
-    if not transaction_reference:
-        raise ValidationError("A transaction reference is required.", code="required", attr="transaction_reference")
-    sale = sale_services.sale_lock(sale=sale)
-    payment = Payment.objects.select_for_update().filter(reference=transaction_reference).first()
-    if payment is None:
-        if amount is None:
-            raise ValidationError("Unknown transaction: give its amount to record it.", code="required", attr="amount")
-        if not method:
-            raise ValidationError("Unknown transaction: give its method to record it.", code="required", attr="method")
-        payment = payment_record(
-            sale=sale, amount=amount, method=method, reference=transaction_reference, user=user,
-            note="recorded when assigned",
-        )
-        return payment
+    """Record an unassigned payment or refund, to be matched to a sale later (`sale_assign_payment`).
+
+    A refund needs `sales.refund_sale`. On a sale: `sales.services.sale_record_payment`.
+    """
+    amount = payment_validate(amount=amount, method=method, kind=kind, status=status, user=user,
+                              attr_prefix=attr_prefix)
+    payment = payment_build(
+        amount=amount, currency=currency, method=method, kind=kind, status=status, reference=reference,
+        received_at=received_at, note=note, user=user,
+    )
+    return payment_insert(payment=payment, attr=f"{attr_prefix}reference")
+
+
+def payment_lock_by_reference(*, reference: str) -> Payment | None:
+    """The transaction with this provider reference, its row locked until the transaction ends; None if unknown."""
+    return Payment.objects.select_for_update().filter(reference=reference).first()
+
+
+def payment_check_assignable(*, payment: Payment, transaction_reference: str, amount=None) -> None:
+    """Refuse a transaction that already belongs to a sale, or whose amount is not the one the caller expects."""
     if payment.sale_id is not None:
         raise AlreadyAssigned(
             f"Transaction {transaction_reference} is already assigned to a sale.", attr="transaction_reference"
         )
-    if amount is not None and _amount(amount, "amount") != payment.amount:
+    if amount is not None and payment_amount(amount, attr="amount") != payment.amount:
         raise ValidationError(
             f"The transaction's amount is {payment.amount}, not {amount}.", attr="amount"
         )
-    if payment.currency != sale.currency:
-        raise ValidationError(f"The transaction is in {payment.currency}; the sale in {sale.currency}.",
-                              attr="transaction_reference")
-    if payment.kind == PaymentKind.REFUND:
-        sale_services.check_refund_permission(user)
-    _check_money_on_sale(sale, payment, "transaction_reference")
+
+
+def payment_mark_assigned(*, payment: Payment, sale) -> Payment:
+    """Attach a locked, unassigned transaction to `sale` (the caller has locked the sale and checked its money)."""
     payment.sale = sale
     payment.save(update_fields=["sale"])
-    sale_services.sale_payment_changed(sale=sale, payment=payment, user=user, event=SaleEventType.PAYMENT_ASSIGNED)
     return payment

@@ -35,6 +35,7 @@ from sales.admin_forms import (
     SaleRejectForm,
     SaleShipForm,
 )
+from sales.admin_payments import SalePaymentAdmin  # noqa: F401 (registers the admin of payments.Payment)
 from sales.csv_io import write_sales_csv
 from sales.models import (
     TRANSITION_FOR_STATUS,
@@ -50,16 +51,6 @@ from sales.models import (
 from salesproject.admin_views import ServiceErrorsAsMessages, action_form_page, adopt, describe
 from salesproject.errors import DomainError
 
-# The service behind each transition button; the admin never calls the model's transition method itself.
-TRANSITION_SERVICES: dict[str, Callable[..., Sale]] = {
-    "submit": services.sale_submit,
-    "confirm": services.sale_confirm,
-    "ship": services.sale_ship,
-    "complete": services.sale_complete,
-    "cancel": services.sale_cancel,
-    "reject": services.sale_reject,
-    "refund": services.sale_refund,
-}
 TRANSITION_HELP = {
     "submit": "Reserve the stock of every line.",
     "confirm": "Take the reserved units out of stock.",
@@ -400,13 +391,9 @@ class SaleAdmin(ServiceErrorsAsMessages, FSMAdminMixin, admin.ModelAdmin):
                 fields[name] = None  # take the customer's default address
         if not fields.get("warehouse"):
             fields.pop("warehouse", None)
-        sale = services.sale_create(
-            seller=data.get("seller") or request.user,
-            user=request.user,
-            status=SaleStatus.DRAFT,
-            items=list(self._lines(items)) if items is not None else [],
-            **fields,
-        )
+        lines = list(self._lines(items)) if items is not None else []
+        command = services.NewSale(status=SaleStatus.DRAFT, items=lines, **fields)
+        sale = services.sale_create(seller=data.get("seller") or request.user, data=command, user=request.user)
         adopt(form.instance, sale)
 
     def _update(self, request, form: ModelForm, items: BaseInlineFormSet | None) -> None:
@@ -499,7 +486,7 @@ class SaleAdmin(ServiceErrorsAsMessages, FSMAdminMixin, admin.ModelAdmin):
 
     def response_change(self, request, obj):
         name = request.POST.get(self.fsm_post_param)
-        if name and name not in TRANSITION_SERVICES:
+        if name and name not in services.TRANSITION_SERVICES:
             messages.error(request, f"There is no transition called {name!r}.")
             return HttpResponseRedirect(request.path)
         return super().response_change(request, obj)
@@ -511,7 +498,7 @@ class SaleAdmin(ServiceErrorsAsMessages, FSMAdminMixin, admin.ModelAdmin):
             if not self.has_change_permission(request, sale):
                 raise PermissionDenied
             allowed = [TRANSITION_FOR_STATUS[status] for status in sale.available_transitions_for(request.user)]
-            if transition_name not in TRANSITION_SERVICES or (
+            if transition_name not in services.TRANSITION_SERVICES or (
                 request.method != "POST" and transition_name not in allowed
             ):
                 messages.error(
@@ -524,7 +511,8 @@ class SaleAdmin(ServiceErrorsAsMessages, FSMAdminMixin, admin.ModelAdmin):
 
     def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None) -> bool:
         """Run the transition's service as the staff user; a refusal becomes an error message."""
-        service = TRANSITION_SERVICES.get(transition_name)
+        # The transition's service; the admin never calls the model's transition method itself.
+        service = services.TRANSITION_SERVICES.get(transition_name)
         if service is None:
             messages.error(request, f"There is no transition called {transition_name!r}.")
             return False

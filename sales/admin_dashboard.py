@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 
-from inventory.filters import LOW_STOCK_THRESHOLD
+from inventory.models import LOW_STOCK_THRESHOLD
 from sales import dashboard
 
 

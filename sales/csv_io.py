@@ -19,9 +19,14 @@ from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from sales.api.representation import ITEM, SALE
 from sales.models import Sale, SaleItem
+from salesproject.api.representation import MONEY
 from salesproject.money import quantize
 
+# The file's columns in order (what the import reads). Values come from the field tables
+# (`sales.api.representation`: each field's `csv` name); a table field with a CSV name not
+# listed here is exported after these (and is informational: the import ignores it).
 SALE_COLUMNS = (
     "reference",
     "number",
@@ -112,23 +117,34 @@ def write_sales_csv(
     `progress` may wrap the stream of sales (a tqdm bar in the command).
     """
     writer = csv.writer(stream, lineterminator="\r\n")
-    writer.writerow(EXPORT_COLUMNS)
+    sale_columns, item_columns = export_columns()
+    writer.writerow(sale_columns + item_columns)
     count = 0
     sales_iter = _iter_for_export(sales)
     for sale in progress(sales_iter) if progress else sales_iter:
-        for row in sale_rows(sale):
+        for row in sale_rows(sale, columns=(sale_columns, item_columns)):
             writer.writerow(row)
         count += 1
     return count
 
 
-def sale_rows(sale: Sale) -> list[list[str]]:
+def export_columns() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The sale and item columns written: the file's own, then any other the field tables name."""
+    return _with_table_columns(SALE_COLUMNS, SALE), _with_table_columns(ITEM_COLUMNS, ITEM)
+
+
+def _with_table_columns(columns: tuple[str, ...], table) -> tuple[str, ...]:
+    return columns + tuple(name for name in table.csv_getters() if name not in columns)
+
+
+def sale_rows(sale: Sale, *, columns: tuple[tuple[str, ...], tuple[str, ...]] | None = None) -> list[list[str]]:
     """The CSV rows of one sale (its items should be prefetched); a sale without items still gets one row."""
-    head = _sale_values(sale)
+    sale_columns, item_columns = columns or export_columns()
+    head = _values(sale, SALE, sale_columns)
     items = list(sale.items.all())
     if not items:
-        return [head + [""] * len(ITEM_COLUMNS)]
-    return [head + _item_values(item) for item in items]
+        return [head + [""] * len(item_columns)]
+    return [head + _values(item, ITEM, item_columns) for item in items]
 
 
 def _item_prefetch() -> Prefetch:
@@ -148,62 +164,14 @@ def _iter_for_export(sales: QuerySet[Sale] | Iterable[Sale]) -> Iterator[Sale]:
     yield from sales
 
 
-def _sale_values(sale: Sale) -> list[str]:
-    customer = sale.customer
-    values = {
-        "reference": sale.reference,
-        "number": sale.number,
-        "external_id": sale.external_id,
-        "status": sale.status,
-        "payment_status": sale.payment_status,
-        "sold_at": sale.sold_at,
-        "created_at": sale.created_at,
-        "channel": sale.channel.code if sale.channel_id else "",
-        "warehouse": sale.warehouse.code,
-        "customer_email": customer.email if customer else "",
-        "customer_name": customer.name if customer else "",
-        "seller": sale.seller.get_username(),
-        "currency": sale.currency,
-        "discount_type": sale.discount_type,
-        "discount": _money(sale.discount),
-        "tax": sale.tax.code if sale.tax_id else "",
-        "tax_rate": _money(sale.tax_rate),
-        "prices_include_tax": sale.prices_include_tax,
-        "shipping_cost": _money(sale.shipping_cost),
-        "tax_shipping": sale.tax_shipping,
-        "cancel_reason": sale.cancel_reason,
-        "subtotal": _money(sale.subtotal),
-        "discount_total": _money(sale.discount_total),
-        "shipping_tax": _money(sale.shipping_tax),
-        "tax_total": _money(sale.tax_total),
-        "grand_total": _money(sale.grand_total),
-        "paid_total": _money(sale.paid_total),
-        "returned_total": _money(sale.returned_total),
-        "net_total": _money(sale.net_total),
-        "balance_due": _money(sale.balance_due),
-    }
-    return [_text(values[name]) for name in SALE_COLUMNS]
-
-
-def _item_values(item: SaleItem) -> list[str]:
-    values = {
-        "item_sku": item.sku,
-        "item_name": item.name,
-        "item_quantity": item.quantity,
-        "item_quantity_returned": item.quantity_returned,
-        "item_unit_price": _money(item.unit_price),
-        "item_discount_type": item.discount_type,
-        "item_discount": _money(item.discount),
-        "item_tax_rate": _money(item.tax_rate),
-        "item_subtotal": _money(item.subtotal),
-        "item_discount_total": _money(item.discount_total),
-        "item_tax_total": _money(item.tax_total),
-        "item_total": _money(item.total),
-        "item_warehouse": item.warehouse.code,
-        "item_carrier": item.carrier.code if item.carrier_id else "",
-        "item_tracking_code": item.tracking_code,
-    }
-    return [_text(values[name]) for name in ITEM_COLUMNS]
+def _values(instance, table, columns: tuple[str, ...]) -> list[str]:
+    getters = table.csv_getters()
+    values = []
+    for name in columns:
+        kind, read = getters[name]
+        value = read(instance)
+        values.append(_money(value) if kind == MONEY else _text(value))
+    return values
 
 
 def _money(value: Decimal | None) -> str:

@@ -23,14 +23,13 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from inventory.filters import LOW_STOCK_THRESHOLD
-from inventory.models import StockLevel
+from inventory.models import LOW_STOCK_THRESHOLD, StockLevel
 from sales.models import REVENUE_STATUSES, Sale, SaleItem, SaleStatus, net_total_expression
 
 ZERO = Decimal("0.00")
@@ -200,9 +199,8 @@ def top_products(
 def low_stock_levels(*, threshold: int = LOW_STOCK_THRESHOLD, limit: int = LOW_STOCK_ROWS) -> list[StockLevel]:
     """The stock levels with the fewest units available, at or below the threshold; the emptiest first."""
     return list(
-        StockLevel.objects.select_related("variant__product", "warehouse")
-        .alias(available_units=F("on_hand") - F("reserved"))
-        .filter(available_units__lte=threshold)
+        StockLevel.objects.low(threshold)
+        .select_related("variant__product", "warehouse")
         .order_by("available_units", "variant__sku", "warehouse__code")[:limit]
     )
 

@@ -249,6 +249,16 @@ class Sale(FSMModelMixin, TimeStampedModel):
         return self.status in COMMITTED_STATUSES
 
     @property
+    def is_closed(self) -> bool:
+        """Cancelled or rejected: the sale and its lines no longer change."""
+        return self.status in CLOSED_STATUSES
+
+    @property
+    def is_returnable(self) -> bool:
+        """Whether units of its lines can be returned: the stock has left (confirmed, in delivery, completed)."""
+        return self.status in RETURNABLE_STATUSES
+
+    @property
     def net_total(self) -> Decimal:
         """What the sale is worth once returns are taken out (cancelled units are already out of grand_total)."""
         return self.grand_total - self.returned_total
@@ -309,7 +319,9 @@ class Sale(FSMModelMixin, TimeStampedModel):
         self.refunded_at = timezone.now()
 
 
-# Transition method name for each target status (for `POST …/status/`).
+# The one status → transition table: the transition method that leads to each status. `POST …/status/`,
+# the admin's buttons and the create path all resolve a target status through it (the services keep the
+# service function of each transition name, `sales.services.TRANSITION_SERVICES`).
 TRANSITION_FOR_STATUS = {
     SaleStatus.PENDING: "submit",
     SaleStatus.CONFIRMED: "confirm",
@@ -319,6 +331,14 @@ TRANSITION_FOR_STATUS = {
     SaleStatus.REJECTED: "reject",
     SaleStatus.REFUNDED: "refund",
 }
+# The statuses a sale can be created in, in the order a new sale passes them (draft first).
+CREATE_STATUSES = (SaleStatus.DRAFT, SaleStatus.PENDING, SaleStatus.CONFIRMED, SaleStatus.COMPLETED)
+
+
+def transitions_to(status: str) -> tuple[str, ...]:
+    """The transition names that take a new (draft) sale to `status`, one of `CREATE_STATUSES`."""
+    path = CREATE_STATUSES[1 : CREATE_STATUSES.index(status) + 1]
+    return tuple(TRANSITION_FOR_STATUS[step] for step in path)
 
 
 class SaleItem(models.Model):

@@ -11,8 +11,10 @@ from django.utils import timezone
 from django_filters.constants import EMPTY_VALUES
 
 from customers.models import Customer
+from inventory.services.audit import stock_key_filter
 from payments.models import Payment
 from sales.models import (
+    RESERVING_STATUSES,
     REVENUE_STATUSES,
     Sale,
     SaleDailyTotal,
@@ -257,3 +259,18 @@ def sale_search(queryset: QuerySet[Sale], text: str) -> QuerySet[Sale]:
 
 def sale_activity(*, sale: Sale) -> QuerySet[SaleEvent]:
     return sale.events.select_related("user").order_by("pk")
+
+
+def stock_reserved_by_pending_sales(keys) -> dict[tuple[int, int], int]:
+    """What pending sales hold per (variant, warehouse): the inventory audit's truth for `reserved`.
+
+    Registered with `inventory.services.audit.register_reservation_source` by `SalesConfig.ready`;
+    `keys` limits it to those (variant, warehouse) pairs (None: all).
+    """
+    return {
+        (row["variant_id"], row["warehouse_id"]): row["quantity"]
+        for row in SaleItem.objects.filter(stock_key_filter(keys), sale__status__in=RESERVING_STATUSES)
+        .order_by()
+        .values("variant_id", "warehouse_id")
+        .annotate(quantity=Sum("quantity", default=0))
+    }

@@ -4,7 +4,18 @@ Each carries a machine-readable `code`, a human `detail`, an optional `attr`
 (the dotted path of the input it is about) and the HTTP status it maps to.
 """
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
+
+
+@dataclass(frozen=True)
+class ErrorEntry:
+    """One entry of the API error body's `errors`: a detail, the input it is about and extra members."""
+
+    detail: str
+    attr: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)  # e.g. {"requested": 3, "available": 1}
 
 
 class DomainError(Exception):
@@ -17,6 +28,10 @@ class DomainError(Exception):
         self.attr = attr
         self.extra = extra
         super().__init__(self.detail)
+
+    def entries(self) -> list[ErrorEntry]:
+        """One entry per problem for the API body (with the error's code); empty: the one of `detail` and `attr`."""
+        return []
 
 
 class ValidationError(DomainError):

@@ -3,7 +3,7 @@
 `BodySizeMiddleware` sits near the top of `MIDDLEWARE`. It reads the request's
 `Content-Length` and answers 413 when it is above the route's limit, before
 a byte of the body is read: `API_MAX_BODY_BYTES` (default 1 MiB) on every
-route, API or admin; the routes of `LARGE_BODY_ROUTES` (the invoice upload)
+route, API or admin; the routes of `settings.API_LARGE_BODY_ROUTES` (the invoice upload)
 allow more. Django never reads past `Content-Length` (a body without one, chunked,
 reads as empty), so this bounds what any request costs in memory and time.
 Under /api/ the answer is the API's error body, `request_too_large`; elsewhere
@@ -22,12 +22,9 @@ search, an `Idempotency-Key`).
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.urls import Resolver404, resolve
-from django.utils.module_loading import import_string
 
 from salesproject.api.http import invalid_input, is_api, page_not_found, request_too_large
 
-# POST routes (by URL name) that take more than API_MAX_BODY_BYTES, and the dotted path of their limit in bytes.
-LARGE_BODY_ROUTES = {"api:sale-invoice": "sales.api.views.INVOICE_UPLOAD_LIMIT"}
 NUL_CODE = "null_characters_not_allowed"
 
 
@@ -47,8 +44,8 @@ def body_limit(request) -> int:
             view_name = resolve(request.path_info).view_name
         except Resolver404:
             return limit
-        if view_name in LARGE_BODY_ROUTES:
-            limit = max(limit, import_string(LARGE_BODY_ROUTES[view_name]))
+        if view_name in settings.API_LARGE_BODY_ROUTES:
+            limit = max(limit, settings.API_LARGE_BODY_ROUTES[view_name])
     return limit
 
 

@@ -230,6 +230,10 @@ WHITENOISE_USE_FINDERS = True
 # The largest request body any route accepts, by Content-Length, before reading it (413 `request_too_large`,
 # salesproject/middleware.py). The invoice upload allows 10 MB plus base64/multipart overhead on top of it.
 API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", "1048576"))
+# The largest invoice file (sales.services.invoices), and the POST routes (by URL name) that take more than
+# API_MAX_BODY_BYTES with their limit in bytes: the invoice upload, base64 and multipart overhead included.
+INVOICE_MAX_BYTES = 10 * 1024 * 1024
+API_LARGE_BODY_ROUTES = {"api:sale-invoice": INVOICE_MAX_BYTES * 4 // 3 + 64 * 1024}
 # Django's own check comes behind that one: at least as large as the largest route's limit (an invoice of
 # 10 MB is about 13.4 MB in base64), so the middleware always refuses first.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(API_MAX_BODY_BYTES, 15 * 1024 * 1024)

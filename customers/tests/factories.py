@@ -1,26 +1,11 @@
-import factory
+"""The customers factories, importable by runtime code (`seed_demo`): they live in `customers/factories.py`."""
 
-from customers.models import Address, AddressKind, Customer
+from customers.factories import (
+    AddressFactory,
+    CustomerFactory,
+)
 
-
-class CustomerFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Customer
-
-    name = factory.Faker("name")
-    email = factory.Sequence(lambda n: f"customer{n}@example.com")
-    phone = factory.Faker("phone_number")
-
-
-class AddressFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Address
-
-    customer = factory.SubFactory(CustomerFactory)
-    kind = AddressKind.SHIPPING
-    is_default = True
-    name = factory.LazyAttribute(lambda o: o.customer.name)
-    line1 = factory.Faker("street_address")
-    city = factory.Faker("city")
-    postal_code = factory.Faker("postcode")
-    country = "IT"
+__all__ = [
+    "AddressFactory",
+    "CustomerFactory",
+]

@@ -15,13 +15,16 @@ Sources of truth when they disagree:
   `sale_update_item` moves it with; `stock_warehouse` is only set on confirm).
   When the ledger's reserved sum disagrees with them, a correcting ledger row
   brings the ledger into line, and the level follows.
+  Inventory does not know what a sale is: the apps whose documents hold stock
+  register a reservation source (`register_reservation_source`; sales does in its
+  `AppConfig.ready`) that answers what they hold per (variant, warehouse).
 
 Each repaired level gets exactly one `correction` movement (with zero deltas when
 only the level row was off), so every repair leaves a trace in the append-only
 ledger and afterwards the level equals its ledger sum again.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -30,7 +33,6 @@ from django.utils import timezone
 
 from inventory.models import MovementKind, StockLevel, StockMovement, Variant, Warehouse
 from inventory.services.stock import StockKey, lock_stock_levels
-from sales.models import RESERVING_STATUSES, SaleItem
 from salesproject.db import retry_on_transient_db_errors
 from salesproject.errors import DomainError
 
@@ -104,7 +106,21 @@ class Audit:
     drifts: list[Drift]
 
 
-def _where(keys: Iterable[StockKey] | None, variant: str = "variant_id", warehouse: str = "warehouse_id") -> Q:
+# What open documents hold, per stock key: `source(keys)` for those keys (None: every key), zero keys left out.
+ReservationSource = Callable[[list[StockKey] | None], dict[StockKey, int]]
+_reservation_sources: list[ReservationSource] = []
+
+
+def register_reservation_source(source: ReservationSource) -> None:
+    """Count what `source` says its documents hold in the audit's truth for `reserved` (once per source)."""
+    if source not in _reservation_sources:
+        _reservation_sources.append(source)
+
+
+def stock_key_filter(
+    keys: Iterable[StockKey] | None, variant: str = "variant_id", warehouse: str = "warehouse_id"
+) -> Q:
+    """The rows of these (variant, warehouse) keys, by the two field names given; None: every row."""
     if keys is None:
         return Q()
     condition = Q(pk__in=[])
@@ -117,27 +133,24 @@ _Found = tuple[StockKey, tuple[int, int] | None, int, int, int]  # key, level, l
 
 
 def _compare(keys: list[StockKey] | None) -> tuple[int, list[_Found]]:
-    """Three grouped queries, whatever the number of levels: levels, ledger sums, pending sale lines."""
+    """Grouped queries, whatever the number of levels: levels, ledger sums, one per reservation source (sales)."""
     levels = {
         (variant_id, warehouse_id): (on_hand, reserved)
-        for variant_id, warehouse_id, on_hand, reserved in StockLevel.objects.filter(_where(keys))
+        for variant_id, warehouse_id, on_hand, reserved in StockLevel.objects.filter(stock_key_filter(keys))
         .order_by()
         .values_list("variant_id", "warehouse_id", "on_hand", "reserved")
     }
     ledger = {
         (row["variant_id"], row["warehouse_id"]): (row["on_hand"], row["reserved"])
-        for row in StockMovement.objects.filter(_where(keys))
+        for row in StockMovement.objects.filter(stock_key_filter(keys))
         .order_by()
         .values("variant_id", "warehouse_id")
         .annotate(on_hand=Sum("on_hand_change", default=0), reserved=Sum("reserved_change", default=0))
     }
-    pending = {
-        (row["variant_id"], row["warehouse_id"]): row["quantity"]
-        for row in SaleItem.objects.filter(_where(keys), sale__status__in=RESERVING_STATUSES)
-        .order_by()
-        .values("variant_id", "warehouse_id")
-        .annotate(quantity=Sum("quantity", default=0))
-    }
+    pending: dict[StockKey, int] = {}
+    for source in _reservation_sources:
+        for key, quantity in source(keys).items():
+            pending[key] = pending.get(key, 0) + quantity
     all_keys = sorted(set(levels) | set(ledger) | set(pending))
     found = []
     for key in all_keys:

@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from inventory.models import MovementKind, StockLevel, StockMovement, Variant, Warehouse
-from salesproject.errors import DomainError, ValidationError
+from salesproject.errors import DomainError, ErrorEntry, ValidationError
 
 StockKey = tuple[int, int]  # (variant_id, warehouse_id)
 
@@ -24,6 +24,17 @@ class InsufficientStock(DomainError):
         lines = "; ".join(f"{s.sku}: requested {s.requested}, available {s.available}" for s in self.shortages)
         attr = self.shortages[0].attr if len(self.shortages) == 1 else None
         super().__init__(f"Not enough stock: {lines}." if lines else self.default_detail, attr=attr)
+
+    def entries(self) -> list[ErrorEntry]:
+        """One entry per short line, with the quantities (the API's `errors`)."""
+        return [
+            ErrorEntry(
+                detail=f"{s.sku}: requested {s.requested}, available {s.available}.",
+                attr=s.attr,
+                extra={"requested": s.requested, "available": s.available},
+            )
+            for s in self.shortages
+        ]
 
 
 @dataclass(frozen=True)

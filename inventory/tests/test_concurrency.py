@@ -19,7 +19,7 @@ from inventory.services import InsufficientStock
 from inventory.tests.factories import stocked_variant
 from sales.errors import InvalidTransition
 from sales.models import Sale, SaleItem, SaleStatus
-from sales.services import ItemData, sale_cancel, sale_confirm, sale_create, sale_reject, sale_submit
+from sales.services import ItemData, NewSale, sale_cancel, sale_confirm, sale_create, sale_reject, sale_submit
 from salesproject.errors import DuplicateReference
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -91,7 +91,13 @@ def test_concurrent_submissions_never_oversell(seller, warehouse):
     variant = stocked_variant(5)
 
     outcomes = run_together(
-        *[lambda: sale_create(seller=seller, items=one_unit(variant), status="pending") for _ in range(20)]
+        *[lambda: sale_create(
+            seller=seller,
+            data=NewSale(
+                items=one_unit(variant),
+                status="pending",
+            ),
+        ) for _ in range(20)]
     )
 
     errors = errors_of(outcomes)
@@ -107,7 +113,7 @@ def test_concurrent_submissions_never_oversell(seller, warehouse):
 
 def test_concurrent_submits_of_drafts_never_oversell(seller, warehouse):
     variant = stocked_variant(5)
-    drafts = [sale_create(seller=seller, items=one_unit(variant), status="draft") for _ in range(20)]
+    drafts = [sale_create(seller=seller, data=NewSale(items=one_unit(variant), status="draft")) for _ in range(20)]
 
     outcomes = run_together(*[lambda sale=sale: sale_submit(sale=sale, user=seller) for sale in drafts])
 
@@ -128,7 +134,11 @@ def test_concurrent_sales_over_the_same_variants_in_different_orders_do_not_dead
 
     def sell(variants, quantity):
         return sale_create(
-            seller=seller, items=[ItemData(variant=v, quantity=quantity) for v in variants], status="pending"
+            seller=seller,
+            data=NewSale(
+                items=[ItemData(variant=v, quantity=quantity) for v in variants],
+                status="pending",
+            ),
         )
 
     outcomes = run_together(*[lambda v=v, q=1 + i % 3: sell(v, q) for i, v in enumerate(orders * 3)])
@@ -150,7 +160,7 @@ def test_concurrent_sales_in_different_orders_with_short_stock_stay_exact(seller
 
     outcomes = run_together(
         *[
-            lambda v=v: sale_create(seller=seller, items=[ItemData(variant=x, quantity=2) for x in v])
+            lambda v=v: sale_create(seller=seller, data=NewSale(items=[ItemData(variant=x, quantity=2) for x in v]))
             for v in orders * 3
         ]
     )
@@ -177,7 +187,11 @@ def test_concurrent_confirm_and_cancel_move_stock_once(seller, staff, warehouse)
     seen = Counter()
     for _ in range(10):
         sale = sale_create(
-            seller=seller, items=[ItemData(variant=a, quantity=2), ItemData(variant=b, quantity=1)], status="pending"
+            seller=seller,
+            data=NewSale(
+                items=[ItemData(variant=a, quantity=2), ItemData(variant=b, quantity=1)],
+                status="pending",
+            ),
         )
 
         confirmed, cancelled = run_together(
@@ -207,7 +221,11 @@ def test_concurrent_confirm_and_reject_one_wins(seller, staff, warehouse):
     winners = Counter()
     for _ in range(10):
         sale = sale_create(
-            seller=seller, items=[ItemData(variant=a, quantity=2), ItemData(variant=b, quantity=1)], status="pending"
+            seller=seller,
+            data=NewSale(
+                items=[ItemData(variant=a, quantity=2), ItemData(variant=b, quantity=1)],
+                status="pending",
+            ),
         )
         before = levels_of(a), levels_of(b)
 
@@ -238,7 +256,11 @@ def test_concurrent_confirm_and_reject_one_wins(seller, staff, warehouse):
 def test_concurrent_confirms_commit_stock_once(seller, staff, warehouse):
     a, b = stocked_variant(10), stocked_variant(10)
     sale = sale_create(
-        seller=seller, items=[ItemData(variant=a, quantity=3), ItemData(variant=b, quantity=1)], status="pending"
+        seller=seller,
+        data=NewSale(
+            items=[ItemData(variant=a, quantity=3), ItemData(variant=b, quantity=1)],
+            status="pending",
+        ),
     )
 
     outcomes = run_together(
@@ -263,7 +285,13 @@ def test_concurrent_creates_with_the_same_reference_make_one_sale(seller, wareho
     variant = stocked_variant(10)
 
     outcomes = run_together(
-        *[lambda: sale_create(seller=seller, items=one_unit(variant), reference="WEB-1001") for _ in range(2)]
+        *[lambda: sale_create(
+            seller=seller,
+            data=NewSale(
+                items=one_unit(variant),
+                reference="WEB-1001",
+            ),
+        ) for _ in range(2)]
     )
 
     assert sum(o.ok for o in outcomes) == 1

@@ -18,6 +18,7 @@ from sales.errors import InvalidTransition, SaleLocked
 from sales.models import CancelReason, Sale, SaleItem, SaleStatus
 from sales.services import (
     ItemData,
+    NewSale,
     ReturnLine,
     sale_cancel,
     sale_complete,
@@ -124,7 +125,14 @@ class Walk:
 
     def create(self) -> None:
         status = self.rng.choice(["draft", "pending", "pending", "confirmed", "completed"])
-        sale_create(seller=self.user, items=self.items(), status=status, warehouse=self.rng.choice(self.warehouses))
+        sale_create(
+            seller=self.user,
+            data=NewSale(
+                items=self.items(),
+                status=status,
+                warehouse=self.rng.choice(self.warehouses),
+            ),
+        )
         self.seen[f"created {status}"] += 1
         if status in ("confirmed", "completed"):
             self.seen["confirmed"] += 1

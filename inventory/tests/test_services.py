@@ -20,7 +20,7 @@ from inventory.services import (
     variant_delete,
 )
 from inventory.tests.factories import ProductFactory, VariantFactory, WarehouseFactory, stocked_variant
-from sales.services import ItemData, sale_create
+from sales.services import ItemData, NewSale, sale_create
 from salesproject.errors import InUse, ValidationError
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +48,13 @@ def movements(**filters) -> list[tuple[str, int, int]]:
 @pytest.fixture
 def draft_sale(seller, warehouse):
     """A sale to attach ledger rows to; as a draft it holds no stock itself."""
-    return sale_create(seller=seller, items=[ItemData(variant=stocked_variant(1), quantity=1)], status="draft")
+    return sale_create(
+        seller=seller,
+        data=NewSale(
+            items=[ItemData(variant=stocked_variant(1), quantity=1)],
+            status="draft",
+        ),
+    )
 
 
 # --- receive and adjust -----------------------------------------------------------
@@ -284,7 +290,12 @@ def test_sale_submission_names_the_short_item(seller, warehouse):
     plenty, scarce = stocked_variant(10), stocked_variant(1)
 
     with pytest.raises(InsufficientStock) as info:
-        sale_create(seller=seller, items=[ItemData(variant=plenty, quantity=2), ItemData(variant=scarce, quantity=2)])
+        sale_create(
+            seller=seller,
+            data=NewSale(
+                items=[ItemData(variant=plenty, quantity=2), ItemData(variant=scarce, quantity=2)],
+            ),
+        )
 
     assert info.value.attr == "items.1.quantity"
     [shortage] = info.value.shortages
@@ -505,7 +516,7 @@ def test_lock_stock_levels_of_no_keys_is_empty(db):
 
 def test_product_delete_refuses_a_sold_product(seller, warehouse):
     variant = stocked_variant(5)
-    sale_create(seller=seller, items=[ItemData(variant=variant, quantity=1)], status="draft")
+    sale_create(seller=seller, data=NewSale(items=[ItemData(variant=variant, quantity=1)], status="draft"))
 
     with pytest.raises(InUse) as info:
         product_delete(product=variant.product)
@@ -535,7 +546,7 @@ def test_product_delete_removes_an_unused_product(db):
 def test_variant_delete_refuses_a_sold_variant(seller, warehouse):
     sold = VariantFactory(product=stocked_variant(0).product)
     stock_receive(variant=sold, warehouse=warehouse, quantity=2)
-    sale_create(seller=seller, items=[ItemData(variant=sold, quantity=1)], status="pending")
+    sale_create(seller=seller, data=NewSale(items=[ItemData(variant=sold, quantity=1)], status="pending"))
 
     with pytest.raises(InUse) as info:
         variant_delete(variant=sold)

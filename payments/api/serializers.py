@@ -2,25 +2,14 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from payments.models import Payment, PaymentKind, PaymentMethod, PaymentState
+from payments.api.representation import PAYMENT, PAYMENT_USER
+from payments.models import PaymentKind, PaymentMethod, PaymentState
 from salesproject.api.fields import IdField, MoneyField
 from salesproject.api.serializers import StrictSerializer
 
-
-class PaymentUserSerializer(serializers.Serializer):
-    id = serializers.IntegerField(read_only=True)
-    username = serializers.CharField(read_only=True)
-
-
-class PaymentSerializer(serializers.ModelSerializer):
-    amount = MoneyField(read_only=True)
-    user = PaymentUserSerializer(read_only=True, allow_null=True)
-
-    class Meta:
-        model = Payment
-        fields = ["id", "sale", "amount", "currency", "method", "kind", "status", "reference", "received_at", "user",
-                  "note", "created_at"]
-        read_only_fields = fields
+# Built from the payment's field table (the sale detail's fast renderer reads it too).
+PaymentUserSerializer = PAYMENT_USER.serializer()
+PaymentSerializer = PAYMENT.serializer()
 
 
 class PaymentCreateSerializer(StrictSerializer):

@@ -11,7 +11,7 @@ from inventory.tests.factories import stocked_variant
 from payments.models import Payment, PaymentKind, PaymentMethod, PaymentState
 from payments.services import payment_record
 from sales.models import PaymentStatus, Sale, SaleEvent, SaleEventType
-from sales.services import ItemData
+from sales.services import ItemData, sale_record_payment
 from sales.tests.factories import SaleFactory, StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -80,7 +80,7 @@ def reload(sale: Sale) -> Sale:
 )
 def test_list_search_and_filters_answer_200(client, sale, query):
     payment_record(amount="10.00", reference="TX-9", method=PaymentMethod.BANK_TRANSFER)
-    payment_record(sale=sale, amount="5.00", method=PaymentMethod.CASH)
+    sale_record_payment(sale=sale, amount="5.00", method=PaymentMethod.CASH)
 
     response = client.get(f"{ADMIN}/{query}")
 
@@ -89,7 +89,7 @@ def test_list_search_and_filters_answer_200(client, sale, query):
 
 def test_search_finds_by_transaction_and_sale_reference(client, sale):
     payment_record(amount="10.00", reference="TX-9")
-    payment_record(sale=sale, amount="5.00", reference="TX-10")
+    sale_record_payment(sale=sale, amount="5.00", reference="TX-10")
 
     def shown(query):
         return sorted(p.reference for p in client.get(f"{ADMIN}/?{query}").context["cl"].result_list)
@@ -100,7 +100,7 @@ def test_search_finds_by_transaction_and_sale_reference(client, sale):
 
 
 def test_add_and_view_pages_answer_200(client, sale):
-    payment = payment_record(sale=sale, amount="5.00")
+    payment = sale_record_payment(sale=sale, amount="5.00")
 
     assert client.get(f"{ADMIN}/add/").status_code == 200
     assert client.get(f"{ADMIN}/{payment.pk}/change/").status_code == 200
@@ -155,7 +155,7 @@ def test_a_non_positive_amount_is_a_form_error(client):
 
 
 def test_a_recorded_payment_cannot_be_changed_or_deleted(client, sale):
-    payment = payment_record(sale=sale, amount="5.00")
+    payment = sale_record_payment(sale=sale, amount="5.00")
 
     assert client.post(f"{ADMIN}/{payment.pk}/change/", add_form(amount="500.00")).status_code == 403
     assert client.post(f"{ADMIN}/{payment.pk}/delete/", {"post": "yes"}).status_code == 403
@@ -206,7 +206,7 @@ def test_assign_matches_the_transaction_and_refreshes_the_sale(client, boss, sal
 
 def test_assign_reports_transactions_it_cannot_match(client, sale, warehouse):
     other = SaleFactory(status="confirmed", items=[ItemData(variant=stocked_variant(2), quantity=1)])
-    taken = payment_record(sale=other, amount="5.00", reference="TX-TAKEN")
+    taken = sale_record_payment(sale=other, amount="5.00", reference="TX-TAKEN")
     anonymous = payment_record(amount="7.00")  # no provider reference to match it by
     good = payment_record(amount="3.00", reference="TX-GOOD", kind=PaymentKind.PAYMENT, status=PaymentState.SUCCESSFUL)
 

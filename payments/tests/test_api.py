@@ -10,7 +10,7 @@ from payments import services as payment_services
 from payments.models import Payment
 from sales import services
 from sales.models import Sale, SaleEvent
-from sales.services import ItemData
+from sales.services import ItemData, sale_record_payment
 from sales.tests.factories import StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -24,11 +24,19 @@ PAYMENT_FIELDS = {"id", "sale", "amount", "currency", "method", "kind", "status"
 
 def make_sale(seller, price: str = "100.00", quantity: int = 1, **kwargs) -> Sale:
     variant = stocked_variant(100, price=D(price))
-    return services.sale_create(seller=seller, items=[ItemData(variant=variant, quantity=quantity)], **kwargs)
+    return services.sale_create(
+        seller=seller,
+        data=services.NewSale(
+            items=[ItemData(variant=variant, quantity=quantity)],
+            **kwargs,
+        ),
+    )
 
 
 def record(sale=None, amount: str = "10.00", **kwargs) -> Payment:
-    return payment_services.payment_record(sale=sale, amount=D(amount), **kwargs)
+    if sale is None:
+        return payment_services.payment_record(amount=D(amount), **kwargs)
+    return sale_record_payment(sale=sale, amount=D(amount), **kwargs)
 
 
 def error(response, status: int) -> dict:

@@ -7,8 +7,9 @@ import pytest
 from inventory.tests.factories import stocked_variant
 from payments.errors import AlreadyAssigned
 from payments.models import Payment
-from payments.services import payment_assign, payment_record
+from payments.services import payment_record
 from sales.models import Sale, SaleEvent
+from sales.services import sale_assign_payment, sale_record_payment
 from sales.tests.factories import SaleFactory
 from salesproject.errors import DuplicateReference, ValidationError
 
@@ -47,7 +48,7 @@ def last_event(sale: Sale) -> SaleEvent:
 
 
 def test_recording_a_payment_refreshes_paid_total_and_status(sale, seller):
-    payment_record(sale=sale, amount=D("40.00"), method="card", user=seller)
+    sale_record_payment(sale=sale, amount=D("40.00"), method="card", user=seller)
 
     sale = reload(sale)
     assert sale.paid_total == D("40.00")
@@ -56,20 +57,20 @@ def test_recording_a_payment_refreshes_paid_total_and_status(sale, seller):
 
 
 def test_recording_the_full_amount_marks_the_sale_paid(sale, seller):
-    payment_record(sale=sale, amount=D("60.00"), user=seller)
-    payment_record(sale=sale, amount=D("40.00"), user=seller)
+    sale_record_payment(sale=sale, amount=D("60.00"), user=seller)
+    sale_record_payment(sale=sale, amount=D("40.00"), user=seller)
 
     assert reload(sale).payment_status == "paid"
 
 
 def test_recording_more_than_due_marks_the_sale_overpaid(sale, seller):
-    payment_record(sale=sale, amount=D("100.01"), user=seller)
+    sale_record_payment(sale=sale, amount=D("100.01"), user=seller)
 
     assert reload(sale).payment_status == "overpaid"
 
 
 def test_recording_a_payment_writes_payment_recorded(sale, seller):
-    payment = payment_record(sale=sale, amount=D("40.00"), method="card", reference="CARD-1", user=seller)
+    payment = sale_record_payment(sale=sale, amount=D("40.00"), method="card", reference="CARD-1", user=seller)
 
     event = last_event(sale)
     assert event.type == "payment_recorded"
@@ -78,9 +79,9 @@ def test_recording_a_payment_writes_payment_recorded(sale, seller):
 
 
 def test_recording_a_refund_lowers_paid_total(sale, seller):
-    payment_record(sale=sale, amount=D("100.00"), user=seller)
+    sale_record_payment(sale=sale, amount=D("100.00"), user=seller)
 
-    payment_record(sale=sale, amount=D("30.00"), kind="refund", user=seller)
+    sale_record_payment(sale=sale, amount=D("30.00"), kind="refund", user=seller)
 
     sale = reload(sale)
     assert sale.paid_total == D("70.00")
@@ -88,29 +89,29 @@ def test_recording_a_refund_lowers_paid_total(sale, seller):
 
 
 def test_refunding_everything_marks_the_sale_refunded(sale, seller):
-    payment_record(sale=sale, amount=D("100.00"), user=seller)
+    sale_record_payment(sale=sale, amount=D("100.00"), user=seller)
 
-    payment_record(sale=sale, amount=D("100.00"), kind="refund", user=seller)
+    sale_record_payment(sale=sale, amount=D("100.00"), kind="refund", user=seller)
 
     sale = reload(sale)
     assert (sale.paid_total, sale.payment_status) == (D("0.00"), "refunded")
 
 
 def test_recording_a_refund_writes_refund_recorded(sale, seller):
-    payment_record(sale=sale, amount=D("100.00"), user=seller)
+    sale_record_payment(sale=sale, amount=D("100.00"), user=seller)
 
-    payment_record(sale=sale, amount=D("30.00"), kind="refund", user=seller)
+    sale_record_payment(sale=sale, amount=D("30.00"), kind="refund", user=seller)
 
     event = last_event(sale)
     assert (event.type, event.data["kind"], event.data["amount"]) == ("refund_recorded", "refund", "30.00")
 
 
 def test_duplicate_provider_reference_raises_duplicate_reference(sale, seller):
-    payment_record(sale=sale, amount=D("10.00"), reference="TX-9", user=seller)
+    sale_record_payment(sale=sale, amount=D("10.00"), reference="TX-9", user=seller)
     events = SaleEvent.objects.count()
 
     with pytest.raises(DuplicateReference) as info:
-        payment_record(sale=sale, amount=D("20.00"), reference="TX-9", user=seller)
+        sale_record_payment(sale=sale, amount=D("20.00"), reference="TX-9", user=seller)
 
     assert (info.value.code, info.value.attr) == ("duplicate_reference", "reference")
     assert Payment.objects.count() == 1
@@ -119,8 +120,8 @@ def test_duplicate_provider_reference_raises_duplicate_reference(sale, seller):
 
 
 def test_payments_without_reference_do_not_collide(sale, seller):
-    payment_record(sale=sale, amount=D("10.00"), user=seller)
-    payment_record(sale=sale, amount=D("10.00"), reference="", user=seller)
+    sale_record_payment(sale=sale, amount=D("10.00"), user=seller)
+    sale_record_payment(sale=sale, amount=D("10.00"), reference="", user=seller)
 
     assert Payment.objects.filter(reference__isnull=True).count() == 2
 
@@ -128,7 +129,7 @@ def test_payments_without_reference_do_not_collide(sale, seller):
 @pytest.mark.parametrize("amount", [D("0"), D("0.00"), D("-5.00"), "-0.01"])
 def test_amount_not_above_zero_is_rejected(amount, sale, seller):
     with pytest.raises(ValidationError) as info:
-        payment_record(sale=sale, amount=amount, user=seller)
+        sale_record_payment(sale=sale, amount=amount, user=seller)
 
     assert info.value.attr == "amount"
     assert not Payment.objects.exists()
@@ -137,7 +138,7 @@ def test_amount_not_above_zero_is_rejected(amount, sale, seller):
 @pytest.mark.parametrize("amount", [D("10.005"), "0.001"])
 def test_amount_with_three_decimals_is_rejected(amount, sale, seller):
     with pytest.raises(ValidationError) as info:
-        payment_record(sale=sale, amount=amount, user=seller)
+        sale_record_payment(sale=sale, amount=amount, user=seller)
 
     assert info.value.attr == "amount"
     assert not Payment.objects.exists()
@@ -146,14 +147,14 @@ def test_amount_with_three_decimals_is_rejected(amount, sale, seller):
 @pytest.mark.parametrize("amount", [10.5, "ten", D("NaN")])
 def test_amount_that_is_not_a_decimal_is_rejected(amount, sale, seller):
     with pytest.raises(ValidationError) as info:
-        payment_record(sale=sale, amount=amount, user=seller)
+        sale_record_payment(sale=sale, amount=amount, user=seller)
 
     assert info.value.attr == "amount"
 
 
 def test_unknown_method_is_rejected(sale, seller):
     with pytest.raises(ValidationError) as info:
-        payment_record(sale=sale, amount=D("10.00"), method="bitcoin", user=seller)
+        sale_record_payment(sale=sale, amount=D("10.00"), method="bitcoin", user=seller)
 
     assert info.value.attr == "method"
     assert not Payment.objects.exists()
@@ -161,7 +162,7 @@ def test_unknown_method_is_rejected(sale, seller):
 
 def test_payment_in_another_currency_than_the_sale_is_rejected(sale, seller):
     with pytest.raises(ValidationError) as info:
-        payment_record(sale=sale, amount=D("10.00"), currency="EUR", user=seller)
+        sale_record_payment(sale=sale, amount=D("10.00"), currency="EUR", user=seller)
 
     assert info.value.attr == "currency"
     assert not Payment.objects.exists()
@@ -169,16 +170,16 @@ def test_payment_in_another_currency_than_the_sale_is_rejected(sale, seller):
 
 @pytest.mark.parametrize("status", ["failed", "pending"])
 def test_unsuccessful_payments_do_not_count_towards_paid_total(status, sale, seller):
-    payment_record(sale=sale, amount=D("100.00"), status=status, user=seller)
+    sale_record_payment(sale=sale, amount=D("100.00"), status=status, user=seller)
 
     sale = reload(sale)
     assert (sale.paid_total, sale.payment_status) == (D("0.00"), "unpaid")
 
 
 def test_failed_refund_does_not_lower_paid_total(sale, seller):
-    payment_record(sale=sale, amount=D("100.00"), user=seller)
+    sale_record_payment(sale=sale, amount=D("100.00"), user=seller)
 
-    payment_record(sale=sale, amount=D("100.00"), kind="refund", status="failed", user=seller)
+    sale_record_payment(sale=sale, amount=D("100.00"), kind="refund", status="failed", user=seller)
 
     sale = reload(sale)
     assert (sale.paid_total, sale.payment_status) == (D("100.00"), "paid")
@@ -196,7 +197,7 @@ def test_unassigned_transaction_belongs_to_no_sale(seller):
 def test_assigning_a_transaction_moves_it_onto_the_sale(sale, seller):
     payment = payment_record(amount=D("100.00"), method="bank_transfer", reference="BANK-1")
 
-    payment_assign(sale=sale, transaction_reference="BANK-1", user=seller)
+    sale_assign_payment(sale=sale, transaction_reference="BANK-1", user=seller)
 
     assert Payment.objects.get(pk=payment.pk).sale_id == sale.pk
     sale = reload(sale)
@@ -206,7 +207,7 @@ def test_assigning_a_transaction_moves_it_onto_the_sale(sale, seller):
 def test_assigning_a_transaction_writes_payment_assigned(sale, seller):
     payment = payment_record(amount=D("100.00"), method="bank_transfer", reference="BANK-1")
 
-    payment_assign(sale=sale, transaction_reference="BANK-1", user=seller)
+    sale_assign_payment(sale=sale, transaction_reference="BANK-1", user=seller)
 
     event = last_event(sale)
     assert (event.type, event.data["payment"], event.data["reference"]) == ("payment_assigned", payment.pk, "BANK-1")
@@ -214,11 +215,11 @@ def test_assigning_a_transaction_writes_payment_assigned(sale, seller):
 
 def test_assigning_a_transaction_already_on_a_sale_raises_already_assigned(sale, seller):
     other = SaleFactory(seller=seller)
-    payment_record(sale=other, amount=D("11.00"), method="bank_transfer", reference="BANK-2")
+    sale_record_payment(sale=other, amount=D("11.00"), method="bank_transfer", reference="BANK-2")
     events = SaleEvent.objects.count()
 
     with pytest.raises(AlreadyAssigned) as info:
-        payment_assign(sale=sale, transaction_reference="BANK-2", user=seller)
+        sale_assign_payment(sale=sale, transaction_reference="BANK-2", user=seller)
 
     assert info.value.code == "already_assigned"
     assert Payment.objects.get(reference="BANK-2").sale_id == other.pk
@@ -230,14 +231,14 @@ def test_assigning_with_a_different_amount_is_rejected(sale, seller):
     payment_record(amount=D("100.00"), method="bank_transfer", reference="BANK-3")
 
     with pytest.raises(ValidationError) as info:
-        payment_assign(sale=sale, transaction_reference="BANK-3", amount=D("90.00"), user=seller)
+        sale_assign_payment(sale=sale, transaction_reference="BANK-3", amount=D("90.00"), user=seller)
 
     assert info.value.attr == "amount"
     assert Payment.objects.get(reference="BANK-3").sale_id is None
 
 
 def test_assigning_an_unknown_reference_with_amount_and_method_creates_it(sale, seller):
-    payment = payment_assign(
+    payment = sale_assign_payment(
         sale=sale, transaction_reference="BANK-NEW", amount=D("25.00"), method="bank_transfer", user=seller
     )
 
@@ -249,7 +250,7 @@ def test_assigning_an_unknown_reference_with_amount_and_method_creates_it(sale, 
 
 def test_assigning_an_unknown_reference_without_amount_is_rejected(sale, seller):
     with pytest.raises(ValidationError) as info:
-        payment_assign(sale=sale, transaction_reference="BANK-NEW", method="bank_transfer", user=seller)
+        sale_assign_payment(sale=sale, transaction_reference="BANK-NEW", method="bank_transfer", user=seller)
 
     assert info.value.attr == "amount"
     assert not Payment.objects.exists()
@@ -257,7 +258,7 @@ def test_assigning_an_unknown_reference_without_amount_is_rejected(sale, seller)
 
 def test_assigning_an_unknown_reference_without_method_is_rejected(sale, seller):
     with pytest.raises(ValidationError) as info:
-        payment_assign(sale=sale, transaction_reference="BANK-NEW", amount=D("25.00"), user=seller)
+        sale_assign_payment(sale=sale, transaction_reference="BANK-NEW", amount=D("25.00"), user=seller)
 
     assert info.value.attr == "method"
     assert not Payment.objects.exists()
@@ -265,7 +266,7 @@ def test_assigning_an_unknown_reference_without_method_is_rejected(sale, seller)
 
 def test_assigning_without_a_reference_is_rejected(sale, seller):
     with pytest.raises(ValidationError) as info:
-        payment_assign(sale=sale, transaction_reference="", amount=D("25.00"), method="cash", user=seller)
+        sale_assign_payment(sale=sale, transaction_reference="", amount=D("25.00"), method="cash", user=seller)
 
     assert info.value.attr == "transaction_reference"
 
@@ -273,7 +274,7 @@ def test_assigning_without_a_reference_is_rejected(sale, seller):
 def test_assigning_a_failed_transaction_does_not_count(sale, seller):
     payment_record(amount=D("100.00"), method="bank_transfer", reference="BANK-4", status="failed")
 
-    payment_assign(sale=sale, transaction_reference="BANK-4", user=seller)
+    sale_assign_payment(sale=sale, transaction_reference="BANK-4", user=seller)
 
     sale = reload(sale)
     assert Payment.objects.get(reference="BANK-4").sale_id == sale.pk

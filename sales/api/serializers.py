@@ -9,8 +9,8 @@ from rest_framework import serializers
 
 from customers.models import Customer
 from inventory.models import Product, ProductGroup, Variant, Warehouse
-from payments.api.serializers import PaymentSerializer
 from payments.models import PaymentMethod, PaymentState
+from sales.api.representation import CUSTOMER_SUMMARY, ITEM, SALE, TAX_SUMMARY, USER_SUMMARY, SaleAddressSerializer
 from sales.models import (
     CancelReason,
     Carrier,
@@ -19,7 +19,6 @@ from sales.models import (
     Invoice,
     Sale,
     SaleEvent,
-    SaleItem,
     SaleStatus,
     TaxRate,
 )
@@ -33,116 +32,30 @@ from salesproject.api.fields import (
     StrictPrimaryKeyRelatedField,
     whole_number,
 )
+from salesproject.api.representation import TableSerializer
 from salesproject.api.serializers import StrictSerializer
 
-COUNTRY = {"max_length": 2, "min_length": 2, "required": False, "allow_blank": True}
-
-
 # --- output -----------------------------------------------------------------------------
+# Built from the field tables in sales.api.representation (the fast renderers and the CSV export read them too).
+
+UserSummarySerializer = USER_SUMMARY.serializer()
+CustomerSummarySerializer = CUSTOMER_SUMMARY.serializer()
+TaxSummarySerializer = TAX_SUMMARY.serializer()
+SaleItemSerializer = ITEM.serializer()
 
 
-class UserSummarySerializer(serializers.Serializer):
-    id = serializers.IntegerField(read_only=True)
-    username = serializers.CharField(read_only=True)
-
-
-class CustomerSummarySerializer(serializers.ModelSerializer):
-    email = serializers.CharField(read_only=True)  # may be blank, so not documented as format: email
-
-    class Meta:
-        model = Customer
-        fields = ["id", "name", "email"]
-        read_only_fields = fields
-
-
-class TaxSummarySerializer(serializers.ModelSerializer):
-    class Meta:
-        model = TaxRate
-        fields = ["code", "name", "rate"]
-        read_only_fields = fields
-
-
-class SaleAddressSerializer(StrictSerializer):
-    """The copy of an address a sale keeps."""
-
-    name = serializers.CharField(max_length=255, required=False, allow_blank=True)
-    line1 = serializers.CharField(max_length=255, required=False, allow_blank=True)
-    line2 = serializers.CharField(max_length=255, required=False, allow_blank=True)
-    city = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    state = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    postal_code = serializers.CharField(max_length=20, required=False, allow_blank=True)
-    country = serializers.RegexField(r"^[A-Za-z]{2}$", **COUNTRY)
-    phone = serializers.CharField(max_length=50, required=False, allow_blank=True)
-
-    def validate_country(self, value: str) -> str:
-        return value.upper()
-
-
-class SaleItemSerializer(serializers.ModelSerializer):
-    warehouse = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    carrier = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
-    product_group = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
-
-    class Meta:
-        model = SaleItem
-        fields = [
-            "id", "product", "variant", "sku", "name", "quantity", "unit_price", "discount", "discount_type",
-            "subtotal", "discount_total", "tax_total", "total", "quantity_returned", "warehouse", "carrier",
-            "tracking_code", "tracking_url", "product_group",
-        ]
-        read_only_fields = fields
-
-
-SALE_FIELDS = [
-    "id", "number", "reference", "external_id", "status", "payment_status", "fulfillment_status", "return_status",
-    "seller", "customer", "channel", "warehouse", "currency", "items", "discount", "discount_type", "subtotal",
-    "discount_total", "tax_total", "shipping_cost", "tax_shipping", "grand_total", "paid_total", "returned_total",
-    "net_total", "balance_due", "tax",
-    "prices_include_tax", "billing_address", "shipping_address", "note", "staff_note", "tags", "cancel_reason",
-    "available_transitions", "sold_at", "created_at", "updated_at", "confirmed_at", "shipped_at", "completed_at",
-    "cancelled_at",
-]
-
-
-class SaleListSerializer(serializers.ModelSerializer):
+class SaleListSerializer(TableSerializer):
     """A sale with its items (the list); the detail adds payments."""
 
-    seller = UserSummarySerializer(read_only=True)
-    customer = CustomerSummarySerializer(read_only=True, allow_null=True)
-    channel = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
-    warehouse = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    tax = TaxSummarySerializer(read_only=True, allow_null=True)
-    items = SaleItemSerializer(many=True, read_only=True)
-    net_total = serializers.DecimalField(
-        max_digits=14, decimal_places=2, read_only=True, help_text="grand_total - returned_total."
-    )
-    balance_due = serializers.DecimalField(
-        max_digits=14, decimal_places=2, read_only=True,
-        help_text="net_total - paid_total; negative when the customer is owed money.",
-    )
-    billing_address = SaleAddressSerializer(read_only=True)
-    shipping_address = SaleAddressSerializer(read_only=True)
-    tags = serializers.ListField(child=serializers.CharField(), read_only=True)
-    cancel_reason = serializers.ChoiceField(choices=CancelReason.choices, allow_blank=True, read_only=True)
-    available_transitions = serializers.SerializerMethodField()
+    table = SALE
+    detail = False
 
     class Meta:
         model = Sale
-        fields = SALE_FIELDS
-        read_only_fields = fields
-
-    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=SaleStatus.choices)))
-    def get_available_transitions(self, sale: Sale) -> list[str]:
-        request = self.context.get("request")
-        return sale.available_transitions_for(request.user) if request else []
 
 
 class SaleSerializer(SaleListSerializer):
-    payments = PaymentSerializer(many=True, read_only=True)
-
-    class Meta(SaleListSerializer.Meta):
-        fields = [*SALE_FIELDS[: SALE_FIELDS.index("note")], "payments", *SALE_FIELDS[SALE_FIELDS.index("note") :]]
-        read_only_fields = fields
+    detail = True
 
 
 class SaleEventSerializer(serializers.ModelSerializer):

@@ -3,6 +3,7 @@
 import base64
 import binascii
 
+from django.conf import settings
 from django.http import FileResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.utils import translate_validation
@@ -13,7 +14,6 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from payments import services as payment_services
 from payments.api.serializers import PaymentSerializer, SalePaymentCreateSerializer
 from sales import selectors, services
 from sales.api import detail_rows, list_rows
@@ -30,7 +30,7 @@ LIST_ACTIONS = frozenset({"list", "summary"})
 SUB_RESOURCE = {"filter_backends": [], "pagination_class": None}
 # The largest body the invoice upload takes (base64 and multipart overhead included): a larger one is refused
 # by its Content-Length before a byte is read, 413, by salesproject.middleware.BodySizeMiddleware.
-INVOICE_UPLOAD_LIMIT = services.INVOICE_MAX_BYTES * 4 // 3 + 64 * 1024
+INVOICE_UPLOAD_LIMIT = settings.API_LARGE_BODY_ROUTES["api:sale-invoice"]
 
 
 def _items(validated: list[dict]) -> list[services.ItemData]:
@@ -65,18 +65,19 @@ class SaleViewSet(
             queryset = selectors.sale_with_related(queryset, payments=True)
         return queryset
 
-    # The list pages come as values() rows, not model instances: the same JSON as
-    # SaleListSerializer for far less CPU (see list_rows); the count stays a plain COUNT(*).
-    page_rows = staticmethod(list_rows.sale_rows)
-
     def list(self, request, *args, **kwargs):
-        queryset, self._list_filters = self._filtered()
-        page = self.paginate_queryset(queryset)
+        queryset, filters = self._filtered()
+        page = self.paginator.paginate_queryset(
+            queryset,
+            request,
+            view=self,
+            # The pages come as values() rows, not model instances: the same JSON as
+            # SaleListSerializer for far less CPU (see list_rows).
+            rows=list_rows.sale_rows,
+            # The page-number `count` (see selectors.sale_count: the summary's rollup when it can answer).
+            counter=lambda matches: selectors.sale_count(queryset=matches, user=request.user, filters=filters),
+        )
         return self.get_paginated_response(list_rows.render_sales(page, user=request.user, using=queryset.db))
-
-    def page_count(self, queryset) -> int:
-        """The page-number list's `count` (see selectors.sale_count: the summary's rollup when it can answer)."""
-        return selectors.sale_count(queryset=queryset, user=self.request.user, filters=self._list_filters)
 
     def _filtered(self):
         """The user's sales with the list's filters applied, and the values those filters were given."""
@@ -113,10 +114,11 @@ class SaleViewSet(
 
     def create(self, request, *args, **kwargs):
         data = dict(self._input(s.SaleCreateSerializer))
-        data["items"] = _items(data["items"])
-        data["payments"] = [services.PaymentData(**p) for p in data.get("payments", [])]
         seller = data.pop("seller", None) or request.user
-        sale = services.sale_create(seller=seller, user=request.user, **data)
+        items = _items(data.pop("items"))
+        payments = [services.PaymentData(**p) for p in data.pop("payments", [])]
+        command = services.NewSale(items=items, payments=payments, **data)
+        sale = services.sale_create(seller=seller, data=command, user=request.user)
         # The service hands back the sale with everything it just wrote: no need to read it again.
         return Response(detail_rows.render_sale(sale, user=request.user), status=status.HTTP_201_CREATED)
 
@@ -236,7 +238,7 @@ class SaleViewSet(
             refuse_ordering(request, order="oldest first")
             return Response(PaymentSerializer(sale.payments.select_related("user").order_by("pk"), many=True).data)
         data = self._input(SalePaymentCreateSerializer)
-        payment = payment_services.payment_record(sale=sale, user=request.user, **data)
+        payment = services.sale_record_payment(sale=sale, user=request.user, **data)
         return Response(PaymentSerializer(payment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.ReturnSerializer, responses={201: s.SaleSerializer})

@@ -6,12 +6,24 @@ sale lock its row first (`SELECT … FOR UPDATE`), then lock stock rows through
 django-fsm transition, save, and write a `SaleEvent`.
 """
 
-from sales.services._common import CREATE_STATUSES, ItemData, PaymentData, check_refund_permission, sale_lock
+from payments.services import check_refund_permission
+from sales.models import CREATE_STATUSES
+from sales.services._common import sale_lock
+from sales.services.commands import ItemData, NewSale, PaymentData
 from sales.services.editing import sale_create, sale_delete, sale_update, sale_update_item
 from sales.services.invoices import INVOICE_MAX_BYTES, sale_attach_invoice, sniff_invoice_type
-from sales.services.payments import derive_payment_status, sale_payment_changed, sale_refresh_payments
+from sales.services.payments import (
+    derive_payment_status,
+    sale_assign_payment,
+    sale_payment_changed,
+    sale_record_payment,
+    sale_record_payments,
+    sale_refresh_payments,
+    sale_refund_money,
+)
 from sales.services.returns import ReturnLine, charged_for_units, returned_total_of, sale_return
 from sales.services.transitions import (
+    TRANSITION_SERVICES,
     sale_cancel,
     sale_complete,
     sale_confirm,
@@ -25,13 +37,16 @@ from sales.services.transitions import (
 __all__ = [
     "CREATE_STATUSES",
     "INVOICE_MAX_BYTES",
+    "TRANSITION_SERVICES",
     "ItemData",
+    "NewSale",
     "PaymentData",
     "ReturnLine",
     "charged_for_units",
     "check_refund_permission",
     "derive_payment_status",
     "returned_total_of",
+    "sale_assign_payment",
     "sale_attach_invoice",
     "sale_cancel",
     "sale_complete",
@@ -40,8 +55,11 @@ __all__ = [
     "sale_delete",
     "sale_lock",
     "sale_payment_changed",
+    "sale_record_payment",
+    "sale_record_payments",
     "sale_refresh_payments",
     "sale_refund",
+    "sale_refund_money",
     "sale_reject",
     "sale_return",
     "sale_ship",

@@ -1,9 +1,10 @@
-"""Shared pieces of the sale services: input types, field sets, the sale lock and private helpers."""
+"""Shared pieces of the sale services: field sets, the sale lock and the helpers its modules share.
+
+Internal to `sales.services` (the package exports what other apps may call, `sale_lock` among them);
+the inputs of the services are in `commands`.
+"""
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
@@ -13,16 +14,13 @@ from django_fsm import can_proceed, has_transition_perm
 
 from customers.models import AddressKind, Customer
 from inventory import services as stock
-from inventory.models import Product, ProductGroup, Variant, Warehouse
 from inventory.services import StockLine
-from payments.models import PaymentMethod, PaymentState
 from sales import pricing
 from sales.errors import InvalidTransition
-from sales.models import Carrier, DiscountType, Sale, SaleEvent, SaleEventType, SaleItem, SaleStatus, TaxRate
+from sales.models import Carrier, DiscountType, Sale, SaleEvent, SaleEventType, SaleItem, TaxRate
+from sales.services.commands import ItemData
 from salesproject.errors import DuplicateReference, PermissionDenied, ValidationError
 from salesproject.money import ZERO, quantize
-
-CREATE_STATUSES = (SaleStatus.DRAFT, SaleStatus.PENDING, SaleStatus.CONFIRMED, SaleStatus.COMPLETED)
 
 # Fields a PATCH may change only while the sale is draft or pending.
 OPEN_ONLY_FIELDS = frozenset(
@@ -51,34 +49,6 @@ REPRICING_FIELDS = frozenset(
 ITEM_FIELDS = ("warehouse", "carrier", "tracking_code", "tracking_url", "product_group")
 
 
-@dataclass
-class ItemData:
-    """One requested sale line, with its references already resolved to objects."""
-
-    quantity: int
-    product: Product | None = None
-    variant: Variant | None = None
-    unit_price: Decimal | None = None
-    discount: Decimal = ZERO
-    discount_type: str = DiscountType.FIXED
-    warehouse: Warehouse | None = None
-    carrier: Carrier | None = None
-    tracking_code: str = ""
-    tracking_url: str = ""
-    product_group: ProductGroup | None = None
-
-
-@dataclass
-class PaymentData:
-    amount: Decimal
-    method: str = PaymentMethod.CASH
-    reference: str | None = None
-    received_at: datetime | None = None
-    note: str = ""
-    status: str = PaymentState.SUCCESSFUL
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
 # --- helpers ----------------------------------------------------------------------
 
 
@@ -88,30 +58,28 @@ def sale_lock(*, sale: Sale | int) -> Sale:
     return Sale.objects.select_for_update().get(pk=pk)
 
 
-def check_refund_permission(user) -> None:
-    """Refuse to give money back for a user without `sales.refund_sale` (None: an operator's command)."""
-    if user is not None and not user.has_perm("sales.refund_sale"):
-        raise PermissionDenied("Giving money back needs the permission to refund sales.")
-
-
-def _user_or_none(user):
+def user_or_none(user):
     return user if user is not None and getattr(user, "is_authenticated", False) else None
 
 
-def _event(sale: Sale, type_: str, *, user=None, from_status: str = "", to_status: str = "", **data: Any) -> SaleEvent:
+def build_event(
+    sale: Sale, type_: str, *, user=None, from_status: str = "", to_status: str = "", **data: Any
+) -> SaleEvent:
     """An unsaved activity row, for writers that insert several at once."""
     return SaleEvent(
-        sale=sale, type=type_, user=_user_or_none(user), from_status=from_status, to_status=to_status, data=data
+        sale=sale, type=type_, user=user_or_none(user), from_status=from_status, to_status=to_status, data=data
     )
 
 
-def _log(sale: Sale, type_: str, *, user=None, from_status: str = "", to_status: str = "", **data: Any) -> SaleEvent:
-    event = _event(sale, type_, user=user, from_status=from_status, to_status=to_status, **data)
+def log_event(
+    sale: Sale, type_: str, *, user=None, from_status: str = "", to_status: str = "", **data: Any
+) -> SaleEvent:
+    event = build_event(sale, type_, user=user, from_status=from_status, to_status=to_status, **data)
     event.save()
     return event
 
 
-def _stock_lines(items: Iterable[SaleItem], *, remaining: bool = False) -> list[StockLine]:
+def stock_lines(items: Iterable[SaleItem], *, remaining: bool = False) -> list[StockLine]:
     """The stock each item holds (full quantity), or, with `remaining`, the committed units not yet returned."""
     return [
         StockLine(
@@ -124,40 +92,40 @@ def _stock_lines(items: Iterable[SaleItem], *, remaining: bool = False) -> list[
     ]
 
 
-def _reason(sale: Sale, action: str) -> str:
+def stock_reason(sale: Sale, action: str) -> str:
     return f"sale {sale.reference}: {action}"
 
 
-def _check_transition(sale: Sale, name: str, user) -> None:
+def check_transition(sale: Sale, name: str, user) -> None:
     method = getattr(sale, name)
     if not can_proceed(method):
-        raise InvalidTransition(action=name, current=sale.status, allowed=_allowed(sale, user))
+        raise InvalidTransition(action=name, current=sale.status, allowed=allowed_statuses(sale, user))
     if user is not None and not has_transition_perm(method, user):
         raise PermissionDenied(f"You do not have permission to {name} this sale.")
 
 
-def _allowed(sale: Sale, user) -> list[str]:
+def allowed_statuses(sale: Sale, user) -> list[str]:
     """The statuses the user may move the sale to now (all possible ones for an operator)."""
     if user is not None:
         return sale.available_transitions_for(user)
     return [str(t.target) for t in sale.get_available_status_transitions()]
 
 
-def _transition(sale: Sale, name: str, *, user, args: dict[str, Any] | None = None, **data: Any) -> None:
+def run_transition(sale: Sale, name: str, *, user, args: dict[str, Any] | None = None, **data: Any) -> None:
     """Run one transition method with `args`, save the sale and log it with `data`; side effects are the caller's."""
     from_status = sale.status
     getattr(sale, name)(**(args or {}))
     sale.save()
     data = {k: v for k, v in {**(args or {}), **data}.items() if v not in (None, "")}
-    _log(sale, SaleEventType.STATUS_CHANGED, user=user, from_status=from_status, to_status=sale.status,
+    log_event(sale, SaleEventType.STATUS_CHANGED, user=user, from_status=from_status, to_status=sale.status,
          transition=name, **data)
 
 
-def _address(value: dict | None) -> dict:
+def copy_address(value: dict | None) -> dict:
     return dict(value) if value else {}
 
 
-def _customer_addresses(customer: Customer | None) -> tuple[dict, dict]:
+def customer_addresses(customer: Customer | None) -> tuple[dict, dict]:
     if customer is None:
         return {}, {}
     prefetch_related_objects([customer], "addresses")  # both kinds from one query
@@ -166,7 +134,7 @@ def _customer_addresses(customer: Customer | None) -> tuple[dict, dict]:
     return (billing.snapshot() if billing else {}, shipping.snapshot() if shipping else {})
 
 
-def _build_items(sale: Sale, items: Sequence[ItemData]) -> list[SaleItem]:
+def build_items(sale: Sale, items: Sequence[ItemData]) -> list[SaleItem]:
     """Turn requested lines into unsaved items with their catalogue snapshots."""
     if not items:
         raise ValidationError("A sale needs at least one item.", code="empty", attr="items")
@@ -195,17 +163,17 @@ def _build_items(sale: Sale, items: Sequence[ItemData]) -> list[SaleItem]:
                 product_group=data.product_group or product.product_group,
                 carrier=data.carrier,
                 tracking_code=data.tracking_code,
-                tracking_url=data.tracking_url or _tracking_url(data.carrier, data.tracking_code),
+                tracking_url=data.tracking_url or tracking_url_for(data.carrier, data.tracking_code),
             )
         )
     return built
 
 
-def _tracking_url(carrier: Carrier | None, tracking_code: str) -> str:
+def tracking_url_for(carrier: Carrier | None, tracking_code: str) -> str:
     return carrier.tracking_url(tracking_code) if carrier is not None else ""
 
 
-def _apply_pricing(sale: Sale, items: Sequence[SaleItem]) -> None:
+def apply_pricing(sale: Sale, items: Sequence[SaleItem]) -> None:
     """Price the sale through `sales.pricing` and copy the results onto it and its items."""
     try:
         result = pricing.price_order(
@@ -241,12 +209,12 @@ def _apply_pricing(sale: Sale, items: Sequence[SaleItem]) -> None:
     sale.grand_total = result.grand_total
 
 
-def _set_tax(sale: Sale, tax: TaxRate | None) -> None:
+def set_tax(sale: Sale, tax: TaxRate | None) -> None:
     sale.tax = tax
     sale.tax_rate = tax.rate if tax is not None else ZERO
 
 
-def _insert(sale: Sale, reference: str | None) -> None:
+def insert_sale(sale: Sale, reference: str | None) -> None:
     """Insert the sale, number it (the number is its id), and give it a reference; a taken reference is a 409."""
     if reference:
         if Sale.objects.filter(reference=reference).exists():

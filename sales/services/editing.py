@@ -1,42 +1,35 @@
 """Create, edit and delete sales and their lines."""
 
-from collections.abc import Sequence
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 
-from customers.models import Customer
 from inventory import services as stock
-from inventory.models import Warehouse
 from inventory.services import StockLine
 from sales.errors import SaleHasHistory, SaleLocked
-from sales.models import Channel, DiscountType, Sale, SaleEvent, SaleEventType, SaleItem, SaleStatus, TaxRate
+from sales.models import Sale, SaleEvent, SaleEventType, SaleItem, SaleStatus, transitions_to
 from sales.services._common import (
     ALWAYS_EDITABLE_FIELDS,
-    CREATE_STATUSES,
     ITEM_FIELDS,
     OPEN_ONLY_FIELDS,
     REPRICING_FIELDS,
-    ItemData,
-    PaymentData,
-    _address,
-    _apply_pricing,
-    _build_items,
-    _check_transition,
-    _customer_addresses,
-    _event,
-    _insert,
-    _log,
-    _reason,
-    _set_tax,
-    _stock_lines,
-    _tracking_url,
+    apply_pricing,
+    build_event,
+    build_items,
+    copy_address,
+    customer_addresses,
+    insert_sale,
+    log_event,
     sale_lock,
+    set_tax,
+    stock_lines,
+    stock_reason,
+    tracking_url_for,
 )
-from sales.services.payments import _record_payments, derive_payment_status, sale_refresh_payments
+from sales.services.commands import NewSale
+from sales.services.payments import derive_payment_status, sale_record_payments, sale_refresh_payments
+from sales.services.transitions import advance_in_memory, move_stock_to_status, status_events
 from salesproject.db import retry_on_transient_db_errors
 from salesproject.errors import ValidationError
 from salesproject.money import ZERO
@@ -44,100 +37,66 @@ from salesproject.money import ZERO
 
 @retry_on_transient_db_errors
 @transaction.atomic
-def sale_create(
-    *,
-    seller,
-    items: Sequence[ItemData],
-    status: str = SaleStatus.PENDING,
-    user=None,
-    customer: Customer | None = None,
-    channel: Channel | None = None,
-    warehouse: Warehouse | None = None,
-    currency: str | None = None,
-    reference: str | None = None,
-    external_id: str = "",
-    sold_at: datetime | None = None,
-    discount: Decimal = ZERO,
-    discount_type: str = DiscountType.FIXED,
-    tax: TaxRate | None = None,
-    prices_include_tax: bool = False,
-    shipping_cost: Decimal = ZERO,
-    tax_shipping: bool = False,
-    billing_address: dict | None = None,
-    shipping_address: dict | None = None,
-    payments: Sequence[PaymentData] = (),
-    note: str = "",
-    staff_note: str = "",
-    tags: Sequence[str] = (),
-) -> Sale:
-    """Create a sale and take it to the requested status (draft, pending, confirmed or completed).
+def sale_create(*, seller, data: NewSale, user=None) -> Sale:
+    """Create a sale and take it to `data.status` (draft, pending, confirmed or completed).
 
     Everything happens in one transaction: if any line is short of stock or a
     payment is refused, nothing is left behind.
     """
     user = user or seller
-    if status not in CREATE_STATUSES:
-        raise ValidationError(
-            f"A sale can be created as {', '.join(CREATE_STATUSES)}; not {status!r}.", code="invalid_choice",
-            attr="status",
-        )
-    default_billing, default_shipping = _customer_addresses(customer)
-    billing = _address(billing_address) if billing_address is not None else default_billing
-    shipping = _address(shipping_address) if shipping_address is not None else default_shipping
-    sale = Sale(
-        seller=seller,
-        customer=customer,
-        channel=channel,
-        warehouse=warehouse or stock.default_warehouse(),
-        currency=(currency or settings.SALES_DEFAULT_CURRENCY).upper(),
-        external_id=external_id or "",
-        discount=discount if discount is not None else ZERO,
-        discount_type=discount_type or DiscountType.FIXED,
-        prices_include_tax=prices_include_tax,
-        shipping_cost=shipping_cost if shipping_cost is not None else ZERO,
-        tax_shipping=tax_shipping,
-        billing_address=billing,
-        shipping_address=shipping,
-        shipping_country=(shipping.get("country") or "").upper(),
-        note=note or "",
-        staff_note=staff_note or "",
-        tags=list(tags or []),
-    )
-    if sold_at is not None:
-        sale.sold_at = sold_at
-    _set_tax(sale, tax)
-    sale_items = _build_items(sale, items)
-    _apply_pricing(sale, sale_items)
+    sale = _unsaved_sale(seller, data)
+    items = build_items(sale, data.items)
+    apply_pricing(sale, items)
     sale.payment_status = derive_payment_status(net_total=sale.net_total, paid=ZERO, refunded=ZERO)
-    # The transitions run on the unsaved sale, so it is inserted once, already in the requested
-    # state, and its stock moves in one locked step: a create costs the same few queries
-    # whatever its number of lines.
-    steps = _create_steps(sale, status)
-    if status in (SaleStatus.CONFIRMED, SaleStatus.COMPLETED):
-        for item in sale_items:
-            item.stock_warehouse = item.warehouse
-    _insert(sale, reference)
-    SaleItem.objects.bulk_create(sale_items)
-    lines = _stock_lines(sale_items)
-    if status == SaleStatus.PENDING:
-        stock.stock_reserve(lines=lines, sale=sale, user=user, reason=_reason(sale, "submitted"))
-    elif status != SaleStatus.DRAFT:
-        stock.stock_reserve_and_commit(lines=lines, sale=sale, user=user, reason=_reason(sale, "confirmed"))
-    events = [_event(sale, SaleEventType.CREATED, user=user, status=status, grand_total=str(sale.grand_total))]
-    events += [
-        _event(sale, SaleEventType.STATUS_CHANGED, user=user, from_status=source, to_status=target, transition=name)
-        for source, target, name in steps
-    ]
-    SaleEvent.objects.bulk_create(events)
+    # The transitions of submit/confirm/complete run on the unsaved sale, so it is inserted once,
+    # already in the requested state, and its stock moves in one locked step (reserved and
+    # committed at once when created confirmed): a create costs the same few queries whatever
+    # its number of lines.
+    steps = advance_in_memory(sale, items, transitions_to(data.status))
+    insert_sale(sale, data.reference)
+    SaleItem.objects.bulk_create(items)
+    move_stock_to_status(sale, items, was=SaleStatus.DRAFT, user=user)
+    created = build_event(sale, SaleEventType.CREATED, user=user, status=data.status, grand_total=str(sale.grand_total))
+    SaleEvent.objects.bulk_create([created, *status_events(sale, steps, user=user)])
     recorded = []
-    if payments:
-        recorded = _record_payments(sale, payments, user)
-        refreshed = recorded[-1].sale  # the locked copy the payment service kept up to date
+    if data.payments:
+        recorded = sale_record_payments(sale=sale, payments=data.payments, user=user)
+        refreshed = recorded[-1].sale  # the sale itself, kept up to date by the payment service
         sale.paid_total, sale.payment_status = refreshed.paid_total, refreshed.payment_status
     # The rows just written are all the sale's items and payments: keep them on the instance,
     # as prefetch_related would, so the caller can show the sale without reading them back.
-    _keep_loaded(sale, "items", sale_items)
+    _keep_loaded(sale, "items", items)
     _keep_loaded(sale, "payments", recorded)
+    return sale
+
+
+def _unsaved_sale(seller, data: NewSale) -> Sale:
+    """The sale `data` describes, not yet saved or priced, as a draft; addresses default to the customer's."""
+    default_billing, default_shipping = customer_addresses(data.customer)
+    billing = copy_address(data.billing_address) if data.billing_address is not None else default_billing
+    shipping = copy_address(data.shipping_address) if data.shipping_address is not None else default_shipping
+    sale = Sale(
+        seller=seller,
+        customer=data.customer,
+        channel=data.channel,
+        warehouse=data.warehouse or stock.default_warehouse(),
+        currency=(data.currency or settings.SALES_DEFAULT_CURRENCY).upper(),
+        external_id=data.external_id,
+        discount=data.discount,
+        discount_type=data.discount_type,
+        prices_include_tax=data.prices_include_tax,
+        shipping_cost=data.shipping_cost,
+        tax_shipping=data.tax_shipping,
+        billing_address=billing,
+        shipping_address=shipping,
+        shipping_country=(shipping.get("country") or "").upper(),
+        note=data.note,
+        staff_note=data.staff_note,
+        tags=list(data.tags),
+    )
+    if data.sold_at is not None:
+        sale.sold_at = data.sold_at
+    set_tax(sale, data.tax)
     return sale
 
 
@@ -147,23 +106,6 @@ def _keep_loaded(sale: Sale, relation: str, rows: list) -> None:
     queryset._result_cache = list(rows)
     queryset._prefetch_done = True
     sale._prefetched_objects_cache = {**getattr(sale, "_prefetched_objects_cache", {}), relation: queryset}
-
-
-def _create_steps(sale: Sale, status: str) -> list[tuple[str, str, str]]:
-    """Run, on an unsaved sale, the transitions from draft to `status`; (from, to, name) of each."""
-    names = {
-        SaleStatus.DRAFT: (),
-        SaleStatus.PENDING: ("submit",),
-        SaleStatus.CONFIRMED: ("submit", "confirm"),
-        SaleStatus.COMPLETED: ("submit", "confirm", "complete"),
-    }[status]
-    steps = []
-    for name in names:
-        _check_transition(sale, name, None)
-        source = sale.status
-        getattr(sale, name)()
-        steps.append((source, sale.status, name))
-    return steps
 
 
 @retry_on_transient_db_errors
@@ -195,16 +137,16 @@ def sale_update(*, sale: Sale, user, data: dict[str, Any]) -> Sale:
     if "customer" in data and data["customer"] != sale.customer:
         sale.customer = data["customer"]
         changed.append("customer")
-        default_billing, default_shipping = _customer_addresses(sale.customer)
+        default_billing, default_shipping = customer_addresses(sale.customer)
         data.setdefault("billing_address", default_billing)
         data.setdefault("shipping_address", default_shipping)
     for name in ("billing_address", "shipping_address"):
         if name in data:
-            setattr(sale, name, _address(data[name]))
+            setattr(sale, name, copy_address(data[name]))
             changed.append(name)
     sale.shipping_country = (sale.shipping_address.get("country") or "").upper()
     if "tax" in data:
-        _set_tax(sale, data["tax"])
+        set_tax(sale, data["tax"])
         changed.append("tax")
     simple = ("discount", "discount_type", "prices_include_tax", "shipping_cost", "tax_shipping", "channel",
               "external_id", "sold_at", "note", "staff_note", "tags", "currency")
@@ -228,19 +170,19 @@ def sale_update(*, sale: Sale, user, data: dict[str, Any]) -> Sale:
                 if item.warehouse_id == old_warehouse_id:
                     item.warehouse = sale.warehouse
     if "items" in data:
-        new_items = _build_items(sale, data["items"])
+        new_items = build_items(sale, data["items"])
         changed.append("items")
 
     if new_items is not None or REPRICING_FIELDS & set(data):
         items = new_items if new_items is not None else old_items
         for item in items:
             item.tax_rate = sale.tax_rate
-        _apply_pricing(sale, items)
+        apply_pricing(sale, items)
         if new_items is not None:
             if sale.holds_reservation:
                 stock.stock_rebalance(
-                    old=_stock_lines(old_items), new=_stock_lines(new_items), sale=sale, user=user,
-                    reason=_reason(sale, "edited"),
+                    old=stock_lines(old_items), new=stock_lines(new_items), sale=sale, user=user,
+                    reason=stock_reason(sale, "edited"),
                 )
             sale.items.all().delete()
             SaleItem.objects.bulk_create(new_items)
@@ -255,9 +197,9 @@ def sale_update(*, sale: Sale, user, data: dict[str, Any]) -> Sale:
     notes = [name for name in changed if name in ("note", "staff_note")]
     others = [name for name in changed if name not in notes]
     if others:
-        _log(sale, SaleEventType.EDITED, user=user, fields=others, grand_total=str(sale.grand_total))
+        log_event(sale, SaleEventType.EDITED, user=user, fields=others, grand_total=str(sale.grand_total))
     if notes:
-        _log(sale, SaleEventType.NOTE_CHANGED, user=user, fields=notes)
+        log_event(sale, SaleEventType.NOTE_CHANGED, user=user, fields=notes)
     return sale
 
 
@@ -284,8 +226,8 @@ def sale_delete(*, sale: Sale, user) -> None:
             f"Sale {sale.reference} has payments or documents and cannot be deleted; cancel it to keep its history."
         )
     if sale.holds_reservation:
-        stock.stock_release(lines=_stock_lines(sale.items.all()), sale=sale, user=user,
-                            reason=_reason(sale, "deleted"))
+        stock.stock_release(lines=stock_lines(sale.items.all()), sale=sale, user=user,
+                            reason=stock_reason(sale, "deleted"))
     sale.delete()
 
 
@@ -299,7 +241,7 @@ def sale_update_item(*, item: SaleItem, user, data: dict[str, Any]) -> SaleItem:
     """
     sale = sale_lock(sale=item.sale_id)
     item = sale.items.select_for_update().get(pk=item.pk)
-    if sale.status in (SaleStatus.CANCELLED, SaleStatus.REJECTED):
+    if sale.is_closed:
         raise SaleLocked(f"The items of a {sale.status} sale cannot change.")
     unknown = set(data) - set(ITEM_FIELDS)
     if unknown:
@@ -308,11 +250,11 @@ def sale_update_item(*, item: SaleItem, user, data: dict[str, Any]) -> SaleItem:
     new_warehouse = data.get("warehouse")
     if new_warehouse is not None and new_warehouse.pk != item.warehouse_id:
         if sale.holds_reservation:
-            old_line = _stock_lines([item])
+            old_line = stock_lines([item])
             moved = StockLine(variant_id=item.variant_id, warehouse_id=new_warehouse.pk, quantity=item.quantity,
                               attr="warehouse")
             stock.stock_rebalance(old=old_line, new=[moved], sale=sale, user=user,
-                                  reason=_reason(sale, "item moved"))
+                                  reason=stock_reason(sale, "item moved"))
         changes["warehouse"] = new_warehouse.code
         item.warehouse = new_warehouse
     for name in ("carrier", "product_group"):
@@ -324,8 +266,8 @@ def sale_update_item(*, item: SaleItem, user, data: dict[str, Any]) -> SaleItem:
             setattr(item, name, data[name])
             changes[name] = data[name]
     if ("carrier" in changes or "tracking_code" in changes) and "tracking_url" not in data:
-        item.tracking_url = _tracking_url(item.carrier, item.tracking_code)
+        item.tracking_url = tracking_url_for(item.carrier, item.tracking_code)
     item.save()
     if changes:
-        _log(sale, SaleEventType.ITEM_UPDATED, user=user, item=item.pk, sku=item.sku, changes=changes)
+        log_event(sale, SaleEventType.ITEM_UPDATED, user=user, item=item.pk, sku=item.sku, changes=changes)
     return item

@@ -53,7 +53,7 @@ from sales.csv_io import (
     parse_when,
 )
 from sales.models import CancelReason, Carrier, Channel, DiscountType, Sale, SaleItem, SaleStatus, TaxRate
-from sales.services._common import ItemData
+from sales.services.commands import ItemData, NewSale
 from sales.services.editing import sale_create
 from sales.services.transitions import sale_cancel, sale_reject, sale_ship
 from salesproject.errors import DomainError, DuplicateReference
@@ -423,15 +423,14 @@ class _Importer:
         try:
             if customer is None and plan.customer_email:
                 customer = customer_create(name=plan.customer_name or plan.customer_email, email=plan.customer_email)
-            sale = sale_create(
-                seller=plan.seller,
-                user=actor,
+            command = NewSale(
                 items=[item.data for item in plan.items],
                 status=CREATE_STATUS_FOR[plan.status],
                 customer=customer,
                 reference=plan.reference,
                 **plan.fields,
             )
+            sale = sale_create(seller=plan.seller, data=command, user=actor)
             _check_totals(sale, plan)
             if plan.status == SaleStatus.IN_DELIVERY:
                 sale_ship(sale=sale, user=actor)

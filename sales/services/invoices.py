@@ -1,13 +1,14 @@
 """Attach invoice files to a sale, checked by content."""
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 
 from sales.models import Invoice, Sale, SaleEventType
-from sales.services._common import _log, _user_or_none, sale_lock
+from sales.services._common import log_event, sale_lock, user_or_none
 from salesproject.errors import ValidationError
 
-INVOICE_MAX_BYTES = 10 * 1024 * 1024
+INVOICE_MAX_BYTES = settings.INVOICE_MAX_BYTES
 # What a file is, judged by its first bytes, never by its name or the client's content type.
 INVOICE_SIGNATURES = (
     (b"%PDF-", "application/pdf", ".pdf"),
@@ -37,12 +38,12 @@ def sale_attach_invoice(*, sale: Sale, user, content: bytes, filename: str = "",
     sale = sale_lock(sale=sale)
     invoice = Invoice(
         sale=sale, content_type=content_type, size=len(content), original_filename=(filename or "")[:255],
-        user=_user_or_none(user),
+        user=user_or_none(user),
     )
     invoice.file.save(f"invoice{suffix}", ContentFile(content), save=False)
     invoice.save()
     invoice.number = f"INV-{invoice.pk:06d}"
     Invoice.objects.filter(pk=invoice.pk).update(number=invoice.number)
-    _log(sale, SaleEventType.INVOICE_ATTACHED, user=user, invoice=invoice.pk, number=invoice.number,
+    log_event(sale, SaleEventType.INVOICE_ATTACHED, user=user, invoice=invoice.pk, number=invoice.number,
          content_type=content_type, size=len(content))
     return invoice

@@ -1,7 +1,7 @@
 """Repairs operators run from management commands: stale reservations, drifted totals, payment status.
 
 Each repair is one transaction per sale, with the sale row locked, through the
-same code the API uses (`sale_cancel`, `sales.pricing` via `_apply_pricing`,
+same code the API uses (`sale_cancel`, `sales.pricing` via `apply_pricing`,
 `sale_refresh_payments`), and leaves an activity event saying what changed and
 why. The matching checks only read, so a dry run writes nothing.
 """
@@ -29,7 +29,8 @@ from sales.models import (
     SaleMonthlyTotal,
     SaleStatus,
 )
-from sales.services._common import _apply_pricing, _log, sale_lock
+from sales.rollup_triggers import PG_ROW_TRIGGERS, ROLLUP_TRIGGERS
+from sales.services._common import apply_pricing, log_event, sale_lock
 from sales.services.payments import derive_payment_status, sale_refresh_payments
 from sales.services.returns import returned_total_of
 from sales.services.transitions import sale_cancel
@@ -120,7 +121,7 @@ def _reprice(sale: Sale, items: Sequence[SaleItem]) -> TotalsDrift | None:
     """Price the sale's stored lines (in place, not saved) and say what differs from what was stored."""
     stored_sale = {name: getattr(sale, name) for name in SALE_TOTAL_FIELDS}
     stored_items = [tuple(getattr(item, name) for name in ITEM_TOTAL_FIELDS) for item in items]
-    _apply_pricing(sale, items)
+    apply_pricing(sale, items)
     sale.returned_total = returned_total_of(sale=sale, items=items)
     fields = {
         name: (stored_sale[name], getattr(sale, name))
@@ -168,7 +169,7 @@ def sale_recalculate_totals(*, sale: Sale, user=None) -> TotalsDrift | None:
     after = {name: str(computed) for name, (_, computed) in drift.fields.items()}
     if sale.payment_status != status_before:
         before["payment_status"], after["payment_status"] = status_before, sale.payment_status
-    _log(
+    log_event(
         sale,
         SaleEventType.EDITED,
         user=user,
@@ -249,7 +250,7 @@ def sale_reconcile_payments(*, sale: Sale | int, user=None) -> PaymentDrift | No
     changed = [
         name for name, old, new in zip(("paid_total", "payment_status"), before, after, strict=True) if old != new
     ]
-    _log(
+    log_event(
         sale,
         SaleEventType.EDITED,
         user=user,
@@ -270,14 +271,9 @@ def sale_reconcile_payments(*, sale: Sale | int, user=None) -> PaymentDrift | No
 
 # --- the daily and monthly rollup of the summary ---------------------------------------
 
-# The triggers of migration 0004_sale_daily_totals that keep `SaleDailyTotal` exact, per database
-# (since 0006_sale_monthly_totals the same triggers keep `SaleMonthlyTotal` exact too).
-ROLLUP_TRIGGERS = {
-    "postgresql": ("sale_daily_total_ins_del", "sale_daily_total_upd", "sale_daily_total_truncate"),
-    "sqlite": ("sale_daily_total_ins", "sale_daily_total_del", "sale_daily_total_upd"),
-}
-# The deferred ones (PostgreSQL): they run at COMMIT unless set IMMEDIATE.
-DEFERRED_ROLLUP_TRIGGERS = ("sale_daily_total_ins_del", "sale_daily_total_upd")
+# The triggers that keep `SaleDailyTotal` and `SaleMonthlyTotal` exact (`ROLLUP_TRIGGERS`, per database), and
+# the deferred ones (PostgreSQL): they run at COMMIT unless set IMMEDIATE.
+DEFERRED_ROLLUP_TRIGGERS = PG_ROW_TRIGGERS
 ROLLUP_FIGURES = ("count", "grand_total", "paid_total")
 DAY_OF_SALE = {"postgresql": "(created_at AT TIME ZONE 'UTC')::date", "sqlite": "date(created_at)"}
 MONTH_OF_SALE = {

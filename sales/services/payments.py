@@ -1,14 +1,26 @@
-"""Sale-side payment bookkeeping: the sale fields derived from its payments, and recording them."""
+"""Sale-side payment bookkeeping: the sale fields derived from its payments, and recording them.
+
+`payments` owns the payment rows (`payments.services`: validate, build, insert, find by reference);
+the operations that put money on a sale or take it back live here, so `payments` imports nothing
+of `sales`. Each locks the sale once, checks the money against it, writes through
+`payments.services` and refreshes the sale's paid total and payment status with a `SaleEvent`.
+"""
 
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 
+from django.db import transaction
 from django.db.models import Q, Sum
 
-from payments.models import PaymentKind, PaymentMethod, PaymentState
-from sales.models import PaymentStatus, Sale
-from sales.services._common import PaymentData, _log
-from salesproject.money import ZERO, quantize
+from payments import services as payment_services
+from payments.errors import RefundExceedsPaid
+from payments.models import Payment, PaymentKind, PaymentMethod, PaymentState
+from sales.models import PaymentStatus, Sale, SaleEventType
+from sales.services._common import log_event, sale_lock
+from sales.services.commands import PaymentData
+from salesproject.errors import ValidationError
+from salesproject.money import MAX_AMOUNT, ZERO, fits, quantize
 
 
 def derive_payment_status(*, net_total: Decimal, paid: Decimal, refunded: Decimal) -> str:
@@ -49,7 +61,7 @@ def sale_refresh_payments(*, sale: Sale) -> Sale:
 def sale_payment_changed(*, sale: Sale, payment, user, event: str) -> Sale:
     """Refresh the derived payment fields and log the payment (the sale is locked by the caller)."""
     sale_refresh_payments(sale=sale)
-    _log(
+    log_event(
         sale,
         event,
         user=user,
@@ -63,11 +75,144 @@ def sale_payment_changed(*, sale: Sale, payment, user, event: str) -> Sale:
     return sale
 
 
-def _record_payments(sale: Sale, payments: Sequence[PaymentData], user) -> list:
-    from payments import services as payment_services
+def _check_money_on_sale(sale: Sale, payment: Payment, attr: str) -> None:
+    """Refuse a successful payment or refund that would take the sale's money out of range.
 
+    A refund never exceeds what the sale holds (`paid_total` stays >= 0); a payment never takes
+    `paid_total` past what a money column stores. Pending and failed transactions count for
+    nothing until they succeed, so they are not checked here.
+    """
+    if payment.status != PaymentState.SUCCESSFUL:
+        return
+    if payment.kind == PaymentKind.REFUND:
+        if payment.amount > sale.paid_total:
+            raise RefundExceedsPaid(
+                f"A refund of {payment.amount} exceeds what the sale holds ({sale.paid_total}).", attr=attr
+            )
+    elif not fits(sale.paid_total + payment.amount):
+        raise ValidationError(
+            f"The sale's paid total would exceed {MAX_AMOUNT}.", code="amount_too_large", attr=attr
+        )
+
+
+def _record_validated(
+    *,
+    sale: Sale,
+    amount: Decimal,
+    method: str,
+    kind: str,
+    status: str,
+    reference: str | None,
+    received_at: datetime | None,
+    note: str,
+    currency: str | None,
+    user,
+    attr_prefix: str,
+) -> Payment:
+    """Write a validated payment or refund on `sale`, locked by the caller, and refresh the sale."""
+    currency = (currency or sale.currency).upper()
+    if currency != sale.currency:
+        raise ValidationError(f"The sale is in {sale.currency}.", attr=f"{attr_prefix}currency")
+    payment = payment_services.payment_build(
+        sale=sale, amount=amount, currency=currency, method=method, kind=kind, status=status, reference=reference,
+        received_at=received_at, note=note, user=user,
+    )
+    _check_money_on_sale(sale, payment, f"{attr_prefix}amount")
+    payment_services.payment_insert(payment=payment, attr=f"{attr_prefix}reference")
+    event = SaleEventType.REFUND_RECORDED if kind == PaymentKind.REFUND else SaleEventType.PAYMENT_RECORDED
+    sale_payment_changed(sale=sale, payment=payment, user=user, event=event)
+    return payment
+
+
+@transaction.atomic
+def _record_on_locked_sale(
+    *,
+    sale: Sale,
+    amount,
+    method: str = PaymentMethod.CASH,
+    kind: str = PaymentKind.PAYMENT,
+    status: str = PaymentState.SUCCESSFUL,
+    reference: str | None = None,
+    received_at: datetime | None = None,
+    note: str = "",
+    currency: str | None = None,
+    user=None,
+    attr_prefix: str = "",
+) -> Payment:
+    """`sale_record_payment` on a sale the caller has already locked (a create, a refund, an assignment)."""
+    amount = payment_services.payment_validate(
+        amount=amount, method=method, kind=kind, status=status, user=user, attr_prefix=attr_prefix
+    )
+    return _record_validated(
+        sale=sale, amount=amount, method=method, kind=kind, status=status, reference=reference,
+        received_at=received_at, note=note, currency=currency, user=user, attr_prefix=attr_prefix,
+    )
+
+
+@transaction.atomic
+def sale_record_payment(
+    *,
+    sale: Sale,
+    amount,
+    method: str = PaymentMethod.CASH,
+    kind: str = PaymentKind.PAYMENT,
+    status: str = PaymentState.SUCCESSFUL,
+    reference: str | None = None,
+    received_at: datetime | None = None,
+    note: str = "",
+    currency: str | None = None,
+    user=None,
+    attr_prefix: str = "",
+) -> Payment:
+    """Record a payment or refund on a sale (locked once), refresh its paid total and log it.
+
+    A refund needs `sales.refund_sale` and cannot exceed what the sale holds.
+    """
+    amount = payment_services.payment_validate(
+        amount=amount, method=method, kind=kind, status=status, user=user, attr_prefix=attr_prefix
+    )
+    sale = sale_lock(sale=sale)
+    return _record_validated(
+        sale=sale, amount=amount, method=method, kind=kind, status=status, reference=reference,
+        received_at=received_at, note=note, currency=currency, user=user, attr_prefix=attr_prefix,
+    )
+
+
+@transaction.atomic
+def sale_assign_payment(
+    *, sale: Sale, transaction_reference: str, user, amount=None, method: str | None = None
+) -> Payment:
+    """Match a transaction to a sale; an unknown reference is recorded on the spot (amount and method required)."""
+    if not transaction_reference:
+        raise ValidationError("A transaction reference is required.", code="required", attr="transaction_reference")
+    sale = sale_lock(sale=sale)
+    payment = payment_services.payment_lock_by_reference(reference=transaction_reference)
+    if payment is None:
+        if amount is None:
+            raise ValidationError("Unknown transaction: give its amount to record it.", code="required", attr="amount")
+        if not method:
+            raise ValidationError("Unknown transaction: give its method to record it.", code="required", attr="method")
+        return _record_on_locked_sale(
+            sale=sale, amount=amount, method=method, reference=transaction_reference, user=user,
+            note="recorded when assigned",
+        )
+    payment_services.payment_check_assignable(payment=payment, transaction_reference=transaction_reference,
+                                              amount=amount)
+    if payment.currency != sale.currency:
+        raise ValidationError(f"The transaction is in {payment.currency}; the sale in {sale.currency}.",
+                              attr="transaction_reference")
+    if payment.kind == PaymentKind.REFUND:
+        payment_services.check_refund_permission(user)
+    _check_money_on_sale(sale, payment, "transaction_reference")
+    payment_services.payment_mark_assigned(payment=payment, sale=sale)
+    sale_payment_changed(sale=sale, payment=payment, user=user, event=SaleEventType.PAYMENT_ASSIGNED)
+    return payment
+
+
+def sale_record_payments(*, sale: Sale, payments: Sequence[PaymentData], user) -> list[Payment]:
+    """The payments given with a new sale (inserted, so locked, in this transaction), in input order."""
     return [
-        payment_services.payment_record(
+        _record_on_locked_sale(
             sale=sale,
             amount=data.amount,
             method=data.method,
@@ -82,15 +227,13 @@ def _record_payments(sale: Sale, payments: Sequence[PaymentData], user) -> list:
     ]
 
 
-def _refund_payment(sale: Sale, amount: Decimal, user, note: str) -> None:
-    """Record money given back (nothing for 0.00); more than the sale holds is refused by the payment service."""
-    from payments import services as payment_services
-
+def sale_refund_money(*, sale: Sale, amount: Decimal, user, note: str) -> None:
+    """Record money given back on a sale the caller has locked (nothing for 0.00); more than it holds is refused."""
     amount = quantize(amount)
     if amount <= 0:
         return
     last = sale.payments.filter(kind=PaymentKind.PAYMENT, status=PaymentState.SUCCESSFUL).order_by("-pk").first()
-    payment_services.payment_record(
+    _record_on_locked_sale(
         sale=sale,
         amount=amount,
         method=last.method if last else PaymentMethod.OTHER,

@@ -8,10 +8,11 @@ from django.db import transaction
 
 from inventory import services as stock
 from inventory.services import StockLine
+from payments.services import check_refund_permission
 from sales.errors import InvalidTransition
 from sales.models import ReturnStatus, Sale, SaleEventType, SaleItem, SaleStatus
-from sales.services._common import _allowed, _log, _reason, check_refund_permission, sale_lock
-from sales.services.payments import _refund_payment, sale_refresh_payments
+from sales.services._common import allowed_statuses, log_event, sale_lock, stock_reason
+from sales.services.payments import sale_refresh_payments, sale_refund_money
 from salesproject.errors import ValidationError
 from salesproject.money import ZERO, quantize
 
@@ -59,8 +60,8 @@ def sale_return(
     if refund:
         check_refund_permission(user)
     sale = sale_lock(sale=sale)
-    if sale.status not in (SaleStatus.CONFIRMED, SaleStatus.IN_DELIVERY, SaleStatus.COMPLETED):
-        raise InvalidTransition(action="return items of", current=sale.status, allowed=_allowed(sale, user))
+    if not sale.is_returnable:
+        raise InvalidTransition(action="return items of", current=sale.status, allowed=allowed_statuses(sale, user))
     if not lines:
         raise ValidationError("Name at least one item to return.", code="empty", attr="items")
     items = {item.pk: item for item in sale.items.select_for_update().order_by("pk")}
@@ -94,16 +95,16 @@ def sale_return(
         item.quantity_returned += quantity
         returned.append({"item": item.pk, "sku": item.sku, "quantity": quantity, "amount": str(charged)})
     if restock:
-        stock.stock_restock(lines=restock_lines, sale=sale, user=user, reason=_reason(sale, "returned"))
+        stock.stock_restock(lines=restock_lines, sale=sale, user=user, reason=stock_reason(sale, "returned"))
     SaleItem.objects.bulk_update([items[i] for i in requested], ["quantity_returned"])
     all_items = list(items.values())
     fully = all(item.quantity_returned == item.quantity for item in all_items)
     sale.return_status = ReturnStatus.FULL if fully else ReturnStatus.PARTIAL
     sale.returned_total += amount
     sale.save(update_fields=["return_status", "returned_total", "updated_at"])
-    _log(sale, SaleEventType.RETURNED, user=user, items=returned, restock=restock, refund=refund,
+    log_event(sale, SaleEventType.RETURNED, user=user, items=returned, restock=restock, refund=refund,
          amount=str(amount), reason=reason)
     if refund:
-        _refund_payment(sale, amount, user, note=reason or "items returned")
+        sale_refund_money(sale=sale, amount=amount, user=user, note=reason or "items returned")
     sale_refresh_payments(sale=sale)  # the sale is worth less now: its payment status may change
     return sale

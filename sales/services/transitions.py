@@ -1,41 +1,96 @@
 """Move a sale through its lifecycle: submit, confirm, ship, complete, cancel, reject, refund."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from inspect import signature
 from typing import Any
 
 from django.db import transaction
 
 from inventory import services as stock
 from sales.errors import InvalidTransition
-from sales.models import CancelReason, Carrier, ReturnStatus, Sale, SaleItem, SaleStatus
-from sales.services._common import (
-    _allowed,
-    _check_transition,
-    _reason,
-    _stock_lines,
-    _tracking_url,
-    _transition,
-    sale_lock,
+from sales.models import (
+    COMMITTED_STATUSES,
+    RESERVING_STATUSES,
+    TRANSITION_FOR_STATUS,
+    CancelReason,
+    Carrier,
+    ReturnStatus,
+    Sale,
+    SaleEvent,
+    SaleEventType,
+    SaleItem,
+    SaleStatus,
 )
-from sales.services.payments import _refund_payment, sale_refresh_payments
+from sales.services._common import (
+    allowed_statuses,
+    build_event,
+    check_transition,
+    run_transition,
+    sale_lock,
+    stock_lines,
+    stock_reason,
+    tracking_url_for,
+)
+from sales.services.payments import sale_refresh_payments, sale_refund_money
 from salesproject.db import retry_on_transient_db_errors
 from salesproject.errors import ValidationError
 
 
-def _submit(sale: Sale, items: Sequence[SaleItem], *, user) -> None:
-    _check_transition(sale, "submit", None)
-    stock.stock_reserve(lines=_stock_lines(items), sale=sale, user=user, reason=_reason(sale, "submitted"))
-    _transition(sale, "submit", user=user)
+def advance_in_memory(sale: Sale, items: Sequence[SaleItem], names: Sequence[str]) -> list[tuple[str, str, str]]:
+    """Run the transitions `names` on the sale in memory (nothing is written); (from, to, name) of each.
+
+    Lines whose units leave the warehouse with these steps record where from (`stock_warehouse`).
+    """
+    was_committed = sale.stock_committed
+    steps = []
+    for name in names:
+        check_transition(sale, name, None)
+        source = sale.status
+        getattr(sale, name)()
+        steps.append((source, sale.status, name))
+    if sale.stock_committed and not was_committed:
+        for item in items:
+            item.stock_warehouse_id = item.warehouse_id
+    return steps
 
 
-def _confirm(sale: Sale, items: Sequence[SaleItem], *, user, saved: bool = True) -> None:
-    _check_transition(sale, "confirm", None)
-    stock.stock_commit(lines=_stock_lines(items), sale=sale, user=user, reason=_reason(sale, "confirmed"))
-    for item in items:
-        item.stock_warehouse_id = item.warehouse_id
-    if saved:
+def move_stock_to_status(sale: Sale, items: Sequence[SaleItem], *, was: str, user) -> None:
+    """Make the stock follow a sale that moved forward from status `was`, in one locked step.
+
+    Submitted: reserve its lines; confirmed: take the reserved units out of stock; both at once
+    (a sale created confirmed or completed): reserve and commit together.
+    """
+    held = was in RESERVING_STATUSES or was in COMMITTED_STATUSES
+    if sale.holds_reservation and not held:
+        stock.stock_reserve(lines=stock_lines(items), sale=sale, user=user, reason=stock_reason(sale, "submitted"))
+    elif sale.stock_committed and was in RESERVING_STATUSES:
+        stock.stock_commit(lines=stock_lines(items), sale=sale, user=user, reason=stock_reason(sale, "confirmed"))
+    elif sale.stock_committed and not held:
+        stock.stock_reserve_and_commit(
+            lines=stock_lines(items), sale=sale, user=user, reason=stock_reason(sale, "confirmed")
+        )
+
+
+def status_events(sale: Sale, steps: Sequence[tuple[str, str, str]], *, user) -> list[SaleEvent]:
+    """One unsaved `status_changed` event per step of `advance_in_memory`."""
+    return [
+        build_event(
+            sale, SaleEventType.STATUS_CHANGED, user=user, from_status=source, to_status=target, transition=name
+        )
+        for source, target, name in steps
+    ]
+
+
+def _advance(sale: Sale, items: Sequence[SaleItem], names: Sequence[str], *, user) -> None:
+    """Move a saved, locked sale forward through `names` with its stock, save it and log each step."""
+    was, was_committed = sale.status, sale.stock_committed
+    steps = advance_in_memory(sale, items, names)
+    move_stock_to_status(sale, items, was=was, user=user)
+    if sale.stock_committed and not was_committed:
         SaleItem.objects.bulk_update(items, ["stock_warehouse"])
-    _transition(sale, "confirm", user=user)
+    sale.save()
+    for event in status_events(sale, steps, user=user):
+        event.save()
 
 
 @retry_on_transient_db_errors
@@ -43,8 +98,8 @@ def _confirm(sale: Sale, items: Sequence[SaleItem], *, user, saved: bool = True)
 def sale_submit(*, sale: Sale, user) -> Sale:
     """Draft → pending: reserve the stock of every line, or refuse if any line is short."""
     sale = sale_lock(sale=sale)
-    _check_transition(sale, "submit", user)
-    _submit(sale, list(sale.items.all()), user=user)
+    check_transition(sale, "submit", user)
+    _advance(sale, list(sale.items.all()), ("submit",), user=user)
     return sale
 
 
@@ -53,8 +108,8 @@ def sale_submit(*, sale: Sale, user) -> Sale:
 def sale_confirm(*, sale: Sale, user) -> Sale:
     """Pending → confirmed: the reserved units leave the warehouse."""
     sale = sale_lock(sale=sale)
-    _check_transition(sale, "confirm", user)
-    _confirm(sale, list(sale.items.all()), user=user)
+    check_transition(sale, "confirm", user)
+    _advance(sale, list(sale.items.all()), ("confirm",), user=user)
     return sale
 
 
@@ -65,7 +120,7 @@ def sale_ship(
 ) -> Sale:
     """Confirmed → in delivery, setting carrier and tracking on every line when given."""
     sale = sale_lock(sale=sale)
-    _check_transition(sale, "ship", user)
+    check_transition(sale, "ship", user)
     if carrier is not None or tracking_code or tracking_url:
         items = list(sale.items.all())
         for item in items:
@@ -73,9 +128,9 @@ def sale_ship(
                 item.carrier = carrier
             if tracking_code:
                 item.tracking_code = tracking_code
-            item.tracking_url = tracking_url or _tracking_url(item.carrier, item.tracking_code) or item.tracking_url
+            item.tracking_url = tracking_url or tracking_url_for(item.carrier, item.tracking_code) or item.tracking_url
         SaleItem.objects.bulk_update(items, ["carrier", "tracking_code", "tracking_url"])
-    _transition(
+    run_transition(
         sale, "ship", user=user, carrier=carrier.code if carrier else None, tracking_code=tracking_code,
         tracking_url=tracking_url,
     )
@@ -87,8 +142,8 @@ def sale_ship(
 def sale_complete(*, sale: Sale, user) -> Sale:
     """Confirmed or in delivery → completed."""
     sale = sale_lock(sale=sale)
-    _check_transition(sale, "complete", user)
-    _transition(sale, "complete", user=user)
+    check_transition(sale, "complete", user)
+    _advance(sale, (), ("complete",), user=user)  # its units have left already: no lines needed
     return sale
 
 
@@ -101,15 +156,15 @@ def sale_cancel(*, sale: Sale, user, reason: str = CancelReason.OTHER, note: str
             f"Reason must be one of: {', '.join(CancelReason.values)}.", code="invalid_choice", attr="reason"
         )
     sale = sale_lock(sale=sale)
-    _check_transition(sale, "cancel", user)
+    check_transition(sale, "cancel", user)
     items = list(sale.items.all())
     if sale.holds_reservation:
-        stock.stock_release(lines=_stock_lines(items), sale=sale, user=user, reason=_reason(sale, "cancelled"))
+        stock.stock_release(lines=stock_lines(items), sale=sale, user=user, reason=stock_reason(sale, "cancelled"))
     elif sale.stock_committed:
         stock.stock_restock(
-            lines=_stock_lines(items, remaining=True), sale=sale, user=user, reason=_reason(sale, "cancelled")
+            lines=stock_lines(items, remaining=True), sale=sale, user=user, reason=stock_reason(sale, "cancelled")
         )
-    _transition(sale, "cancel", user=user, args={"reason": reason}, note=note)
+    run_transition(sale, "cancel", user=user, args={"reason": reason}, note=note)
     return sale
 
 
@@ -118,9 +173,11 @@ def sale_cancel(*, sale: Sale, user, reason: str = CancelReason.OTHER, note: str
 def sale_reject(*, sale: Sale, user, reason: str = "", note: str = "") -> Sale:
     """Pending → rejected: release the reservation."""
     sale = sale_lock(sale=sale)
-    _check_transition(sale, "reject", user)
-    stock.stock_release(lines=_stock_lines(sale.items.all()), sale=sale, user=user, reason=_reason(sale, "rejected"))
-    _transition(sale, "reject", user=user, args={"reason": reason or ""}, note=note)
+    check_transition(sale, "reject", user)
+    stock.stock_release(
+        lines=stock_lines(sale.items.all()), sale=sale, user=user, reason=stock_reason(sale, "rejected")
+    )
+    run_transition(sale, "reject", user=user, args={"reason": reason or ""}, note=note)
     return sale
 
 
@@ -134,11 +191,11 @@ def sale_refund(*, sale: Sale, user, restock: bool = False, reason: str = "") ->
     hand or are written off (kept by the customer, damaged).
     """
     sale = sale_lock(sale=sale)
-    _check_transition(sale, "refund", user)
+    check_transition(sale, "refund", user)
     items = list(sale.items.all())
     if restock:
         stock.stock_restock(
-            lines=_stock_lines(items, remaining=True), sale=sale, user=user, reason=_reason(sale, "refunded")
+            lines=stock_lines(items, remaining=True), sale=sale, user=user, reason=stock_reason(sale, "refunded")
         )
     for item in items:
         item.quantity_returned = item.quantity
@@ -146,29 +203,42 @@ def sale_refund(*, sale: Sale, user, restock: bool = False, reason: str = "") ->
     sale.return_status = ReturnStatus.FULL
     sale.returned_total = sale.grand_total  # a refunded sale is worth nothing (see returned_total_of)
     refunded = sale.paid_total
-    _refund_payment(sale, refunded, user, note=reason or "sale refunded")
+    sale_refund_money(sale=sale, amount=refunded, user=user, note=reason or "sale refunded")
     sale_refresh_payments(sale=sale)
-    _transition(sale, "refund", user=user, reason=reason, restock=restock, amount=str(refunded))
+    run_transition(sale, "refund", user=user, reason=reason, restock=restock, amount=str(refunded))
     return sale
 
 
+# The service behind each transition name of `TRANSITION_FOR_STATUS` (the model's table): the generic
+# `POST …/status/` and the admin's buttons run these, never the model's transition method alone.
+TRANSITION_SERVICES: dict[str, Callable[..., Sale]] = {
+    "submit": sale_submit,
+    "confirm": sale_confirm,
+    "ship": sale_ship,
+    "complete": sale_complete,
+    "cancel": sale_cancel,
+    "reject": sale_reject,
+    "refund": sale_refund,
+}
+# The keyword arguments each service takes, to pass on only those of `sale_transition_to`'s.
+_SERVICE_ARGUMENTS = {name: frozenset(signature(service).parameters) for name, service in TRANSITION_SERVICES.items()}
+
+
 def sale_transition_to(*, sale: Sale, user, status: str, reason: str = "", note: str = "", **options: Any) -> Sale:
-    """Run the transition that leads to `status` (the generic `POST …/status/`)."""
+    """Run the transition that leads to `status` (the generic `POST …/status/`).
+
+    `reason` and `note`, when given, and `options` (ship's carrier and tracking, refund's restock) go
+    to the service that takes them; a blank cancel reason is the service's default (`other`).
+    """
     if status not in SaleStatus.values:
         raise ValidationError(f"Unknown status {status!r}.", code="invalid_choice", attr="status")
-    if status == SaleStatus.PENDING:
-        return sale_submit(sale=sale, user=user)
-    if status == SaleStatus.CONFIRMED:
-        return sale_confirm(sale=sale, user=user)
-    if status == SaleStatus.IN_DELIVERY:
-        return sale_ship(sale=sale, user=user, **options)
-    if status == SaleStatus.COMPLETED:
-        return sale_complete(sale=sale, user=user)
-    if status == SaleStatus.CANCELLED:
-        return sale_cancel(sale=sale, user=user, reason=reason or CancelReason.OTHER, note=note)
-    if status == SaleStatus.REJECTED:
-        return sale_reject(sale=sale, user=user, reason=reason, note=note)
-    if status == SaleStatus.REFUNDED:
-        return sale_refund(sale=sale, user=user, reason=reason, **options)
-    current = Sale.objects.get(pk=sale.pk)
-    raise InvalidTransition(action=f"move to {status}", current=current.status, allowed=_allowed(current, user))
+    name = TRANSITION_FOR_STATUS.get(status)
+    if name is None:
+        current = Sale.objects.get(pk=sale.pk)
+        allowed = allowed_statuses(current, user)
+        raise InvalidTransition(action=f"move to {status}", current=current.status, allowed=allowed)
+    given = {"reason": reason, "note": note, **options}
+    accepted = _SERVICE_ARGUMENTS[name]
+    return TRANSITION_SERVICES[name](
+        sale=sale, user=user, **{key: value for key, value in given.items() if key in accepted and value != ""}
+    )

@@ -23,11 +23,10 @@ from customers.tests.factories import CustomerFactory
 from inventory.models import StockLevel
 from inventory.services import stock_receive
 from inventory.tests.factories import WarehouseFactory, stocked_variant
-from payments import services as payment_services
 from sales import services
 from sales.csv_io import EXPORT_COLUMNS, write_sales_csv
 from sales.models import Carrier, Channel, Invoice, Sale, SaleEvent, SaleItem, TaxRate
-from sales.services import ItemData
+from sales.services import ItemData, sale_record_payment
 from sales.tests.factories import CarrierFactory, ChannelFactory, StaffFactory, TaxRateFactory, UserFactory
 from salesproject.models import IdempotencyKey
 
@@ -70,9 +69,11 @@ def make_sale(*, quantity: int = 2, stock: int = 10, status: str = "pending", **
     variant = stocked_variant(stock)
     sale = services.sale_create(
         seller=kwargs.pop("seller", None) or UserFactory(),
-        items=[ItemData(variant=variant, quantity=quantity)],
-        status=status,
-        **kwargs,
+        data=services.NewSale(
+            items=[ItemData(variant=variant, quantity=quantity)],
+            status=status,
+            **kwargs,
+        ),
     )
     return Sale.objects.get(pk=sale.pk)
 
@@ -226,7 +227,10 @@ def test_search_finds_the_sale_by_each_searchable_field(client, term):
 def test_search_by_a_sku_on_two_lines_lists_the_sale_once(client):
     variant = stocked_variant(10)
     sale = services.sale_create(
-        seller=UserFactory(), items=[ItemData(variant=variant, quantity=1), ItemData(variant=variant, quantity=2)]
+        seller=UserFactory(),
+        data=services.NewSale(
+            items=[ItemData(variant=variant, quantity=1), ItemData(variant=variant, quantity=2)],
+        ),
     )
 
     response = client.get(CHANGELIST, {"q": variant.sku})
@@ -250,12 +254,14 @@ def test_each_filter_answers_200_and_keeps_only_matching_sales(client, params):
     channel = ChannelFactory(code="pos")
     match = services.sale_create(
         seller=UserFactory(),
-        items=[ItemData(variant=stocked_variant(5, warehouse=second), quantity=1)],
-        status="completed",
-        channel=channel,
-        warehouse=second,
+        data=services.NewSale(
+            items=[ItemData(variant=stocked_variant(5, warehouse=second), quantity=1)],
+            status="completed",
+            channel=channel,
+            warehouse=second,
+        ),
     )
-    payment_services.payment_record(sale=match, amount=match.grand_total)
+    sale_record_payment(sale=match, amount=match.grand_total)
     make_sale()  # pending, unpaid, unfulfilled, no channel, default warehouse
     value = {"CHANNEL": str(channel.pk), "WAREHOUSE": str(second.pk)}
     params = {key: value.get(v, v) for key, v in params.items()}
@@ -307,7 +313,10 @@ def test_sale_page_costs_at_most_one_query_more_per_line(client):
 
     def count(lines: int) -> int:
         sale = services.sale_create(
-            seller=UserFactory(), items=[ItemData(variant=stocked_variant(5), quantity=1) for _ in range(lines)]
+            seller=UserFactory(),
+            data=services.NewSale(
+                items=[ItemData(variant=stocked_variant(5), quantity=1) for _ in range(lines)],
+            ),
         )
         with CaptureQueriesContext(connection) as queries:
             assert client.get(change_url(sale)).status_code == 200
@@ -462,7 +471,7 @@ def test_reject_button_asks_for_a_reason_and_releases_the_reservation(client):
 @pytest.mark.parametrize("restock, stock_after", [(True, (10, 0)), (False, (8, 0))])
 def test_refund_asks_whether_to_restock_and_gives_the_money_back(client, restock, stock_after):
     sale = make_sale(quantity=2, status="completed")
-    payment_services.payment_record(sale=sale, amount=sale.grand_total)
+    sale_record_payment(sale=sale, amount=sale.grand_total)
     variant = sale.items.get().variant
     assert level(variant) == (8, 0)
 
@@ -478,7 +487,12 @@ def test_refund_asks_whether_to_restock_and_gives_the_money_back(client, restock
 def test_insufficient_stock_on_submit_is_a_message_not_a_500(client):
     sale = make_sale(quantity=5, stock=10, status="draft")
     variant = sale.items.get().variant
-    services.sale_create(seller=UserFactory(), items=[ItemData(variant=variant, quantity=8)])  # leaves 2
+    services.sale_create(
+        seller=UserFactory(),
+        data=services.NewSale(
+            items=[ItemData(variant=variant, quantity=8)],
+        ),
+    )  # leaves 2
 
     response = press(client, sale, "submit")
 
@@ -837,7 +851,10 @@ def test_bulk_actions_report_success_without_failures(client):
 def test_csv_export_writes_one_row_per_item_with_the_sale_totals(client):
     variant_a, variant_b = stocked_variant(10), stocked_variant(10)
     two_lines = services.sale_create(
-        seller=UserFactory(), items=[ItemData(variant=variant_a, quantity=1), ItemData(variant=variant_b, quantity=2)]
+        seller=UserFactory(),
+        data=services.NewSale(
+            items=[ItemData(variant=variant_a, quantity=1), ItemData(variant=variant_b, quantity=2)],
+        ),
     )
     one_line = make_sale(quantity=4)
     make_sale()  # not selected
@@ -939,7 +956,7 @@ def test_a_tax_rate_used_by_a_sale_is_not_deleted(client):
 def test_an_item_is_never_saved_by_the_admin_directly(client):
     """The read-only inlines carry no editable rows: payments and events come from the services only."""
     sale = make_sale()
-    payment_services.payment_record(sale=sale, amount=D("5.00"))
+    sale_record_payment(sale=sale, amount=D("5.00"))
     events, items = SaleEvent.objects.count(), list(SaleItem.objects.values_list("pk", "quantity"))
 
     post_form(client, change_url(sale), {"payments-0-amount": "999", "events-0-type": "created"})

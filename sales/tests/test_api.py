@@ -14,11 +14,10 @@ from customers.tests.factories import AddressFactory, CustomerFactory
 from inventory import services as stock_services
 from inventory.models import StockLevel
 from inventory.tests.factories import ProductGroupFactory, VariantFactory, WarehouseFactory, stocked_variant
-from payments import services as payment_services
 from payments.models import Payment
 from sales import services
 from sales.models import Invoice, Sale, SaleEvent
-from sales.services import ItemData
+from sales.services import ItemData, sale_record_payment
 from sales.tests.factories import CarrierFactory, ChannelFactory, StaffFactory, TaxRateFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -79,8 +78,12 @@ def sale_in(state: str, seller, variant=None, quantity: int = 2, **kwargs) -> Sa
     create_as = {"in_delivery": "confirmed", "cancelled": "pending", "rejected": "pending", "refunded": "completed"}
     variant = variant or stocked_variant(10)
     sale = services.sale_create(
-        seller=seller, items=[ItemData(variant=variant, quantity=quantity)], status=create_as.get(state, state),
-        **kwargs,
+        seller=seller,
+        data=services.NewSale(
+            items=[ItemData(variant=variant, quantity=quantity)],
+            status=create_as.get(state, state),
+            **kwargs,
+        ),
     )
     if state == "in_delivery":
         services.sale_ship(sale=sale, user=seller)
@@ -187,7 +190,7 @@ def test_summary_counts_every_own_sale_and_revenue_of_confirmed_shipped_and_comp
                          ("completed", "50.00"), ("cancelled", "60.00"), ("rejected", "70.00")]:
         sale_in(state, seller, stocked_variant(10, price=D(price)), quantity=1)
     paid = sale_in("completed", seller, stocked_variant(10, price=D("5.00")), quantity=1)
-    payment_services.payment_record(sale=paid, amount=D("5.00"), user=seller)
+    sale_record_payment(sale=paid, amount=D("5.00"), user=seller)
     sale_in("completed", UserFactory(), stocked_variant(10, price=D("1000.00")), quantity=1)  # someone else's
 
     response = api_client(seller).get(f"{SALES}summary/")
@@ -299,7 +302,7 @@ def world(staff):
 
     def make(seller, lines, status, **kwargs) -> Sale:
         items = [ItemData(variant=variant, quantity=quantity) for variant, quantity in lines]
-        return services.sale_create(seller=seller, items=items, status=status, **kwargs)
+        return services.sale_create(seller=seller, data=services.NewSale(items=items, status=status, **kwargs))
 
     b = make(seller_b, [(tee, 2)], "confirmed", customer=bob, channel=web, warehouse=east, reference="WEB-2002",
              external_id="EXT-B", shipping_address={"country": "FR"})
@@ -307,8 +310,8 @@ def world(staff):
              external_id="EXT-A", shipping_address={"country": "IT"})
     d = make(seller_b, [(cap, 2)], "draft", customer=alice, channel=pos, shipping_address={"country": "IT"})
     c = make(seller_a, [(mug, 1), (cap, 3)], "completed")
-    payment_services.payment_record(sale=b, amount=D("100.00"), user=seller_b)
-    payment_services.payment_record(sale=c, amount=D("10.00"), user=seller_a)
+    sale_record_payment(sale=b, amount=D("100.00"), user=seller_b)
+    sale_record_payment(sale=c, amount=D("10.00"), user=seller_a)
     for sale, moment in [(a, "2024-07-10T10:00:00Z"), (b, "2024-07-15T12:00:00Z"), (c, "2024-07-20T23:30:00Z"),
                          (d, "2024-07-25T08:00:00Z")]:
         Sale.objects.filter(pk=sale.pk).update(created_at=datetime.fromisoformat(moment))
@@ -946,7 +949,7 @@ def test_patch_items_of_a_closed_sale_is_409_sale_locked(state, api_client, sell
 
 def test_patch_discount_of_a_pending_sale_reprices_it_and_refreshes_the_payment_status(api_client, seller):
     sale = sale_in("pending", seller, stocked_variant(10, price=D("50.00")), quantity=2)
-    payment_services.payment_record(sale=sale, amount=D("90.00"), user=seller)
+    sale_record_payment(sale=sale, amount=D("90.00"), user=seller)
 
     response = api_client(seller).patch(url(sale), {"discount": "10.00", "discount_type": "fixed"}, format="json")
 
@@ -1039,7 +1042,7 @@ def test_refund_with_restock_puts_units_back_and_records_the_refund(api_client, 
     grant_refund(seller)
     variant = stocked_variant(10, price=D("20.00"))
     sale = sale_in("completed", seller, variant, quantity=3)
-    payment_services.payment_record(sale=sale, amount=D("60.00"), user=seller)
+    sale_record_payment(sale=sale, amount=D("60.00"), user=seller)
 
     response = api_client(seller).post(url(sale, "refund"), {"restock": True, "reason": "damaged"}, format="json")
 
@@ -1073,11 +1076,17 @@ def returnable(seller):
     """A confirmed, paid sale: 3 × 10.00 and 2 × 7.00, 10 % order discount, VAT 5 % → lines 28.35 and 13.23."""
     first, second = stocked_variant(10, price=D("10.00")), stocked_variant(10, price=D("7.00"))
     sale = services.sale_create(
-        seller=seller, status="confirmed", discount=D("10"), discount_type="percent",
-        tax=TaxRateFactory(), items=[ItemData(variant=first, quantity=3), ItemData(variant=second, quantity=2)],
+        seller=seller,
+        data=services.NewSale(
+            status="confirmed",
+            discount=D("10"),
+            discount_type="percent",
+            tax=TaxRateFactory(),
+            items=[ItemData(variant=first, quantity=3), ItemData(variant=second, quantity=2)],
+        ),
     )
     assert sale.grand_total == D("41.58")
-    payment_services.payment_record(sale=sale, amount=sale.grand_total, method="card", user=seller)
+    sale_record_payment(sale=sale, amount=sale.grand_total, method="card", user=seller)
     grant_refund(seller)  # returns with `refund` give money back: they need the permission
     items = list(sale.items.order_by("pk"))
     return {"sale": sale, "items": items, "variants": (first, second)}
@@ -1198,8 +1207,13 @@ def sales_with_three_items(seller, count: int) -> None:
     variants = [stocked_variant(1000) for _ in range(3)]
     for _ in range(count):
         services.sale_create(
-            seller=seller, customer=CustomerFactory(), channel=channel, tax=TaxRateFactory(),
-            items=[ItemData(variant=variant, quantity=1) for variant in variants],
+            seller=seller,
+            data=services.NewSale(
+                customer=CustomerFactory(),
+                channel=channel,
+                tax=TaxRateFactory(),
+                items=[ItemData(variant=variant, quantity=1) for variant in variants],
+            ),
         )
 
 
@@ -1224,7 +1238,7 @@ def test_activity_queries_do_not_grow_with_the_number_of_events(count, api_clien
                                                                  django_assert_max_num_queries):
     sale = sale_in("pending", seller)
     for _ in range(count - 2):
-        payment_services.payment_record(sale=sale, amount=D("0.01"), user=StaffFactory())
+        sale_record_payment(sale=sale, amount=D("0.01"), user=StaffFactory())
     client = api_client(seller)
 
     with django_assert_max_num_queries(3):  # token, sale, events with their users
@@ -1238,7 +1252,7 @@ def test_detail_queries_do_not_grow_with_the_number_of_payments(count, api_clien
                                                                 django_assert_max_num_queries):
     sale = sale_in("pending", seller)
     for _ in range(count):
-        payment_services.payment_record(sale=sale, amount=D("0.01"), user=UserFactory())
+        sale_record_payment(sale=sale, amount=D("0.01"), user=UserFactory())
     client = api_client(seller)
 
     with django_assert_max_num_queries(4):  # token + user, sale with its references, items, payments with users

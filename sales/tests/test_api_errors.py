@@ -8,11 +8,10 @@ from django.contrib.auth.models import Permission
 from customers.tests.factories import CustomerFactory
 from inventory.models import StockLevel, StockMovement
 from inventory.tests.factories import WarehouseFactory, stocked_variant
-from payments import services as payment_services
 from payments.models import Payment
 from sales import services
 from sales.models import Sale, SaleEvent, SaleItem
-from sales.services import ItemData
+from sales.services import ItemData, sale_record_payment
 from sales.tests.factories import CarrierFactory, ChannelFactory, TaxRateFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -62,8 +61,14 @@ def shop(seller, warehouse):
     CarrierFactory(code="dhl")
     TaxRateFactory()
     customer = CustomerFactory()
-    sale = services.sale_create(seller=seller, items=[ItemData(variant=variant, quantity=2)], reference="EXISTING")
-    payment_services.payment_record(sale=sale, amount="5.00", reference="PAY-1", user=seller)
+    sale = services.sale_create(
+        seller=seller,
+        data=services.NewSale(
+            items=[ItemData(variant=variant, quantity=2)],
+            reference="EXISTING",
+        ),
+    )
+    sale_record_payment(sale=sale, amount="5.00", reference="PAY-1", user=seller)
     other_product = stocked_variant(10).product
     return {
         "variant": variant, "customer": customer, "sale": sale, "other_product": other_product,
@@ -292,8 +297,13 @@ def test_patch_with_a_json_array_body_is_400_and_writes_nothing(shop, api_client
 @pytest.fixture
 def confirmed(shop, seller):
     """A confirmed sale of 3 units of the shop's variant."""
-    return services.sale_create(seller=seller, items=[ItemData(variant=shop["variant"], quantity=3)],
-                                status="confirmed")
+    return services.sale_create(
+        seller=seller,
+        data=services.NewSale(
+            items=[ItemData(variant=shop["variant"], quantity=3)],
+            status="confirmed",
+        ),
+    )
 
 
 BAD_RETURN_BODIES = [
@@ -314,7 +324,7 @@ BAD_RETURN_BODIES = [
                          ids=[case[0] for case in BAD_RETURN_BODIES])
 def test_bad_return_body_is_400_and_writes_nothing(make_body, attr, confirmed, api_client, seller):
     seller.user_permissions.add(Permission.objects.get(codename="refund_sale", content_type__app_label="sales"))
-    payment_services.payment_record(sale=confirmed, amount=confirmed.grand_total, user=seller)
+    sale_record_payment(sale=confirmed, amount=confirmed.grand_total, user=seller)
     before = world()
 
     response = api_client(seller).post(f"{SALES}{confirmed.pk}/returns/", make_body(confirmed.items.get()),

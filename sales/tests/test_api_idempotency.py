@@ -134,7 +134,7 @@ def test_a_validation_error_is_replayed(api_client, seller, warehouse):
 def test_a_key_on_confirm_replays_instead_of_failing_the_second_time(api_client, seller, warehouse):
     client = api_client(seller)
     variant = stocked_variant(10)
-    sale = services.sale_create(seller=seller, items=[ItemData(variant=variant, quantity=2)])
+    sale = services.sale_create(seller=seller, data=services.NewSale(items=[ItemData(variant=variant, quantity=2)]))
     path = f"{SALES}{sale.pk}/confirm/"
 
     first = post(client, {}, "confirm-1", path=path)
@@ -150,7 +150,12 @@ def test_a_key_on_confirm_replays_instead_of_failing_the_second_time(api_client,
 @pytest.mark.django_db
 def test_a_key_on_a_sale_payment_records_it_once(api_client, seller, warehouse):
     client = api_client(seller)
-    sale = services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(10), quantity=1)])
+    sale = services.sale_create(
+        seller=seller,
+        data=services.NewSale(
+            items=[ItemData(variant=stocked_variant(10), quantity=1)],
+        ),
+    )
     path = f"{SALES}{sale.pk}/payments/"
 
     first = post(client, {"amount": "5.00"}, "pay-1", path=path)
@@ -164,7 +169,12 @@ def test_a_key_on_a_sale_payment_records_it_once(api_client, seller, warehouse):
 @pytest.mark.django_db
 def test_a_key_on_a_multipart_invoice_upload_attaches_it_once(api_client, seller, warehouse):
     client = api_client(seller)
-    sale = services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(10), quantity=1)])
+    sale = services.sale_create(
+        seller=seller,
+        data=services.NewSale(
+            items=[ItemData(variant=stocked_variant(10), quantity=1)],
+        ),
+    )
     path = f"{SALES}{sale.pk}/invoice/"
 
     def upload():
@@ -194,9 +204,19 @@ def test_a_key_still_replays_after_24_hours(api_client, seller, warehouse):
 @pytest.mark.django_db
 def test_a_key_on_a_get_is_ignored(api_client, seller, warehouse):
     client = api_client(seller)
-    services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(10), quantity=1)])
+    services.sale_create(
+        seller=seller,
+        data=services.NewSale(
+            items=[ItemData(variant=stocked_variant(10), quantity=1)],
+        ),
+    )
     first = client.get(SALES, HTTP_IDEMPOTENCY_KEY="get-1")
-    services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(10), quantity=1)])
+    services.sale_create(
+        seller=seller,
+        data=services.NewSale(
+            items=[ItemData(variant=stocked_variant(10), quantity=1)],
+        ),
+    )
 
     second = client.get(SALES, HTTP_IDEMPOTENCY_KEY="get-1")
 

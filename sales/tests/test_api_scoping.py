@@ -8,11 +8,10 @@ from django.contrib.auth.models import Permission
 from customers.tests.factories import CustomerFactory
 from inventory.models import StockLevel, StockMovement
 from inventory.tests.factories import stocked_variant
-from payments import services as payment_services
 from payments.models import Payment
 from sales import services
 from sales.models import Invoice, Sale, SaleEvent, SaleItem
-from sales.services import ItemData
+from sales.services import ItemData, sale_record_payment
 from sales.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -41,15 +40,19 @@ def make_sale(seller, state: str, *, history: bool = True, **kwargs) -> Sale:
     """
     create_as = {"in_delivery": "confirmed"}
     sale = services.sale_create(
-        seller=seller, items=[ItemData(variant=stocked_variant(10), quantity=2)],
-        status=create_as.get(state, state), **kwargs,
+        seller=seller,
+        data=services.NewSale(
+            items=[ItemData(variant=stocked_variant(10), quantity=2)],
+            status=create_as.get(state, state),
+            **kwargs,
+        ),
     )
     if state == "in_delivery":
         services.sale_ship(sale=sale, user=seller)
     if history:
         services.sale_attach_invoice(sale=sale, user=seller, content=PDF, filename="a.pdf")
         if sale.grand_total:
-            payment_services.payment_record(sale=sale, amount=sale.grand_total, user=seller)
+            sale_record_payment(sale=sale, amount=sale.grand_total, user=seller)
     return Sale.objects.get(pk=sale.pk)
 
 

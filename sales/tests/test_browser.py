@@ -63,7 +63,11 @@ def test_staff_confirms_a_sale_with_the_button_and_sees_the_dashboard(browser, l
     staff.save()
     variant = stocked_variant(10)
     sale = services.sale_create(
-        seller=UserFactory(), items=[services.ItemData(variant=variant, quantity=3)], status="pending"
+        seller=UserFactory(),
+        data=services.NewSale(
+            items=[services.ItemData(variant=variant, quantity=3)],
+            status="pending",
+        ),
     )
 
     log_in(browser, live_server, staff)

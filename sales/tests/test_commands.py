@@ -13,10 +13,9 @@ from inventory.models import MovementKind, Product, StockLevel, StockMovement
 from inventory.services.audit import inventory_drift
 from inventory.tests.factories import stocked_variant
 from payments.models import Payment
-from payments.services import payment_record
 from sales.management.commands.cancel_stale_sales import parse_duration
 from sales.models import CancelReason, PaymentStatus, Sale, SaleEvent, SaleEventType, SaleItem, SaleStatus
-from sales.services import ItemData, sale_confirm, sale_submit
+from sales.services import ItemData, sale_confirm, sale_record_payment, sale_submit
 from sales.services.maintenance import (
     STALE_CANCEL_REASON,
     payment_drift,
@@ -245,7 +244,7 @@ def priced(warehouse):
         discount_type="percent",
         shipping_cost=Decimal("5.00"),
     )
-    payment_record(sale=sale, amount=sale.grand_total)
+    sale_record_payment(sale=sale, amount=sale.grand_total)
     sale.refresh_from_db()
     assert (sale.grand_total, sale.payment_status) == (Decimal("70.88"), PaymentStatus.PAID)
     return sale
@@ -360,8 +359,8 @@ def test_reconcile_repairs_a_raw_changed_payment_status(priced, warehouse):
 
 
 def test_reconcile_counts_only_successful_payments_net_of_refunds(priced):
-    payment_record(sale=priced, amount=Decimal("20.88"), kind="refund")
-    payment_record(sale=priced, amount=Decimal("5.00"), status="failed")
+    sale_record_payment(sale=priced, amount=Decimal("20.88"), kind="refund")
+    sale_record_payment(sale=priced, amount=Decimal("5.00"), status="failed")
     Sale.objects.filter(pk=priced.pk).update(paid_total=Decimal("70.88"), payment_status=PaymentStatus.PAID)
     assert Payment.objects.filter(sale=priced).count() == 3
 

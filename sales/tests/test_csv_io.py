@@ -46,17 +46,19 @@ def pos_sale(db, seller):
     variants = [stocked_variant(20, price=price) for price in (D("80.00"), D("90.00"), D("100.00"))]
     return services.sale_create(
         seller=seller,
-        status=SaleStatus.COMPLETED,
-        reference="POS-1",
-        customer=CustomerFactory(email="ada@example.com", name="Ada Lovelace"),
-        channel=ChannelFactory(code="shop"),
-        tax=TaxRateFactory(),
-        discount=D("100.00"),
-        items=[
-            ItemData(variant=variants[0], quantity=2),
-            ItemData(variant=variants[1], quantity=2),
-            ItemData(variant=variants[2], quantity=10),
-        ],
+        data=services.NewSale(
+            status=SaleStatus.COMPLETED,
+            reference="POS-1",
+            customer=CustomerFactory(email="ada@example.com", name="Ada Lovelace"),
+            channel=ChannelFactory(code="shop"),
+            tax=TaxRateFactory(),
+            discount=D("100.00"),
+            items=[
+                ItemData(variant=variants[0], quantity=2),
+                ItemData(variant=variants[1], quantity=2),
+                ItemData(variant=variants[2], quantity=10),
+            ],
+        ),
     )
 
 
@@ -97,19 +99,21 @@ def test_export_item_columns_carry_line_discount_warehouse_and_carrier(db, selle
     variant = stocked_variant(5, warehouse=other)
     sale = services.sale_create(
         seller=seller,
-        status=SaleStatus.DRAFT,
-        items=[
-            ItemData(
-                variant=variant,
-                quantity=2,
-                unit_price=D("10.00"),
-                discount=D("10"),
-                discount_type="percent",
-                warehouse=other,
-                carrier=CarrierFactory(code="ups"),
-                tracking_code="1Z9",
-            )
-        ],
+        data=services.NewSale(
+            status=SaleStatus.DRAFT,
+            items=[
+                ItemData(
+                    variant=variant,
+                    quantity=2,
+                    unit_price=D("10.00"),
+                    discount=D("10"),
+                    discount_type="percent",
+                    warehouse=other,
+                    carrier=CarrierFactory(code="ups"),
+                    tracking_code="1Z9",
+                )
+            ],
+        ),
     )
 
     (row,) = rows_of(export([sale]))
@@ -161,11 +165,13 @@ def _sales_with_items(count: int, seller) -> None:
     for _ in range(count):
         services.sale_create(
             seller=seller,
-            status=SaleStatus.DRAFT,
-            channel=channel,
-            tax=tax,
-            customer=customer,
-            items=[ItemData(variant=stocked_variant(0), quantity=1, carrier=carrier) for _ in range(2)],
+            data=services.NewSale(
+                status=SaleStatus.DRAFT,
+                channel=channel,
+                tax=tax,
+                customer=customer,
+                items=[ItemData(variant=stocked_variant(0), quantity=1, carrier=carrier) for _ in range(2)],
+            ),
         )
 
 

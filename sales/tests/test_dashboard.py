@@ -55,10 +55,12 @@ def sell(
     user = user or StaffFactory(is_superuser=True)
     sale = sale_services.sale_create(
         seller=user,
-        status=created_as,
-        sold_at=sold_at,
-        currency=currency,
-        items=[ItemData(variant=variant, quantity=quantity, unit_price=D(price))],
+        data=sale_services.NewSale(
+            status=created_as,
+            sold_at=sold_at,
+            currency=currency,
+            items=[ItemData(variant=variant, quantity=quantity, unit_price=D(price))],
+        ),
     )
     if status != created_as:
         sale = sale_services.sale_transition_to(sale=sale, user=user, status=status)

@@ -20,7 +20,7 @@ from sales import selectors, services
 from sales.api.detail_rows import render_sale
 from sales.api.serializers import SaleSerializer
 from sales.models import Sale, SaleStatus
-from sales.services import ItemData, PaymentData, ReturnLine
+from sales.services import ItemData, PaymentData, ReturnLine, sale_assign_payment, sale_record_payment
 from sales.tests.factories import CarrierFactory, ChannelFactory, StaffFactory, TaxRateFactory
 
 D = Decimal
@@ -82,7 +82,7 @@ def varied_sales(seller, staff) -> list[Sale]:
 
     def make(status="pending", items=None, **kwargs) -> Sale:
         items = items or [ItemData(variant=plain, quantity=2)]
-        return services.sale_create(seller=seller, items=items, status=status, **kwargs)
+        return services.sale_create(seller=seller, data=services.NewSale(items=items, status=status, **kwargs))
 
     sales = [
         make("draft", billing_address={}, shipping_address={}),  # bare: nothing optional, empty addresses
@@ -138,14 +138,14 @@ def varied_sales(seller, staff) -> list[Sale]:
     services.sale_refund(sale=refunded, user=None, reason="broken")  # a system refund
     returned = make("completed", items=[ItemData(variant=plain, quantity=3), ItemData(variant=grouped, quantity=1)])
     first_line = returned.items.order_by("pk").first()
-    payment_services.payment_record(sale=returned, amount=returned.grand_total, user=staff)
+    sale_record_payment(sale=returned, amount=returned.grand_total, user=staff)
     # Refunds by the system (no user): staff here lacks `sales.refund_sale`.
     services.sale_return(sale=returned, user=None, lines=[ReturnLine(item=first_line.pk, quantity=1)], refund=True)
     paid = make("confirmed", customer=customer)
-    payment_services.payment_record(sale=paid, amount=5, user=None, status="pending")  # no user; pending
+    sale_record_payment(sale=paid, amount=5, user=None, status="pending")  # no user; pending
     payment_services.payment_record(amount=D("7.25"), reference="BANK-77", method="bank_transfer", user=staff)
-    payment_services.payment_assign(sale=paid, transaction_reference="BANK-77", user=staff)  # unassigned, then matched
-    payment_services.payment_record(sale=paid, amount=D("2.00"), kind="refund", user=None)
+    sale_assign_payment(sale=paid, transaction_reference="BANK-77", user=staff)  # unassigned, then matched
+    sale_record_payment(sale=paid, amount=D("2.00"), kind="refund", user=None)
     sales += [shipped, cancelled, rejected, refunded, returned, paid]
     return [loaded(sale) for sale in sales]
 
@@ -175,7 +175,11 @@ def test_transitions_follow_the_reader(seller, staff, refunder):
     """Readers of the same sale see different transitions (only who may refund sees `refunded`); kept as is."""
     sale = loaded(
         services.sale_create(
-            seller=seller, items=[ItemData(variant=stocked_variant(5), quantity=1)], status="completed"
+            seller=seller,
+            data=services.NewSale(
+                items=[ItemData(variant=stocked_variant(5), quantity=1)],
+                status="completed",
+            ),
         )
     )
 
@@ -210,17 +214,23 @@ def test_a_sale_fresh_from_create_renders_the_same_json_without_a_query(seller, 
     AddressFactory(customer=customer, kind=AddressKind.BILLING)
     sale = services.sale_create(
         seller=seller,
+        data=services.NewSale(
+            customer=customer,
+            channel=ChannelFactory(code="shop"),
+            tax=TaxRateFactory(),
+            items=[
+                ItemData(
+                    variant=stocked_variant(10),
+                    quantity=2,
+                    discount=D("1"),
+                    carrier=CarrierFactory(),
+                    tracking_code="T-1",
+                ),
+                ItemData(variant=stocked_variant(10, product_group=ProductGroupFactory()), quantity=1),
+            ],
+            **kwargs,
+        ),
         user=staff,
-        customer=customer,
-        channel=ChannelFactory(code="shop"),
-        tax=TaxRateFactory(),
-        items=[
-            ItemData(
-                variant=stocked_variant(10), quantity=2, discount=D("1"), carrier=CarrierFactory(), tracking_code="T-1"
-            ),
-            ItemData(variant=stocked_variant(10, product_group=ProductGroupFactory()), quantity=1),
-        ],
-        **kwargs,
     )
 
     fresh = assert_renders_like_the_serializer(sale, seller)
@@ -229,7 +239,12 @@ def test_a_sale_fresh_from_create_renders_the_same_json_without_a_query(seller, 
 
 
 def test_a_sale_without_customer_channel_or_tax(seller):
-    sale = services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(5), quantity=1)])
+    sale = services.sale_create(
+        seller=seller,
+        data=services.NewSale(
+            items=[ItemData(variant=stocked_variant(5), quantity=1)],
+        ),
+    )
 
     rendered = assert_renders_like_the_serializer(loaded(sale), seller)
 
@@ -292,7 +307,12 @@ def test_post_create_answers_the_serializer_body(api_client, seller):
 
 
 def test_transition_patch_and_return_answer_the_serializer_body(api_client, seller, staff):
-    sale = services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(10), quantity=3)])
+    sale = services.sale_create(
+        seller=seller,
+        data=services.NewSale(
+            items=[ItemData(variant=stocked_variant(10), quantity=3)],
+        ),
+    )
     client = api_client(staff)
 
     patched = client.patch(f"{SALES}{sale.pk}/", {"tags": ["edited"], "note": "changed"}, format="json")

@@ -169,65 +169,84 @@ def every_status(catalogue, seller):
     cat = catalogue
     customer = CustomerFactory(email="ada@example.com", name="Ada")
     north_variant = stocked_variant(10, sku="N-1", warehouse=cat["north"])
-    common = {"seller": seller, "channel": cat["channel"], "tax": cat["tax"]}
+    common = {"channel": cat["channel"], "tax": cat["tax"]}
     services.sale_create(
-        **common,
-        status=SaleStatus.COMPLETED,
-        reference="R-COMPLETED",
-        customer=customer,
-        discount=D("100.00"),
-        sold_at=timezone.now() - timedelta(days=3),
-        items=[
-            ItemData(variant=cat["a"], quantity=2),
-            ItemData(variant=cat["b"], quantity=2),
-            ItemData(variant=cat["c"], quantity=10),
-        ],
-    )
-    services.sale_create(
-        **common,
-        status=SaleStatus.CONFIRMED,
-        reference="R-CONFIRMED",
-        prices_include_tax=True,
-        shipping_cost=D("7.50"),
-        tax_shipping=True,
-        discount=D("10"),
-        discount_type="percent",
-        items=[
-            ItemData(variant=cat["a"], quantity=1, unit_price=D("33.33"), discount=D("5"), discount_type="percent"),
-            ItemData(variant=north_variant, quantity=3, warehouse=cat["north"]),
-        ],
+        seller=seller,
+        data=services.NewSale(
+            **common,
+            status=SaleStatus.COMPLETED,
+            reference="R-COMPLETED",
+            customer=customer,
+            discount=D("100.00"),
+            sold_at=timezone.now() - timedelta(days=3),
+            items=[
+                ItemData(variant=cat["a"], quantity=2),
+                ItemData(variant=cat["b"], quantity=2),
+                ItemData(variant=cat["c"], quantity=10),
+            ],
+        ),
     )
     services.sale_create(
         seller=seller,
-        status=SaleStatus.PENDING,
-        reference="R-PENDING",
-        customer=customer,
-        items=[ItemData(variant=cat["b"], quantity=4, discount=D("3.00"))],
+        data=services.NewSale(
+            **common,
+            status=SaleStatus.CONFIRMED,
+            reference="R-CONFIRMED",
+            prices_include_tax=True,
+            shipping_cost=D("7.50"),
+            tax_shipping=True,
+            discount=D("10"),
+            discount_type="percent",
+            items=[
+                ItemData(variant=cat["a"], quantity=1, unit_price=D("33.33"), discount=D("5"), discount_type="percent"),
+                ItemData(variant=north_variant, quantity=3, warehouse=cat["north"]),
+            ],
+        ),
     )
     services.sale_create(
         seller=seller,
-        status=SaleStatus.DRAFT,
-        reference="R-DRAFT",
-        currency="EUR",
-        external_id="ext-9",
-        items=[ItemData(variant=cat["c"], quantity=1)],
+        data=services.NewSale(
+            status=SaleStatus.PENDING,
+            reference="R-PENDING",
+            customer=customer,
+            items=[ItemData(variant=cat["b"], quantity=4, discount=D("3.00"))],
+        ),
+    )
+    services.sale_create(
+        seller=seller,
+        data=services.NewSale(
+            status=SaleStatus.DRAFT,
+            reference="R-DRAFT",
+            currency="EUR",
+            external_id="ext-9",
+            items=[ItemData(variant=cat["c"], quantity=1)],
+        ),
     )
     shipped = services.sale_create(
         seller=seller,
-        status=SaleStatus.CONFIRMED,
-        reference="R-SHIPPED",
-        items=[ItemData(variant=cat["a"], quantity=1)],
+        data=services.NewSale(
+            status=SaleStatus.CONFIRMED,
+            reference="R-SHIPPED",
+            items=[ItemData(variant=cat["a"], quantity=1)],
+        ),
     )
     services.sale_ship(sale=shipped, user=seller, carrier=cat["carrier"], tracking_code="1Z999")
     cancelled = services.sale_create(
         seller=seller,
-        status=SaleStatus.CONFIRMED,
-        reference="R-CANCELLED",
-        items=[ItemData(variant=cat["b"], quantity=2)],
+        data=services.NewSale(
+            status=SaleStatus.CONFIRMED,
+            reference="R-CANCELLED",
+            items=[ItemData(variant=cat["b"], quantity=2)],
+        ),
     )
     services.sale_cancel(sale=cancelled, user=seller, reason="fraud")
     rejected = services.sale_create(
-        seller=seller, status=SaleStatus.PENDING, reference="R-REJECTED", items=[ItemData(variant=cat["c"], quantity=1)]
+        seller=seller,
+        data=services.NewSale(
+            status=SaleStatus.PENDING,
+            reference="R-REJECTED",
+            items=[ItemData(variant=cat["c"], quantity=1)],
+        ),
     )
     services.sale_reject(sale=rejected, user=seller, reason="out of area")
 

@@ -27,7 +27,12 @@ CSRF = "k" * 32  # a well-formed CSRF secret, sent both as the cookie and the he
 
 @pytest.fixture
 def sale(seller, warehouse):
-    return services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(5), quantity=1)])
+    return services.sale_create(
+        seller=seller,
+        data=services.NewSale(
+            items=[ItemData(variant=stocked_variant(5), quantity=1)],
+        ),
+    )
 
 
 def url(sale) -> str:

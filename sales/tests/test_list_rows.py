@@ -29,35 +29,58 @@ def varied_sales(staff):
     customer = CustomerFactory()
     plain = stocked_variant(50)
     grouped = stocked_variant(50, product_group=group)
-    services.sale_create(seller=staff, items=[ItemData(variant=plain, quantity=1)], status="draft")
     services.sale_create(
         seller=staff,
-        customer=customer,
-        channel=ChannelFactory(code="web"),
-        tax=TaxRateFactory(),
-        items=[
-            ItemData(
-                variant=plain, quantity=2, unit_price=Decimal("19.9"), discount=Decimal("5"), discount_type="percent"
-            ),
-            ItemData(variant=grouped, quantity=1, carrier=carrier, tracking_code="TRK-1"),
-        ],
-        discount=Decimal("1.5"),
-        shipping_cost=Decimal("4"),
-        tax_shipping=True,
-        prices_include_tax=True,
-        billing_address={"name": "Ada", "line1": "1 Road", "country": "IT", "extra": "dropped"},
-        shipping_address={"city": "Rome", "country": "IT", "phone": None},
-        tags=["walk-in", "vip"],
-        note="n",
-        staff_note="s",
-        external_id="EXT-1",
-        reference="REF-1",
-        payments=[PaymentData(amount=Decimal("3.00"))],
-        status="completed",
+        data=services.NewSale(
+            items=[ItemData(variant=plain, quantity=1)],
+            status="draft",
+        ),
     )
-    cancelled = services.sale_create(seller=UserFactory(), items=[ItemData(variant=plain, quantity=1)])
+    services.sale_create(
+        seller=staff,
+        data=services.NewSale(
+            customer=customer,
+            channel=ChannelFactory(code="web"),
+            tax=TaxRateFactory(),
+            items=[
+                ItemData(
+                    variant=plain,
+                    quantity=2,
+                    unit_price=Decimal("19.9"),
+                    discount=Decimal("5"),
+                    discount_type="percent",
+                ),
+                ItemData(variant=grouped, quantity=1, carrier=carrier, tracking_code="TRK-1"),
+            ],
+            discount=Decimal("1.5"),
+            shipping_cost=Decimal("4"),
+            tax_shipping=True,
+            prices_include_tax=True,
+            billing_address={"name": "Ada", "line1": "1 Road", "country": "IT", "extra": "dropped"},
+            shipping_address={"city": "Rome", "country": "IT", "phone": None},
+            tags=["walk-in", "vip"],
+            note="n",
+            staff_note="s",
+            external_id="EXT-1",
+            reference="REF-1",
+            payments=[PaymentData(amount=Decimal("3.00"))],
+            status="completed",
+        ),
+    )
+    cancelled = services.sale_create(
+        seller=UserFactory(),
+        data=services.NewSale(
+            items=[ItemData(variant=plain, quantity=1)],
+        ),
+    )
     services.sale_cancel(sale=cancelled, user=staff, reason="fraud")
-    services.sale_create(seller=staff, items=[ItemData(variant=grouped, quantity=3)], status="confirmed")
+    services.sale_create(
+        seller=staff,
+        data=services.NewSale(
+            items=[ItemData(variant=grouped, quantity=3)],
+            status="confirmed",
+        ),
+    )
 
 
 @pytest.mark.parametrize("refunder", [True, False], ids=["may-refund", "may-not-refund"])

@@ -11,12 +11,11 @@ import pytest
 
 from inventory.tests.factories import stocked_variant
 from inventory.tests.test_concurrency import errors_of, run_together
-from payments import services as payment_services
 from payments.errors import RefundExceedsPaid
 from payments.models import Payment
 from sales import services
 from sales.models import Sale
-from sales.services import ItemData, ReturnLine
+from sales.services import ItemData, ReturnLine, sale_record_payment
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -27,9 +26,11 @@ WORKERS = 6
 def paid_sale(seller) -> Sale:
     sale = services.sale_create(
         seller=seller,
-        status="completed",
-        items=[ItemData(variant=stocked_variant(100), quantity=6)],
-        payments=[services.PaymentData(amount=D("60.00"))],
+        data=services.NewSale(
+            status="completed",
+            items=[ItemData(variant=stocked_variant(100), quantity=6)],
+            payments=[services.PaymentData(amount=D("60.00"))],
+        ),
     )
     return Sale.objects.get(pk=sale.pk)
 
@@ -38,7 +39,7 @@ def test_racing_refunds_of_everything_give_it_back_once(seller, warehouse):
     sale = paid_sale(seller)
 
     outcomes = run_together(
-        *[lambda: payment_services.payment_record(sale=sale, amount=D("60.00"), kind="refund", user=None)] * WORKERS
+        *[lambda: sale_record_payment(sale=sale, amount=D("60.00"), kind="refund", user=None)] * WORKERS
     )
 
     errors = errors_of(outcomes)
@@ -57,7 +58,7 @@ def test_racing_refunded_returns_and_a_refund_never_take_paid_total_below_zero(s
 
     outcomes = run_together(
         *[give_back_one] * 4,
-        lambda: payment_services.payment_record(sale=sale, amount=D("35.00"), kind="refund", user=None),
+        lambda: sale_record_payment(sale=sale, amount=D("35.00"), kind="refund", user=None),
     )
 
     sale.refresh_from_db()

@@ -20,7 +20,7 @@ from payments import services as payment_services
 from payments.models import Payment
 from sales import services
 from sales.models import Sale, SaleEvent
-from sales.services import ItemData
+from sales.services import ItemData, sale_record_payment
 from sales.tests.factories import TaxRateFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -43,9 +43,11 @@ def may_refund(user) -> None:
 def sale_of(seller, *, status: str = "confirmed", quantity: int = 1, price: str = "100.00", **kwargs) -> Sale:
     return services.sale_create(
         seller=seller,
-        status=status,
-        items=[ItemData(variant=stocked_variant(100), quantity=quantity, unit_price=D(price))],
-        **kwargs,
+        data=services.NewSale(
+            status=status,
+            items=[ItemData(variant=stocked_variant(100), quantity=quantity, unit_price=D(price))],
+            **kwargs,
+        ),
     )
 
 
@@ -90,7 +92,7 @@ def test_a_failed_transaction_is_assigned_with_its_status_and_counts_for_nothing
 def test_a_refund_payment_above_paid_total_is_409_refund_exceeds_paid(api_client, seller, warehouse):
     may_refund(seller)
     sale = sale_of(seller)
-    payment_services.payment_record(sale=sale, amount=D("60.00"), user=seller)
+    sale_record_payment(sale=sale, amount=D("60.00"), user=seller)
 
     response = api_client(seller).post(
         f"{SALES}{sale.pk}/payments/", {"amount": "60.01", "kind": "refund"}, format="json"
@@ -125,7 +127,7 @@ def test_a_return_with_refund_on_an_unpaid_sale_is_409_and_returns_nothing(api_c
 def test_a_refunded_return_leaves_nothing_due_and_the_sale_partially_refunded(api_client, seller, warehouse):
     may_refund(seller)
     sale = sale_of(seller, quantity=4, price="80.00", tax=TaxRateFactory(rate=D("5.00")))  # 4 × 84.00 = 336.00
-    payment_services.payment_record(sale=sale, amount=D("336.00"), user=seller)
+    sale_record_payment(sale=sale, amount=D("336.00"), user=seller)
 
     response = api_client(seller).post(
         f"{SALES}{sale.pk}/returns/",
@@ -141,7 +143,7 @@ def test_a_refunded_return_leaves_nothing_due_and_the_sale_partially_refunded(ap
 
 def test_a_return_without_refund_leaves_the_shop_owing_the_customer(api_client, seller, warehouse):
     sale = sale_of(seller, quantity=2)
-    payment_services.payment_record(sale=sale, amount=D("200.00"), user=seller)
+    sale_record_payment(sale=sale, amount=D("200.00"), user=seller)
 
     body = (
         api_client(seller)
@@ -171,8 +173,8 @@ def test_revenue_in_the_summary_is_net_of_returns(api_client, seller, warehouse)
 def test_deleting_a_sale_with_payments_or_an_invoice_is_409_and_keeps_everything(api_client, seller, warehouse):
     may_refund(seller)
     sale = sale_of(seller)
-    payment_services.payment_record(sale=sale, amount=D("100.00"), user=seller)
-    payment_services.payment_record(sale=sale, amount=D("30.00"), kind="refund", user=seller)
+    sale_record_payment(sale=sale, amount=D("100.00"), user=seller)
+    sale_record_payment(sale=sale, amount=D("30.00"), kind="refund", user=seller)
     services.sale_attach_invoice(sale=sale, user=seller, content=PDF, filename="a.pdf")
     services.sale_cancel(sale=sale, user=seller)
     events = SaleEvent.objects.filter(sale=sale).count()
@@ -188,7 +190,7 @@ def test_deleting_a_sale_with_payments_or_an_invoice_is_409_and_keeps_everything
 @pytest.mark.parametrize("status", ["pending", "failed"])
 def test_even_a_pending_or_failed_payment_keeps_the_sale(api_client, seller, warehouse, status):
     sale = sale_of(seller, status="pending")
-    payment_services.payment_record(sale=sale, amount=D("10.00"), status=status, user=seller)
+    sale_record_payment(sale=sale, amount=D("10.00"), status=status, user=seller)
 
     assert error(api_client(seller).delete(f"{SALES}{sale.pk}/"), 409)["code"] == "sale_has_history"
 
@@ -260,7 +262,7 @@ def test_the_summary_adds_up_any_number_of_the_largest_sales(api_client, seller,
 
 def test_the_currency_of_a_sale_with_a_payment_cannot_change(api_client, seller, warehouse):
     paid, unpaid = sale_of(seller, status="pending"), sale_of(seller, status="pending")
-    payment_services.payment_record(sale=paid, amount=D("100.00"), user=seller)
+    sale_record_payment(sale=paid, amount=D("100.00"), user=seller)
     client = api_client(seller)
 
     response = client.patch(f"{SALES}{paid.pk}/", {"currency": "JPY"}, format="json")
@@ -294,7 +296,7 @@ def test_a_deleted_sales_ledger_rows_are_not_shown_to_other_sellers(api_client, 
 
 def test_recalculate_totals_repairs_a_drifted_returned_total_and_its_payment_status(seller, warehouse):
     sale = sale_of(seller, quantity=2)
-    payment_services.payment_record(sale=sale, amount=D("100.00"), user=seller)
+    sale_record_payment(sale=sale, amount=D("100.00"), user=seller)
     services.sale_return(sale=sale, user=None, lines=[services.ReturnLine(item=sale.items.get(), quantity=1)])
     assert Sale.objects.get(pk=sale.pk).payment_status == "paid"  # worth 100.00 now, 100.00 paid
     Sale.objects.filter(pk=sale.pk).update(returned_total=D("0.00"), payment_status="partially_paid")
@@ -310,7 +312,7 @@ def test_recalculate_totals_repairs_a_drifted_returned_total_and_its_payment_sta
 def test_reconcile_payments_derives_the_status_from_the_net_total(seller, warehouse):
     may_refund(seller)
     sale = sale_of(seller, quantity=2)
-    payment_services.payment_record(sale=sale, amount=D("200.00"), user=seller)
+    sale_record_payment(sale=sale, amount=D("200.00"), user=seller)
     services.sale_return(
         sale=sale, user=seller, lines=[services.ReturnLine(item=sale.items.get(), quantity=1)], refund=True
     )

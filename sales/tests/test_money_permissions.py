@@ -23,7 +23,7 @@ from payments import services as payment_services
 from payments.models import Payment
 from sales import services
 from sales.models import Sale
-from sales.services import ItemData
+from sales.services import ItemData, sale_record_payment
 from sales.tests.factories import StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -51,9 +51,13 @@ def make_user(role: str):
 def paid_sale(seller) -> Sale:
     """A completed sale of 2 units, paid in full (by an operator), with nothing returned."""
     sale = services.sale_create(
-        seller=seller, status="completed", items=[ItemData(variant=stocked_variant(10), quantity=2)]
+        seller=seller,
+        data=services.NewSale(
+            status="completed",
+            items=[ItemData(variant=stocked_variant(10), quantity=2)],
+        ),
     )
-    payment_services.payment_record(sale=sale, amount=sale.grand_total, user=None)
+    sale_record_payment(sale=sale, amount=sale.grand_total, user=None)
     return Sale.objects.get(pk=sale.pk)
 
 

@@ -36,7 +36,7 @@ from payments.models import Payment
 from sales import services
 from sales.errors import InvalidTransition, SaleHasHistory, SaleLocked
 from sales.models import Invoice, Sale
-from sales.services import ItemData, ReturnLine, charged_for_units
+from sales.services import ItemData, ReturnLine, charged_for_units, sale_assign_payment, sale_record_payment
 from sales.tests.factories import UserFactory
 from salesproject.errors import DomainError, PermissionDenied, ValidationError
 
@@ -104,16 +104,25 @@ class SaleMoney(RuleBasedStateMachine):
     def create(self, status, lines, shipping):
         items = [ItemData(variant=self.variant, quantity=q, unit_price=price) for q, price in lines]
         seller = self.refunder if len(lines) % 2 else self.clerk
-        return services.sale_create(seller=seller, items=items, status=status, shipping_cost=shipping)
+        return services.sale_create(
+            seller=seller,
+            data=services.NewSale(
+                items=items,
+                status=status,
+                shipping_cost=shipping,
+            ),
+        )
 
     @rule(target=sales, quantity=st.integers(1, 3), price=amounts, status=st.sampled_from(["confirmed", "completed"]))
     def create_paid(self, quantity, price, status):
         """A sale paid in full on the spot (the usual POS sale): where returns and refunds have money to give."""
         sale = services.sale_create(
             seller=self.refunder,
-            items=[ItemData(variant=self.variant, quantity=quantity, unit_price=price)],
-            status=status,
-            payments=[services.PaymentData(amount=quantity * price)],
+            data=services.NewSale(
+                items=[ItemData(variant=self.variant, quantity=quantity, unit_price=price)],
+                status=status,
+                payments=[services.PaymentData(amount=quantity * price)],
+            ),
         )
         assert Sale.objects.get(pk=sale.pk).payment_status == "paid"
         return sale
@@ -130,7 +139,7 @@ class SaleMoney(RuleBasedStateMachine):
             )
             assert response.status_code in (201, 404), response.json()  # 404: not the refunder's sale
             return
-        payment_services.payment_record(sale=sale, amount=amount, status=status, user=None)
+        sale_record_payment(sale=sale, amount=amount, status=status, user=None)
 
     @rule(target=transactions, amount=amounts, kind=st.sampled_from(["payment", "refund"]), status=statuses)
     def record_unassigned(self, amount, kind, status):
@@ -152,7 +161,7 @@ class SaleMoney(RuleBasedStateMachine):
             and transaction_.amount > current.paid_total
         )
         try:
-            payment_services.payment_assign(sale=current, transaction_reference=reference, user=None)
+            sale_assign_payment(sale=current, transaction_reference=reference, user=None)
         except RefundExceedsPaid:
             assert too_much
             assert money_of(current) == before
@@ -181,7 +190,7 @@ class SaleMoney(RuleBasedStateMachine):
                 assert money_of(current) == before
             return
         try:
-            payment_services.payment_record(sale=current, amount=amount, kind="refund", status=status, user=None)
+            sale_record_payment(sale=current, amount=amount, kind="refund", status=status, user=None)
         except RefundExceedsPaid:
             assert too_much and money_of(current) == before
             return
@@ -196,7 +205,7 @@ class SaleMoney(RuleBasedStateMachine):
         amount = max(D("0.01"), (current.paid_total * share).quantize(D("0.01")))
         before = money_of(current)
         try:
-            payment_services.payment_record(sale=current, amount=amount, kind="refund", user=self.refunder)
+            sale_record_payment(sale=current, amount=amount, kind="refund", user=self.refunder)
         except RefundExceedsPaid:
             assert amount > current.paid_total and money_of(current) == before
             return
@@ -209,7 +218,7 @@ class SaleMoney(RuleBasedStateMachine):
             return
         before = money_of(current)
         with pytest.raises(PermissionDenied):
-            payment_services.payment_record(sale=current, amount=amount, kind="refund", user=self.clerk)
+            sale_record_payment(sale=current, amount=amount, kind="refund", user=self.clerk)
         if current.seller_id == self.clerk.pk:  # through the API: 403 whatever the amount
             response = self.clerk_api.post(
                 f"/api/v1/sales/{sale.pk}/payments/", {"amount": str(amount), "kind": "refund"}, format="json"
@@ -310,7 +319,7 @@ class SaleMoney(RuleBasedStateMachine):
         if current is None or taken is None:
             return
         with pytest.raises(AlreadyAssigned):
-            payment_services.payment_assign(sale=current, transaction_reference=taken.reference, user=None)
+            sale_assign_payment(sale=current, transaction_reference=taken.reference, user=None)
 
     # --- what must always hold -------------------------------------------------------------
 

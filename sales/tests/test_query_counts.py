@@ -97,8 +97,10 @@ def test_create_answer_matches_the_detail_read_back(api_client, seller, catalogu
 def test_created_sale_keeps_its_lines_and_payments_loaded(seller, catalogue, django_assert_num_queries):
     sale = services.sale_create(
         seller=seller,
-        items=[ItemData(variant=v, quantity=1) for v in catalogue[:3]],
-        payments=[services.PaymentData(amount=1)],
+        data=services.NewSale(
+            items=[ItemData(variant=v, quantity=1) for v in catalogue[:3]],
+            payments=[services.PaymentData(amount=1)],
+        ),
     )
 
     with django_assert_num_queries(0):
@@ -115,7 +117,11 @@ def sales_with_lines(seller, variants, count: int) -> None:
     customer = CustomerFactory()
     for _ in range(count):
         services.sale_create(
-            seller=seller, customer=customer, items=[ItemData(variant=variant, quantity=1) for variant in variants]
+            seller=seller,
+            data=services.NewSale(
+                customer=customer,
+                items=[ItemData(variant=variant, quantity=1) for variant in variants],
+            ),
         )
 
 
@@ -136,7 +142,11 @@ def test_list_queries_do_not_grow_with_the_lines_per_sale(api_client, seller, ca
     for channel, variants in ((few, catalogue[:1]), (many, catalogue)):
         for _ in range(5):
             services.sale_create(
-                seller=seller, channel=channel, items=[ItemData(variant=v, quantity=1) for v in variants]
+                seller=seller,
+                data=services.NewSale(
+                    channel=channel,
+                    items=[ItemData(variant=v, quantity=1) for v in variants],
+                ),
             )
     client = api_client(seller)
 

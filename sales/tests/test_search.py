@@ -28,10 +28,12 @@ TRIGRAM_INDEXES = {name: (table, column) for name, table, column in trigram_migr
 def make_sale(seller, variants, *, customer=None, reference=None, minutes=0, status="pending") -> Sale:
     sale = services.sale_create(
         seller=seller,
-        items=[ItemData(variant=variant, quantity=1) for variant in variants],
-        status=status,
-        customer=customer,
-        reference=reference,
+        data=services.NewSale(
+            items=[ItemData(variant=variant, quantity=1) for variant in variants],
+            status=status,
+            customer=customer,
+            reference=reference,
+        ),
     )
     Sale.objects.filter(pk=sale.pk).update(created_at=T0 + timedelta(minutes=minutes))
     return sale

@@ -61,7 +61,7 @@ def last_movement_id() -> int:
 def create(seller, *lines: tuple, status: str = "pending", **kwargs) -> Sale:
     """A sale of (variant, quantity) lines."""
     items = [ItemData(variant=variant, quantity=quantity) for variant, quantity in lines]
-    return services.sale_create(seller=seller, items=items, status=status, **kwargs)
+    return services.sale_create(seller=seller, data=services.NewSale(items=items, status=status, **kwargs))
 
 
 def sale_in(state: str, seller, variant, quantity: int = 2) -> Sale:
@@ -246,7 +246,7 @@ def test_create_with_fixed_line_discount_above_the_line_leaves_nothing_behind(se
     ]
 
     with pytest.raises(ValidationError) as info:
-        services.sale_create(seller=seller, items=items, status="confirmed")
+        services.sale_create(seller=seller, data=services.NewSale(items=items, status="confirmed"))
 
     assert info.value.attr == "items.1.discount"
     assert world() == before
@@ -436,7 +436,7 @@ def test_create_prices_a_variant_at_its_own_price(seller, warehouse):
 def test_create_of_a_zero_total_sale_derives_payment_status_paid(seller, warehouse):
     items = [ItemData(variant=stocked_variant(10), quantity=1, unit_price=D("0.00"))]
 
-    sale = reload(services.sale_create(seller=seller, items=items, status="confirmed"))
+    sale = reload(services.sale_create(seller=seller, data=services.NewSale(items=items, status="confirmed")))
 
     assert sale.grand_total == D("0.00")
     # The sale's own rule: nothing due, nothing refunded -> paid (as derive_payment_status and any later
@@ -730,7 +730,12 @@ def returnable(seller, warehouse):
         ItemData(variant=second, quantity=2),
     ]
     sale = services.sale_create(
-        seller=seller, items=items, status="confirmed", payments=[PaymentData(amount=D("20.00"))]
+        seller=seller,
+        data=services.NewSale(
+            items=items,
+            status="confirmed",
+            payments=[PaymentData(amount=D("20.00"))],
+        ),
     )
     lines = list(sale.items.order_by("pk"))
     assert [line.total for line in lines] == [D("10.00"), D("10.00")]

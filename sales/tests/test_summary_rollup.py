@@ -24,7 +24,6 @@ from django.test.utils import CaptureQueriesContext
 
 from customers.tests.factories import CustomerFactory
 from inventory.tests.factories import stocked_variant
-from payments import services as payment_services
 from payments.models import PaymentKind
 from sales import selectors, services
 from sales.api.serializers import SaleSummarySerializer
@@ -39,7 +38,7 @@ from sales.models import (
     SaleMonthlyTotal,
     SaleStatus,
 )
-from sales.services import ItemData, PaymentData, ReturnLine
+from sales.services import ItemData, PaymentData, ReturnLine, sale_record_payment
 from sales.services.maintenance import (
     DEFERRED_ROLLUP_TRIGGERS,
     audit_sale_daily_totals,
@@ -142,13 +141,15 @@ class Walk:
         payments = [PaymentData(amount=Decimal(self.rng.randint(1, 3000)) / 100)] if self.rng.random() < 0.4 else []
         sale = services.sale_create(
             seller=self.rng.choice(self.sellers),
+            data=services.NewSale(
+                items=self.items(),
+                status=status,
+                customer=self.customer,
+                discount=Decimal(self.rng.choice(["0.00", "1.50"])),
+                shipping_cost=Decimal(self.rng.choice(["0.00", "4.90"])),
+                payments=payments,
+            ),
             user=self.boss,
-            items=self.items(),
-            status=status,
-            customer=self.customer,
-            discount=Decimal(self.rng.choice(["0.00", "1.50"])),
-            shipping_cost=Decimal(self.rng.choice(["0.00", "4.90"])),
-            payments=payments,
         )
         if self.rng.random() < 0.3:  # an imported sale of an earlier month (a raw write, as imports do)
             Sale.objects.filter(pk=sale.pk).update(
@@ -192,10 +193,10 @@ class Walk:
             return None
         if sale.paid_total > 0 and self.rng.random() < 0.4:
             amount = quantize(sale.paid_total / 2)
-            payment_services.payment_record(sale=sale, amount=amount, kind=PaymentKind.REFUND, user=self.boss)
+            sale_record_payment(sale=sale, amount=amount, kind=PaymentKind.REFUND, user=self.boss)
             return f"refund payment {amount} on {sale.pk}"
         amount = Decimal(self.rng.randint(1, 5000)) / 100
-        payment_services.payment_record(sale=sale, amount=amount, user=self.boss)
+        sale_record_payment(sale=sale, amount=amount, user=self.boss)
         return f"payment {amount} on {sale.pk}"
 
     def edit(self) -> str | None:
@@ -274,7 +275,12 @@ def test_a_random_walk_through_the_services_keeps_both_rollup_levels_exact_at_ev
 
 @committed
 def test_a_row_whose_sales_are_all_gone_is_deleted(warehouse, seller):
-    sale = services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(5), quantity=1)])
+    sale = services.sale_create(
+        seller=seller,
+        data=services.NewSale(
+            items=[ItemData(variant=stocked_variant(5), quantity=1)],
+        ),
+    )
     assert SaleDailyTotal.objects.get().count == 1 and SaleMonthlyTotal.objects.get().count == 1
 
     services.sale_delete(sale=sale, user=seller)
@@ -284,7 +290,12 @@ def test_a_row_whose_sales_are_all_gone_is_deleted(warehouse, seller):
 
 @committed
 def test_an_update_of_other_columns_leaves_the_rollup_alone(warehouse, seller):
-    sale = services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(5), quantity=1)])
+    sale = services.sale_create(
+        seller=seller,
+        data=services.NewSale(
+            items=[ItemData(variant=stocked_variant(5), quantity=1)],
+        ),
+    )
     before = [
         list(model.objects.values_list("pk", "count", "grand_total")) for model in (SaleDailyTotal, SaleMonthlyTotal)
     ]
@@ -300,8 +311,18 @@ def test_an_update_of_other_columns_leaves_the_rollup_alone(warehouse, seller):
 @committed
 def test_moving_a_sale_to_another_day_seller_and_status_moves_its_figures(warehouse, seller):
     other = UserFactory()
-    sale = services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(5), quantity=2)])
-    keep = services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(5), quantity=1)])
+    sale = services.sale_create(
+        seller=seller,
+        data=services.NewSale(
+            items=[ItemData(variant=stocked_variant(5), quantity=2)],
+        ),
+    )
+    keep = services.sale_create(
+        seller=seller,
+        data=services.NewSale(
+            items=[ItemData(variant=stocked_variant(5), quantity=1)],
+        ),
+    )
 
     Sale.objects.filter(pk=sale.pk).update(
         created_at=at("2024-03-02T23:59:59.999999+00:00"), seller=other, status=SaleStatus.CONFIRMED
@@ -323,7 +344,12 @@ def test_moving_a_sale_to_another_day_seller_and_status_moves_its_figures(wareho
 
 @committed
 def test_moving_a_sale_within_its_month_or_changing_its_totals_keeps_one_monthly_row(warehouse, seller):
-    sale = services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(5), quantity=2)])
+    sale = services.sale_create(
+        seller=seller,
+        data=services.NewSale(
+            items=[ItemData(variant=stocked_variant(5), quantity=2)],
+        ),
+    )
     move(sale, "2024-02-01T00:00:00+00:00")
     (row,) = SaleMonthlyTotal.objects.all()
 
@@ -350,7 +376,12 @@ def test_the_triggers_are_installed():
 
 @committed
 def test_recalculate_totals_reports_rollup_drift_and_fix_repairs_it(warehouse, seller):
-    sale = services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(5), quantity=1)])
+    sale = services.sale_create(
+        seller=seller,
+        data=services.NewSale(
+            items=[ItemData(variant=stocked_variant(5), quantity=1)],
+        ),
+    )
     day = sale.created_at.astimezone(UTC).date()
     SaleDailyTotal.objects.filter(day=day).update(count=5, grand_total=Decimal("1.00"))  # drift: wrong row
     SaleDailyTotal.objects.create(day=day - timedelta(days=1), seller=seller, status="completed", count=2)  # stale
@@ -376,7 +407,12 @@ def test_recalculate_totals_reports_rollup_drift_and_fix_repairs_it(warehouse, s
 
 @committed
 def test_the_audit_repairs_a_missing_and_a_stale_monthly_row(warehouse, seller):
-    sale = services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(5), quantity=1)])
+    sale = services.sale_create(
+        seller=seller,
+        data=services.NewSale(
+            items=[ItemData(variant=stocked_variant(5), quantity=1)],
+        ),
+    )
     move(sale, "2024-01-31T23:59:59.999999+00:00")
     SaleMonthlyTotal.objects.all().delete()  # missing
     SaleMonthlyTotal.objects.create(month=date(2023, 12, 1), seller=seller, status="pending", count=1)  # stale
@@ -395,12 +431,17 @@ def test_the_audit_repairs_a_missing_and_a_stale_monthly_row(warehouse, seller):
 def test_migration_0006_goes_back_to_the_daily_triggers_and_forward_again_with_a_backfill(warehouse, seller):
     """Its reverse leaves 0004's triggers (daily only) in force; its install counts what they missed."""
     migration = importlib.import_module("sales.migrations.0006_sale_monthly_totals")
-    services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(5), quantity=1)])
+    services.sale_create(seller=seller, data=services.NewSale(items=[ItemData(variant=stocked_variant(5), quantity=1)]))
     with connection.schema_editor() as editor:
         migration.uninstall(None, editor)
     try:
         assert rollup_triggers_off() == []
-        services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(5), quantity=2)])
+        services.sale_create(
+            seller=seller,
+            data=services.NewSale(
+                items=[ItemData(variant=stocked_variant(5), quantity=2)],
+            ),
+        )
         assert SaleDailyTotal.objects.get().count == 2  # 0004's triggers: the daily rows only
         assert SaleMonthlyTotal.objects.get().count == 1
         assert stored_rollup("day") == actual_rollup("day")
@@ -409,7 +450,7 @@ def test_migration_0006_goes_back_to_the_daily_triggers_and_forward_again_with_a
             migration.install(None, editor)
 
     assert SaleMonthlyTotal.objects.get().count == 2  # the backfill
-    services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(5), quantity=1)])
+    services.sale_create(seller=seller, data=services.NewSale(items=[ItemData(variant=stocked_variant(5), quantity=1)]))
     assert SaleMonthlyTotal.objects.get().count == 3  # and the triggers update both levels again
     assert_rollup_exact()
 
@@ -464,11 +505,13 @@ def shop(warehouse):
     for number, (seller, status, moment, quantity) in enumerate(plan):
         sale = services.sale_create(
             seller=seller,
-            status=status,
-            channel=web if number % 2 else None,
-            items=[ItemData(variant=variant, quantity=quantity)],
-            payments=[PaymentData(amount=Decimal("5.55"))] if status != SaleStatus.DRAFT else [],
-            reference=f"SHOP-{number}",
+            data=services.NewSale(
+                status=status,
+                channel=web if number % 2 else None,
+                items=[ItemData(variant=variant, quantity=quantity)],
+                payments=[PaymentData(amount=Decimal("5.55"))] if status != SaleStatus.DRAFT else [],
+                reference=f"SHOP-{number}",
+            ),
         )
         move(sale, moment)
     return {"alice": alice, "bob": bob, "staff": StaffFactory()}
@@ -679,7 +722,7 @@ def test_cursor_pages_have_no_count_and_read_no_rollup(api_client, shop):
 @pytest.mark.django_db
 def test_inside_a_transaction_on_postgresql_the_summary_reads_the_sales(api_client, warehouse, seller):
     """The deferred triggers have not run for this transaction's own writes yet: the rollup would miss them."""
-    services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(5), quantity=1)])
+    services.sale_create(seller=seller, data=services.NewSale(items=[ItemData(variant=stocked_variant(5), quantity=1)]))
     with CaptureQueriesContext(connection) as context:
         body = api_client(seller).get(SUMMARY).json()
 
@@ -721,7 +764,12 @@ def test_concurrent_creates_and_transitions_for_one_seller_keep_the_rollup_exact
 
     def create(index: int) -> None:
         for number in range(5):
-            services.sale_create(seller=seller, items=[ItemData(variant=variants[(index + number) % 4], quantity=1)])
+            services.sale_create(
+                seller=seller,
+                data=services.NewSale(
+                    items=[ItemData(variant=variants[(index + number) % 4], quantity=1)],
+                ),
+            )
 
     assert run_threads(8, create) == []
     assert SaleDailyTotal.objects.get().count == 40 and SaleMonthlyTotal.objects.get().count == 40
@@ -749,7 +797,12 @@ def test_concurrent_moves_between_two_months_in_opposite_directions_keep_the_rol
     January to February while others move sales back (each from and to days of its own, so only the
     monthly rows are shared) never deadlock."""
     variant = stocked_variant(1000)
-    sales = [services.sale_create(seller=seller, items=[ItemData(variant=variant, quantity=1)]) for _ in range(48)]
+    sales = [services.sale_create(
+        seller=seller,
+        data=services.NewSale(
+            items=[ItemData(variant=variant, quantity=1)],
+        ),
+    ) for _ in range(48)]
     for number, sale in enumerate(sales):
         move(sale, "2024-01-30T12:00:00+00:00" if number % 2 else "2024-02-03T12:00:00+00:00")
 
@@ -862,7 +915,12 @@ def test_an_unkeyed_create_whose_commit_hits_a_deadlock_runs_again(api_client, w
 @committed
 def test_the_rollup_triggers_are_deferred_to_commit(warehouse, seller):
     with transaction.atomic():
-        services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(5), quantity=1)])
+        services.sale_create(
+            seller=seller,
+            data=services.NewSale(
+                items=[ItemData(variant=stocked_variant(5), quantity=1)],
+            ),
+        )
         assert not SaleDailyTotal.objects.exists()  # queued, not yet run
     assert SaleDailyTotal.objects.get().count == 1
     with connections["default"].cursor() as cursor:

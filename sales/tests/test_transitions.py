@@ -99,7 +99,14 @@ def make_sale(state: str, *, seller, refunder) -> Sale:
     """A two-line sale (2 + 3 units, 10.00 each, 5.00 paid) brought to `state` through the services."""
     items = [services.ItemData(variant=stocked_variant(10), quantity=quantity) for quantity in LINE_QUANTITIES]
     status, then = CREATE_AS[state]
-    sale = services.sale_create(seller=seller, items=items, status=status, payments=[services.PaymentData(amount=PAID)])
+    sale = services.sale_create(
+        seller=seller,
+        data=services.NewSale(
+            items=items,
+            status=status,
+            payments=[services.PaymentData(amount=PAID)],
+        ),
+    )
     if then:
         call(then, sale, refunder)
     sale = Sale.objects.get(pk=sale.pk)

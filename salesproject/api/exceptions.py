@@ -6,6 +6,7 @@ path; they are turned into that body here and nowhere else.
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -16,7 +17,6 @@ from drf_standardized_errors.types import Error
 from rest_framework import exceptions, serializers, status
 from rest_framework.settings import api_settings
 
-from inventory.services import InsufficientStock
 from salesproject.api.http import REQUEST_TOO_LARGE, TOO_MANY_FIELDS_DETAIL
 from salesproject.db import is_transient_db_error, sqlstate
 from salesproject.db_timeouts import QUERY_CANCELED
@@ -102,9 +102,10 @@ class RequestTooLargeResponseSerializer(serializers.Serializer):
 
 
 @dataclass
-class StockError(Error):
-    requested: int
-    available: int
+class _EntryError(Error):
+    """An error of `DomainError.entries()`: its `extra` members are spread into the entry of the body."""
+
+    extra: dict[str, Any]
 
 
 def domain_validation_error(error: DomainError) -> exceptions.ValidationError:
@@ -150,16 +151,24 @@ class ExceptionFormatter(formatter.ExceptionFormatter):
     def get_errors(self) -> list[Error]:
         if isinstance(self.exc, DomainAPIException):
             error = self.exc.error
-            if isinstance(error, InsufficientStock) and error.shortages:
+            entries = error.entries()
+            if entries:
                 return [
-                    StockError(
-                        code=error.code,
-                        detail=f"{s.sku}: requested {s.requested}, available {s.available}.",
-                        attr=s.attr,
-                        requested=s.requested,
-                        available=s.available,
-                    )
-                    for s in error.shortages
+                    _EntryError(code=error.code, detail=entry.detail, attr=entry.attr, extra=dict(entry.extra))
+                    for entry in entries
                 ]
             return [Error(code=error.code, detail=str(error.detail), attr=error.attr)]
         return super().get_errors()
+
+    def format_error_response(self, error_response):
+        body = super().format_error_response(error_response)
+        body["errors"] = [_spread_extra(entry) for entry in body["errors"]]
+        return body
+
+
+def _spread_extra(entry: dict[str, Any]) -> dict[str, Any]:
+    """`{code, detail, attr, extra: {k: v}}` -> `{code, detail, attr, k: v}`; other entries unchanged."""
+    if "extra" not in entry:
+        return entry
+    extra = entry.pop("extra")
+    return {**entry, **extra}

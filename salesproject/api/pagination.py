@@ -124,9 +124,13 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     # --- keyset mode -------------------------------------------------------------------
 
-    def paginate_queryset(self, queryset, request, view=None):
-        rows = getattr(view, "page_rows", None)  # a view may serve pages as values() rows
-        counter = getattr(view, "page_count", None)  # and count its matches its own way
+    def paginate_queryset(self, queryset, request, view=None, *, rows=None, counter=None):
+        """One page of `queryset`, in the view's order (keyset order with `?cursor=`).
+
+        A view that serves its pages its own way calls this itself with `rows(queryset)`, turning a
+        page's queryset into the rows served (`values()` rows, say), and `counter(queryset)`, counting
+        the matches for the page-number `count`; either left out is the queryset as it is.
+        """
         if self.cursor_query_param not in request.query_params:
             if rows is not None or counter is not None:
                 self.django_paginator_class = functools.partial(_RowsPaginator, rows=rows, counter=counter)

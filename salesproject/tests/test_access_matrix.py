@@ -36,7 +36,7 @@ from inventory.tests.factories import (
 from payments import services as payment_services
 from sales import services
 from sales.models import Sale
-from sales.services import ItemData
+from sales.services import ItemData, sale_record_payment
 from sales.tests.factories import CarrierFactory, ChannelFactory, StaffFactory, TaxRateFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -100,21 +100,23 @@ class World:
             owner = self.users["owner"]
             sale = services.sale_create(
                 seller=owner,
-                items=[ItemData(variant=self.variant, quantity=2)],
-                status={"in_delivery": "confirmed"}.get(state, state),
+                data=services.NewSale(
+                    items=[ItemData(variant=self.variant, quantity=2)],
+                    status={"in_delivery": "confirmed"}.get(state, state),
+                ),
             )
             if state == "in_delivery":
                 services.sale_ship(sale=sale, user=owner)
             if history:
                 services.sale_attach_invoice(sale=sale, user=owner, content=PDF, filename="a.pdf")
                 if sale.stock_committed and sale.grand_total:
-                    payment_services.payment_record(sale=sale, amount=sale.grand_total, user=owner)
+                    sale_record_payment(sale=sale, amount=sale.grand_total, user=owner)
             self._sales[key] = Sale.objects.get(pk=sale.pk)
         return self._sales[key]
 
     @functools.cached_property
     def payment(self):
-        return payment_services.payment_record(
+        return sale_record_payment(
             sale=self.sale(), amount=Decimal("1.00"), user=self.users["owner"], reference="ALICE-PAY-1"
         )
 
@@ -394,40 +396,46 @@ class Shop:
         }
         alice_sale = services.sale_create(
             seller=alice,
-            items=[ItemData(variant=self.variant, quantity=2)],
-            status="confirmed",
-            customer=self.customer,
-            channel=self.channel,
-            reference="ALICE-SALE-REF",
-            external_id="ALICE-EXT-ID",
-            note="alice-secret-note",
-            staff_note="alice-staff-note",
-            tags=["alice-tag"],
-            shipping_address=address,
-            billing_address=address,
+            data=services.NewSale(
+                items=[ItemData(variant=self.variant, quantity=2)],
+                status="confirmed",
+                customer=self.customer,
+                channel=self.channel,
+                reference="ALICE-SALE-REF",
+                external_id="ALICE-EXT-ID",
+                note="alice-secret-note",
+                staff_note="alice-staff-note",
+                tags=["alice-tag"],
+                shipping_address=address,
+                billing_address=address,
+            ),
         )
         services.sale_ship(sale=alice_sale, user=alice, tracking_code="ALICE-TRACK")
-        payment_services.payment_record(sale=alice_sale, amount=Decimal("5.00"), user=alice, reference="ALICE-PAY-REF")
+        sale_record_payment(sale=alice_sale, amount=Decimal("5.00"), user=alice, reference="ALICE-PAY-REF")
         invoice = services.sale_attach_invoice(sale=alice_sale, user=alice, content=PDF, filename="a.pdf")
         pending = services.sale_create(
             seller=alice,
-            items=[ItemData(variant=self.variant, quantity=1)],
-            reference="ALICE-PENDING-REF",
-            customer=self.customer,
+            data=services.NewSale(
+                items=[ItemData(variant=self.variant, quantity=1)],
+                reference="ALICE-PENDING-REF",
+                customer=self.customer,
+            ),
         )
         bob_sale = services.sale_create(
             seller=bob,
-            items=[ItemData(variant=self.variant, quantity=1)],
-            status="confirmed",
-            customer=self.customer,
-            channel=self.channel,
-            reference="BOB-SALE-REF",
-            shipping_address={**address, "name": "Bob Address"},
+            data=services.NewSale(
+                items=[ItemData(variant=self.variant, quantity=1)],
+                status="confirmed",
+                customer=self.customer,
+                channel=self.channel,
+                reference="BOB-SALE-REF",
+                shipping_address={**address, "name": "Bob Address"},
+            ),
         )
-        payment_services.payment_record(sale=bob_sale, amount=Decimal("2.00"), user=bob, reference="BOB-PAY-REF")
+        sale_record_payment(sale=bob_sale, amount=Decimal("2.00"), user=bob, reference="BOB-PAY-REF")
         services.sale_attach_invoice(sale=bob_sale, user=bob, content=PDF, filename="b.pdf")
         payment_services.payment_record(
-            sale=None, amount=Decimal("9.00"), user=staff, reference="UNASSIGNED-TX-REF", method="bank_transfer"
+            amount=Decimal("9.00"), user=staff, reference="UNASSIGNED-TX-REF", method="bank_transfer"
         )
         self.alice_sales = [Sale.objects.get(pk=alice_sale.pk), Sale.objects.get(pk=pending.pk)]
         self.bob_sale = Sale.objects.get(pk=bob_sale.pk)

@@ -73,7 +73,7 @@ def test_with_a_replica_lag_tolerant_reads_use_it_outside_transactions():
     ],
 )
 def test_list_and_summary_read_from_the_replica(api_client, staff, mirror, path, read):
-    services.sale_create(seller=staff, items=[ItemData(variant=stocked_variant(5), quantity=1)])
+    services.sale_create(seller=staff, data=services.NewSale(items=[ItemData(variant=stocked_variant(5), quantity=1)]))
     client = api_client(staff)
 
     with CaptureQueriesContext(connections[DEFAULT_DB_ALIAS]) as primary, CaptureQueriesContext(mirror) as replica:
@@ -98,7 +98,12 @@ def test_detail_and_writes_stay_on_the_primary(api_client, staff, mirror):
 
 
 def test_an_instance_read_from_the_replica_is_saved_to_the_primary(staff, mirror):
-    sale = services.sale_create(seller=staff, items=[ItemData(variant=stocked_variant(5), quantity=1)])
+    sale = services.sale_create(
+        seller=staff,
+        data=services.NewSale(
+            items=[ItemData(variant=stocked_variant(5), quantity=1)],
+        ),
+    )
     copy = Sale.objects.using(REPLICA_DB_ALIAS).get(pk=sale.pk)
 
     assert PrimaryReplicaRouter().db_for_write(Sale, instance=copy) == DEFAULT_DB_ALIAS
@@ -135,10 +140,19 @@ def separate_replica(mirror):
 @pytest.mark.slow
 def test_a_separate_replica_database_answers_the_list(api_client, staff, separate_replica):
     """Rows that exist only on the replica show in the list; the detail, from the primary, does not know them."""
-    on_primary = services.sale_create(seller=staff, items=[ItemData(variant=stocked_variant(5), quantity=1)])
+    on_primary = services.sale_create(
+        seller=staff,
+        data=services.NewSale(
+            items=[ItemData(variant=stocked_variant(5), quantity=1)],
+        ),
+    )
     with replica_writes():
         on_replica = services.sale_create(
-            seller=copy_user(staff), items=[ItemData(variant=stocked_variant(5), quantity=1)], reference="ONLY-REPLICA"
+            seller=copy_user(staff),
+            data=services.NewSale(
+                items=[ItemData(variant=stocked_variant(5), quantity=1)],
+                reference="ONLY-REPLICA",
+            ),
         )
     client = api_client(staff)
 

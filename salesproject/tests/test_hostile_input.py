@@ -49,10 +49,9 @@ from rest_framework.test import APIClient
 from customers.tests.factories import CustomerFactory
 from inventory.models import StockLevel
 from inventory.tests.factories import ProductGroupFactory, default_warehouse, stocked_variant
-from payments import services as payment_services
 from sales import services
 from sales.models import Sale
-from sales.services import ItemData
+from sales.services import ItemData, sale_record_payment
 from sales.tests.factories import CarrierFactory, ChannelFactory, StaffFactory, TaxRateFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -166,7 +165,7 @@ class World:
         self.tax = TaxRateFactory()
         self.group = ProductGroupFactory(code="shirts")
         self._sales: dict[str, Sale] = {}
-        self.payment = payment_services.payment_record(
+        self.payment = sale_record_payment(
             sale=self.sale("pending"), amount=Decimal("1.00"), user=self.users["seller"], reference="HOSTILE-PAY"
         )
         self.level = StockLevel.objects.get(variant=self.variant, warehouse=self.warehouse)
@@ -177,9 +176,11 @@ class World:
             seller = self.users["seller"]
             sale = services.sale_create(
                 seller=seller,
-                items=[ItemData(variant=self.variant, quantity=2)],
-                customer=self.customer,
-                status={"in_delivery": "confirmed"}.get(state, state),
+                data=services.NewSale(
+                    items=[ItemData(variant=self.variant, quantity=2)],
+                    customer=self.customer,
+                    status={"in_delivery": "confirmed"}.get(state, state),
+                ),
             )
             if state == "in_delivery":
                 services.sale_ship(sale=sale, user=seller)

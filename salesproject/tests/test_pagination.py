@@ -19,7 +19,12 @@ def sales(staff):
     """Seven sales; two share a created_at (the tie the id must break) and two a grand total."""
     variant = stocked_variant(100)
     made = [
-        services.sale_create(seller=staff, items=[ItemData(variant=variant, quantity=1, unit_price=price)])
+        services.sale_create(
+            seller=staff,
+            data=services.NewSale(
+                items=[ItemData(variant=variant, quantity=1, unit_price=price)],
+            ),
+        )
         for price in ("10.00", "20.00", "20.00", "5.00", "7.00", "30.00", "1.00")
     ]
     base = timezone.now() - timedelta(days=1)
@@ -97,7 +102,12 @@ def test_cursor_keeps_the_filters_of_the_request(api_client, staff, sales):
 def test_a_row_added_while_paging_is_neither_skipped_nor_repeated(api_client, staff, sales):
     client = api_client(staff)
     first = client.get(SALES, {"cursor": "", "page_size": 3}).json()
-    services.sale_create(seller=staff, items=[ItemData(variant=stocked_variant(5), quantity=1)])  # newest: page one
+    services.sale_create(
+        seller=staff,
+        data=services.NewSale(
+            items=[ItemData(variant=stocked_variant(5), quantity=1)],
+        ),
+    )  # newest: page one
 
     seen = [row["id"] for row in first["results"]]
     answer = first
@@ -128,7 +138,12 @@ def test_a_cursor_from_another_ordering_is_a_400(api_client, staff, sales):
 
 
 def test_seller_cursor_walk_stays_within_their_own_sales(api_client, seller, staff, sales):
-    own = services.sale_create(seller=seller, items=[ItemData(variant=stocked_variant(5), quantity=1)])
+    own = services.sale_create(
+        seller=seller,
+        data=services.NewSale(
+            items=[ItemData(variant=stocked_variant(5), quantity=1)],
+        ),
+    )
 
     seen, _ = walk(api_client(seller), SALES, {"cursor": "", "page_size": 1})
 

@@ -25,6 +25,7 @@ from payments import services as payment_services
 from payments.models import Payment
 from sales import services
 from sales.models import CancelReason, Sale, SaleStatus
+from sales.services import sale_record_payment
 from sales.tests.factories import CarrierFactory, ChannelFactory, SaleFactory, TaxRateFactory
 
 API = "/api/v1"
@@ -152,7 +153,7 @@ def world(db, staff):
     warehouse = default_warehouse()
     variant = stocked_variant(10)
     sale = SaleFactory(seller=staff, items=[services.ItemData(variant=variant, quantity=1)])
-    payment = payment_services.payment_record(sale=sale, amount=Decimal("1.00"), user=staff)
+    payment = sale_record_payment(sale=sale, amount=Decimal("1.00"), user=staff)
     ids = {
         "sales": sale.pk,
         "payments": payment.pk,

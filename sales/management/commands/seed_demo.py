@@ -1,7 +1,7 @@
 """Load a small demo business: catalogue, stock, customers and sales across every status.
 
 Reference data, catalogue and customers come from the factory-boy factories in
-`<app>/tests/factories.py` (which create products through `product_create`);
+`<app>/factories.py` (which create products through `product_create`);
 stock is received with `stock_receive`, and every sale is made by `sale_create`
 and moved on by the transition services, so stock levels, ledger, payments and
 activity log are exactly what real use would leave behind (`check_inventory`,
@@ -18,16 +18,15 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from tqdm import tqdm
 
+from customers.factories import AddressFactory, CustomerFactory
 from customers.models import AddressKind, Customer
-from customers.tests.factories import AddressFactory, CustomerFactory
 from inventory import services as stock
+from inventory.factories import ProductFactory, ProductGroupFactory, WarehouseFactory
 from inventory.models import Product, Variant
-from inventory.tests.factories import ProductFactory, ProductGroupFactory, WarehouseFactory
 from payments.models import PaymentMethod
-from payments.services import payment_record
 from sales import services
+from sales.factories import CarrierFactory, ChannelFactory, TaxRateFactory, UserFactory
 from sales.models import CancelReason, ChannelKind, Sale, SaleStatus
-from sales.tests.factories import CarrierFactory, ChannelFactory, TaxRateFactory, UserFactory
 from salesproject.errors import DomainError
 
 CATALOGUE = [
@@ -193,8 +192,7 @@ class Command(BaseCommand):
             services.ItemData(variant=variant, quantity=rng.randint(1, 3))
             for variant in rng.sample(variants, rng.randint(1, 3))
         ]
-        sale = services.sale_create(
-            seller=seller,
+        command = services.NewSale(
             items=items,
             status=create_as,
             customer=rng.choice(customers) if not pos or rng.random() < 0.3 else None,
@@ -206,6 +204,7 @@ class Command(BaseCommand):
             shipping_cost=Decimal("0.00") if pos else Decimal("7.50"),
             tags=["demo"],
         )
+        sale = services.sale_create(seller=seller, data=command)
         if create_as in (SaleStatus.DRAFT, SaleStatus.COMPLETED) or target == SaleStatus.PENDING:
             if create_as == SaleStatus.COMPLETED:
                 self._pay(rng, sale, seller)
@@ -235,6 +234,6 @@ class Command(BaseCommand):
 
     @staticmethod
     def _pay(rng, sale: Sale, seller) -> None:
-        payment_record(
+        services.sale_record_payment(
             sale=sale, amount=sale.grand_total, user=seller, method=rng.choice([PaymentMethod.CASH, PaymentMethod.CARD])
         )

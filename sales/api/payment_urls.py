@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from payments.api.views import PaymentViewSet
+from sales.api.payments import PaymentViewSet
 
 router = SimpleRouter()
 router.register("payments", PaymentViewSet, basename="payment")

@@ -1,0 +1,182 @@
+"""The sale's and the sale item's one field table each, and the small shapes nested in them.
+
+From these come `SaleListSerializer`, `SaleSerializer` and `SaleItemSerializer`
+(so the OpenAPI schema), the fast list and detail renderers (`list_rows`,
+`detail_rows`) and the CSV export's values (`sales.csv_io`). Adding a read-only
+field to the sale is the model's column (and its migration) plus one entry in
+`SALE`; see `salesproject.api.representation` for what an entry says.
+"""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from customers.models import Customer
+from payments.api.representation import PAYMENT
+from sales.models import CancelReason, Sale, SaleItem, SaleStatus, TaxRate
+from salesproject.api.representation import (
+    BOOL,
+    CHOICE,
+    DATETIME,
+    INT,
+    JSON_OBJECT,
+    LIST,
+    MONEY,
+    OBJECT,
+    STR,
+    Field,
+    Table,
+)
+from salesproject.api.serializers import StrictSerializer
+
+COUNTRY = {"max_length": 2, "min_length": 2, "required": False, "allow_blank": True}
+
+
+class SaleAddressSerializer(StrictSerializer):
+    """The copy of an address a sale keeps."""
+
+    name = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    line1 = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    line2 = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    city = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    state = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    postal_code = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    country = serializers.RegexField(r"^[A-Za-z]{2}$", **COUNTRY)
+    phone = serializers.CharField(max_length=50, required=False, allow_blank=True)
+
+    def validate_country(self, value: str) -> str:
+        return value.upper()
+
+
+@extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=SaleStatus.choices)))
+class TransitionsField(serializers.Field):
+    """The transitions the reader may run on the sale now (the fast renderer is given them by its caller)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, sale: Sale) -> list[str]:
+        request = self.context.get("request")
+        return sale.available_transitions_for(request.user) if request else []
+
+
+USER_SUMMARY = Table("UserSummary", [Field("id", INT), Field("username", STR)])
+
+CUSTOMER_SUMMARY = Table(
+    "CustomerSummary",
+    [
+        Field("id", INT),
+        Field("name", STR),
+        # May be blank, so not documented as format: email.
+        Field("email", STR, drf=lambda: serializers.CharField(read_only=True)),
+    ],
+    model=Customer,
+)
+
+TAX_SUMMARY = Table("TaxSummary", [Field("code", STR), Field("name", STR), Field("rate", MONEY)], model=TaxRate)
+
+ITEM = Table(
+    "SaleItem",
+    [
+        Field("id", INT),
+        Field("product", INT, source="product_id"),
+        Field("variant", INT, source="variant_id"),
+        Field("sku", STR, csv="item_sku"),
+        Field("name", STR, csv="item_name"),
+        Field("quantity", INT, csv="item_quantity"),
+        Field("unit_price", MONEY, csv="item_unit_price"),
+        Field("discount", MONEY, csv="item_discount"),
+        Field("discount_type", CHOICE, csv="item_discount_type"),
+        Field("subtotal", MONEY, csv="item_subtotal"),
+        Field("discount_total", MONEY, csv="item_discount_total"),
+        Field("tax_total", MONEY, csv="item_tax_total"),
+        Field("total", MONEY, csv="item_total"),
+        Field("quantity_returned", INT, csv="item_quantity_returned"),
+        Field("warehouse", STR, source="warehouse__code", csv="item_warehouse"),
+        Field("carrier", STR, source="carrier__code", nullable=True, csv="item_carrier"),
+        Field("tracking_code", STR, csv="item_tracking_code"),
+        Field("tracking_url", STR),
+        Field("product_group", STR, source="product_group__code", nullable=True),
+        # In the CSV only.
+        Field("tax_rate", MONEY, api=False, csv="item_tax_rate"),
+    ],
+    model=SaleItem,
+)
+
+
+def _net_total(row: dict):
+    return row["grand_total"] - row["returned_total"]
+
+
+def _balance_due(row: dict):
+    return row["grand_total"] - row["returned_total"] - row["paid_total"]
+
+
+SALE = Table(
+    "Sale",
+    [
+        Field("id", INT),
+        Field("number", INT, nullable=True, csv="number"),
+        Field("reference", STR, csv="reference"),
+        Field("external_id", STR, csv="external_id"),
+        Field("status", CHOICE, csv="status"),
+        Field("payment_status", CHOICE, csv="payment_status"),
+        Field("fulfillment_status", CHOICE),
+        Field("return_status", CHOICE),
+        Field("seller", OBJECT, of=USER_SUMMARY, csv={"username": "seller"}),
+        Field(
+            "customer",
+            OBJECT,
+            of=CUSTOMER_SUMMARY,
+            nullable=True,
+            csv={"email": "customer_email", "name": "customer_name"},
+        ),
+        Field("channel", STR, source="channel__code", nullable=True, csv="channel"),
+        Field("warehouse", STR, source="warehouse__code", csv="warehouse"),
+        Field("currency", STR, csv="currency"),
+        Field("items", LIST, of=ITEM, context=True),
+        Field("discount", MONEY, csv="discount"),
+        Field("discount_type", CHOICE, csv="discount_type"),
+        Field("subtotal", MONEY, csv="subtotal"),
+        Field("discount_total", MONEY, csv="discount_total"),
+        Field("tax_total", MONEY, csv="tax_total"),
+        Field("shipping_cost", MONEY, csv="shipping_cost"),
+        Field("tax_shipping", BOOL, csv="tax_shipping"),
+        Field("grand_total", MONEY, csv="grand_total"),
+        Field("paid_total", MONEY, csv="paid_total"),
+        Field("returned_total", MONEY, csv="returned_total"),
+        Field("net_total", MONEY, compute=_net_total, help="grand_total - returned_total.", csv="net_total"),
+        Field(
+            "balance_due",
+            MONEY,
+            compute=_balance_due,
+            help="net_total - paid_total; negative when the customer is owed money.",
+            csv="balance_due",
+        ),
+        Field("tax", OBJECT, of=TAX_SUMMARY, nullable=True, csv={"code": "tax"}),
+        Field("prices_include_tax", BOOL, csv="prices_include_tax"),
+        Field("billing_address", JSON_OBJECT, of=SaleAddressSerializer),
+        Field("shipping_address", JSON_OBJECT, of=SaleAddressSerializer),
+        Field("payments", LIST, of=PAYMENT, context=True, detail_only=True),
+        Field("note", STR),
+        Field("staff_note", STR),
+        Field("tags", LIST, of=STR),
+        Field(
+            "cancel_reason",
+            CHOICE,
+            csv="cancel_reason",
+            drf=lambda: serializers.ChoiceField(choices=CancelReason.choices, allow_blank=True, read_only=True),
+        ),
+        Field("available_transitions", LIST, of=CHOICE, context=True, drf=TransitionsField),
+        Field("sold_at", DATETIME, csv="sold_at"),
+        Field("created_at", DATETIME, csv="created_at"),
+        Field("updated_at", DATETIME),
+        Field("confirmed_at", DATETIME, nullable=True),
+        Field("shipped_at", DATETIME, nullable=True),
+        Field("completed_at", DATETIME, nullable=True),
+        Field("cancelled_at", DATETIME, nullable=True),
+        # In the CSV only.
+        Field("tax_rate", MONEY, api=False, csv="tax_rate"),
+        Field("shipping_tax", MONEY, api=False, csv="shipping_tax"),
+    ],
+    model=Sale,
+)

@@ -1,0 +1,98 @@
+"""The inputs of the sale services: validated value objects built by the API, the admin, the CSV import.
+
+Each caller resolves references (codes, ids) to objects and hands the service one value;
+the service decides what the sale becomes.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from customers.models import Customer
+from inventory.models import Product, ProductGroup, Variant, Warehouse
+from payments.models import PaymentMethod, PaymentState
+from sales.models import CREATE_STATUSES, Carrier, Channel, DiscountType, SaleStatus, TaxRate
+from salesproject.errors import ValidationError
+from salesproject.money import ZERO
+
+
+@dataclass
+class ItemData:
+    """One requested sale line, with its references already resolved to objects."""
+
+    quantity: int
+    product: Product | None = None
+    variant: Variant | None = None
+    unit_price: Decimal | None = None
+    discount: Decimal = ZERO
+    discount_type: str = DiscountType.FIXED
+    warehouse: Warehouse | None = None
+    carrier: Carrier | None = None
+    tracking_code: str = ""
+    tracking_url: str = ""
+    product_group: ProductGroup | None = None
+
+
+@dataclass
+class PaymentData:
+    amount: Decimal
+    method: str = PaymentMethod.CASH
+    reference: str | None = None
+    received_at: datetime | None = None
+    note: str = ""
+    status: str = PaymentState.SUCCESSFUL
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewSale:
+    """A sale to create (`sale_create`): its lines, payments, the status to take it to and its own fields.
+
+    Built from any sequence of lines, payments and tags (kept as tuples); a blank value
+    (`None`, `""`) of a field with a default takes the default, and a status a sale
+    cannot be created in is refused here (400 `invalid_choice` on `status`).
+    """
+
+    items: tuple[ItemData, ...]
+    status: str = SaleStatus.PENDING
+    customer: Customer | None = None
+    channel: Channel | None = None
+    warehouse: Warehouse | None = None  # None: the default warehouse
+    currency: str | None = None  # None: `SALES_DEFAULT_CURRENCY`
+    reference: str | None = None  # None: numbered `S-000123`
+    external_id: str = ""
+    sold_at: datetime | None = None  # None: now
+    discount: Decimal = ZERO
+    discount_type: str = DiscountType.FIXED
+    tax: TaxRate | None = None
+    prices_include_tax: bool = False
+    shipping_cost: Decimal = ZERO
+    tax_shipping: bool = False
+    billing_address: dict | None = None  # None: the customer's default billing address
+    shipping_address: dict | None = None  # None: the customer's default shipping address
+    payments: tuple[PaymentData, ...] = ()
+    note: str = ""
+    staff_note: str = ""
+    tags: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.status not in CREATE_STATUSES:
+            raise ValidationError(
+                f"A sale can be created as {', '.join(CREATE_STATUSES)}; not {self.status!r}.",
+                code="invalid_choice",
+                attr="status",
+            )
+        normal = {
+            "items": tuple(self.items),
+            "payments": tuple(self.payments or ()),
+            "tags": tuple(self.tags or ()),
+            "external_id": self.external_id or "",
+            "discount": self.discount if self.discount is not None else ZERO,
+            "discount_type": self.discount_type or DiscountType.FIXED,
+            "shipping_cost": self.shipping_cost if self.shipping_cost is not None else ZERO,
+            "note": self.note or "",
+            "staff_note": self.staff_note or "",
+        }
+        for name, value in normal.items():
+            object.__setattr__(self, name, value)

@@ -7,8 +7,10 @@ payment on a sale, assigning a transaction to one and refunding are sale operati
 money, call the functions here and refresh the sale's paid total in the same transaction.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -50,41 +52,47 @@ def _check_choice(value: str, choices, attr: str) -> None:
                               attr=attr)
 
 
-def payment_validate(*, amount, method: str, kind: str, status: str, user, attr_prefix: str = "") -> Decimal:
+@dataclass(frozen=True, kw_only=True)
+class NewPayment:
+    """A transaction to record: a payment or a refund, with what its provider says of it.
+
+    Built by the API, the admin, the CSV import and the sale services; checked by
+    `payment_validate`. `currency` None means the sale's (or the default one, unassigned).
+    """
+
+    amount: Any
+    method: str = PaymentMethod.CASH
+    kind: str = PaymentKind.PAYMENT
+    status: str = PaymentState.SUCCESSFUL
+    reference: str | None = None
+    received_at: datetime | None = None
+    note: str = ""
+    currency: str | None = None
+
+
+def payment_validate(*, data: NewPayment, user, attr_prefix: str = "") -> Decimal:
     """Check a new transaction's input (a refund needs the refund permission); returns the amount."""
-    amount = payment_amount(amount, attr=f"{attr_prefix}amount")
-    _check_choice(method, PaymentMethod, f"{attr_prefix}method")
-    _check_choice(kind, PaymentKind, f"{attr_prefix}kind")
-    _check_choice(status, PaymentState, f"{attr_prefix}status")
-    if kind == PaymentKind.REFUND:
+    amount = payment_amount(data.amount, attr=f"{attr_prefix}amount")
+    _check_choice(data.method, PaymentMethod, f"{attr_prefix}method")
+    _check_choice(data.kind, PaymentKind, f"{attr_prefix}kind")
+    _check_choice(data.status, PaymentState, f"{attr_prefix}status")
+    if data.kind == PaymentKind.REFUND:
         check_refund_permission(user)
     return amount
 
 
-def payment_build(
-    *,
-    amount: Decimal,
-    currency: str | None,
-    method: str,
-    kind: str,
-    status: str,
-    reference: str | None,
-    received_at: datetime | None,
-    note: str,
-    user,
-    sale=None,
-) -> Payment:
+def payment_build(*, data: NewPayment, amount: Decimal, currency: str | None, user, sale=None) -> Payment:
     """The unsaved payment row of validated input (`sale`: the sale it is recorded on, if any)."""
     return Payment(
         sale=sale,
         amount=amount,
         currency=(currency or settings.SALES_DEFAULT_CURRENCY).upper(),
-        method=method,
-        kind=kind,
-        status=status,
-        reference=reference or None,
-        received_at=received_at or timezone.now(),
-        note=note or "",
+        method=data.method,
+        kind=data.kind,
+        status=data.status,
+        reference=data.reference or None,
+        received_at=data.received_at or timezone.now(),
+        note=data.note or "",
         user=user if user is not None and user.is_authenticated else None,
     )
 
@@ -104,29 +112,14 @@ def payment_insert(*, payment: Payment, attr: str) -> Payment:
 
 
 @transaction.atomic
-def payment_record(
-    *,
-    amount,
-    method: str = PaymentMethod.CASH,
-    kind: str = PaymentKind.PAYMENT,
-    status: str = PaymentState.SUCCESSFUL,
-    reference: str | None = None,
-    received_at: datetime | None = None,
-    note: str = "",
-    currency: str | None = None,
-    user=None,
-    attr_prefix: str = "",
-) -> Payment:
-    """Record an unassigned payment or refund, to be matched to a sale later (`sale_assign_payment`).
+def payment_record(*, user=None, attr_prefix: str = "", **fields: Any) -> Payment:
+    """Record an unassigned payment or refund (`fields`: those of `NewPayment`), to be matched to a sale later.
 
     A refund needs `sales.refund_sale`. On a sale: `sales.services.sale_record_payment`.
     """
-    amount = payment_validate(amount=amount, method=method, kind=kind, status=status, user=user,
-                              attr_prefix=attr_prefix)
-    payment = payment_build(
-        amount=amount, currency=currency, method=method, kind=kind, status=status, reference=reference,
-        received_at=received_at, note=note, user=user,
-    )
+    data = NewPayment(**fields)
+    amount = payment_validate(data=data, user=user, attr_prefix=attr_prefix)
+    payment = payment_build(data=data, amount=amount, currency=data.currency, user=user)
     return payment_insert(payment=payment, attr=f"{attr_prefix}reference")
 
 

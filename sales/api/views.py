@@ -116,7 +116,7 @@ class SaleViewSet(
         data = dict(self._input(s.SaleCreateSerializer))
         seller = data.pop("seller", None) or request.user
         items = _items(data.pop("items"))
-        payments = [services.PaymentData(**p) for p in data.pop("payments", [])]
+        payments = [services.NewPayment(**p) for p in data.pop("payments", [])]
         command = services.NewSale(items=items, payments=payments, **data)
         sale = services.sale_create(seller=seller, data=command, user=request.user)
         # The service hands back the sale with everything it just wrote: no need to read it again.

@@ -6,10 +6,10 @@ sale lock its row first (`SELECT … FOR UPDATE`), then lock stock rows through
 django-fsm transition, save, and write a `SaleEvent`.
 """
 
-from payments.services import check_refund_permission
+from payments.services import NewPayment, check_refund_permission
 from sales.models import CREATE_STATUSES
 from sales.services._common import sale_lock
-from sales.services.commands import ItemData, NewSale, PaymentData
+from sales.services.commands import ItemData, NewSale
 from sales.services.editing import sale_create, sale_delete, sale_update, sale_update_item
 from sales.services.invoices import INVOICE_MAX_BYTES, sale_attach_invoice, sniff_invoice_type
 from sales.services.payments import (
@@ -39,8 +39,8 @@ __all__ = [
     "INVOICE_MAX_BYTES",
     "TRANSITION_SERVICES",
     "ItemData",
+    "NewPayment",
     "NewSale",
-    "PaymentData",
     "ReturnLine",
     "charged_for_units",
     "check_refund_permission",

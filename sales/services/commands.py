@@ -4,14 +4,13 @@ Each caller resolves references (codes, ids) to objects and hands the service on
 the service decides what the sale becomes.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from customers.models import Customer
 from inventory.models import Product, ProductGroup, Variant, Warehouse
-from payments.models import PaymentMethod, PaymentState
+from payments.services import NewPayment
 from sales.models import CREATE_STATUSES, Carrier, Channel, DiscountType, SaleStatus, TaxRate
 from salesproject.errors import ValidationError
 from salesproject.money import ZERO
@@ -32,17 +31,6 @@ class ItemData:
     tracking_code: str = ""
     tracking_url: str = ""
     product_group: ProductGroup | None = None
-
-
-@dataclass
-class PaymentData:
-    amount: Decimal
-    method: str = PaymentMethod.CASH
-    reference: str | None = None
-    received_at: datetime | None = None
-    note: str = ""
-    status: str = PaymentState.SUCCESSFUL
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,7 +59,7 @@ class NewSale:
     tax_shipping: bool = False
     billing_address: dict | None = None  # None: the customer's default billing address
     shipping_address: dict | None = None  # None: the customer's default shipping address
-    payments: tuple[PaymentData, ...] = ()
+    payments: tuple[NewPayment, ...] = ()
     note: str = ""
     staff_note: str = ""
     tags: tuple[str, ...] = ()

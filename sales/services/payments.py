@@ -7,8 +7,8 @@ of `sales`. Each locks the sale once, checks the money against it, writes throug
 """
 
 from collections.abc import Sequence
-from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q, Sum
@@ -16,9 +16,9 @@ from django.db.models import Q, Sum
 from payments import services as payment_services
 from payments.errors import RefundExceedsPaid
 from payments.models import Payment, PaymentKind, PaymentMethod, PaymentState
+from payments.services import NewPayment
 from sales.models import PaymentStatus, Sale, SaleEventType
 from sales.services._common import log_event, sale_lock
-from sales.services.commands import PaymentData
 from salesproject.errors import ValidationError
 from salesproject.money import MAX_AMOUNT, ZERO, fits, quantize
 
@@ -95,87 +95,29 @@ def _check_money_on_sale(sale: Sale, payment: Payment, attr: str) -> None:
         )
 
 
-def _record_validated(
-    *,
-    sale: Sale,
-    amount: Decimal,
-    method: str,
-    kind: str,
-    status: str,
-    reference: str | None,
-    received_at: datetime | None,
-    note: str,
-    currency: str | None,
-    user,
-    attr_prefix: str,
-) -> Payment:
-    """Write a validated payment or refund on `sale`, locked by the caller, and refresh the sale."""
-    currency = (currency or sale.currency).upper()
+def _record_on_locked_sale(*, sale: Sale, data: NewPayment, user, attr_prefix: str = "") -> Payment:
+    """Write a payment or refund on `sale`, locked by the caller, check it against the sale's money, refresh it."""
+    amount = payment_services.payment_validate(data=data, user=user, attr_prefix=attr_prefix)
+    currency = (data.currency or sale.currency).upper()
     if currency != sale.currency:
         raise ValidationError(f"The sale is in {sale.currency}.", attr=f"{attr_prefix}currency")
-    payment = payment_services.payment_build(
-        sale=sale, amount=amount, currency=currency, method=method, kind=kind, status=status, reference=reference,
-        received_at=received_at, note=note, user=user,
-    )
+    payment = payment_services.payment_build(data=data, amount=amount, currency=currency, user=user, sale=sale)
     _check_money_on_sale(sale, payment, f"{attr_prefix}amount")
     payment_services.payment_insert(payment=payment, attr=f"{attr_prefix}reference")
-    event = SaleEventType.REFUND_RECORDED if kind == PaymentKind.REFUND else SaleEventType.PAYMENT_RECORDED
+    event = SaleEventType.REFUND_RECORDED if data.kind == PaymentKind.REFUND else SaleEventType.PAYMENT_RECORDED
     sale_payment_changed(sale=sale, payment=payment, user=user, event=event)
     return payment
 
 
 @transaction.atomic
-def _record_on_locked_sale(
-    *,
-    sale: Sale,
-    amount,
-    method: str = PaymentMethod.CASH,
-    kind: str = PaymentKind.PAYMENT,
-    status: str = PaymentState.SUCCESSFUL,
-    reference: str | None = None,
-    received_at: datetime | None = None,
-    note: str = "",
-    currency: str | None = None,
-    user=None,
-    attr_prefix: str = "",
-) -> Payment:
-    """`sale_record_payment` on a sale the caller has already locked (a create, a refund, an assignment)."""
-    amount = payment_services.payment_validate(
-        amount=amount, method=method, kind=kind, status=status, user=user, attr_prefix=attr_prefix
-    )
-    return _record_validated(
-        sale=sale, amount=amount, method=method, kind=kind, status=status, reference=reference,
-        received_at=received_at, note=note, currency=currency, user=user, attr_prefix=attr_prefix,
-    )
-
-
-@transaction.atomic
-def sale_record_payment(
-    *,
-    sale: Sale,
-    amount,
-    method: str = PaymentMethod.CASH,
-    kind: str = PaymentKind.PAYMENT,
-    status: str = PaymentState.SUCCESSFUL,
-    reference: str | None = None,
-    received_at: datetime | None = None,
-    note: str = "",
-    currency: str | None = None,
-    user=None,
-    attr_prefix: str = "",
-) -> Payment:
-    """Record a payment or refund on a sale (locked once), refresh its paid total and log it.
+def sale_record_payment(*, sale: Sale, user=None, attr_prefix: str = "", **fields: Any) -> Payment:
+    """Record a payment or refund (`fields`: those of `NewPayment`) on a sale, locked once; refresh and log it.
 
     A refund needs `sales.refund_sale` and cannot exceed what the sale holds.
     """
-    amount = payment_services.payment_validate(
-        amount=amount, method=method, kind=kind, status=status, user=user, attr_prefix=attr_prefix
-    )
-    sale = sale_lock(sale=sale)
-    return _record_validated(
-        sale=sale, amount=amount, method=method, kind=kind, status=status, reference=reference,
-        received_at=received_at, note=note, currency=currency, user=user, attr_prefix=attr_prefix,
-    )
+    data = NewPayment(**fields)
+    payment_services.payment_validate(data=data, user=user, attr_prefix=attr_prefix)  # bad input: no lock taken
+    return _record_on_locked_sale(sale=sale_lock(sale=sale), data=data, user=user, attr_prefix=attr_prefix)
 
 
 @transaction.atomic
@@ -192,10 +134,8 @@ def sale_assign_payment(
             raise ValidationError("Unknown transaction: give its amount to record it.", code="required", attr="amount")
         if not method:
             raise ValidationError("Unknown transaction: give its method to record it.", code="required", attr="method")
-        return _record_on_locked_sale(
-            sale=sale, amount=amount, method=method, reference=transaction_reference, user=user,
-            note="recorded when assigned",
-        )
+        data = NewPayment(amount=amount, method=method, reference=transaction_reference, note="recorded when assigned")
+        return _record_on_locked_sale(sale=sale, data=data, user=user)
     payment_services.payment_check_assignable(payment=payment, transaction_reference=transaction_reference,
                                               amount=amount)
     if payment.currency != sale.currency:
@@ -209,20 +149,10 @@ def sale_assign_payment(
     return payment
 
 
-def sale_record_payments(*, sale: Sale, payments: Sequence[PaymentData], user) -> list[Payment]:
+def sale_record_payments(*, sale: Sale, payments: Sequence[NewPayment], user) -> list[Payment]:
     """The payments given with a new sale (inserted, so locked, in this transaction), in input order."""
     return [
-        _record_on_locked_sale(
-            sale=sale,
-            amount=data.amount,
-            method=data.method,
-            reference=data.reference,
-            received_at=data.received_at,
-            note=data.note,
-            status=data.status,
-            user=user,
-            attr_prefix=f"payments.{index}.",
-        )
+        _record_on_locked_sale(sale=sale, data=data, user=user, attr_prefix=f"payments.{index}.")
         for index, data in enumerate(payments)
     ]
 
@@ -233,11 +163,6 @@ def sale_refund_money(*, sale: Sale, amount: Decimal, user, note: str) -> None:
     if amount <= 0:
         return
     last = sale.payments.filter(kind=PaymentKind.PAYMENT, status=PaymentState.SUCCESSFUL).order_by("-pk").first()
-    _record_on_locked_sale(
-        sale=sale,
-        amount=amount,
-        method=last.method if last else PaymentMethod.OTHER,
-        kind=PaymentKind.REFUND,
-        note=note,
-        user=user,
-    )
+    method = last.method if last else PaymentMethod.OTHER
+    _record_on_locked_sale(sale=sale, data=NewPayment(amount=amount, method=method, kind=PaymentKind.REFUND, note=note),
+                           user=user)

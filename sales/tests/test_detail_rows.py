@@ -20,7 +20,7 @@ from sales import selectors, services
 from sales.api.detail_rows import render_sale
 from sales.api.serializers import SaleSerializer
 from sales.models import Sale, SaleStatus
-from sales.services import ItemData, PaymentData, ReturnLine, sale_assign_payment, sale_record_payment
+from sales.services import ItemData, NewPayment, ReturnLine, sale_assign_payment, sale_record_payment
 from sales.tests.factories import CarrierFactory, ChannelFactory, StaffFactory, TaxRateFactory
 
 D = Decimal
@@ -118,7 +118,7 @@ def varied_sales(seller, staff) -> list[Sale]:
             channel=channel,
             tags=[],
             payments=[
-                PaymentData(
+                NewPayment(
                     amount=D("3.00"),
                     method="card",
                     reference="CARD-1",
@@ -134,7 +134,7 @@ def varied_sales(seller, staff) -> list[Sale]:
     services.sale_cancel(sale=cancelled, user=seller, reason="fraud", note="stolen card")
     rejected = make()
     services.sale_reject(sale=rejected, user=staff, reason="no stock")
-    refunded = make("completed", payments=[PaymentData(amount=D("50"))])
+    refunded = make("completed", payments=[NewPayment(amount=D("50"))])
     services.sale_refund(sale=refunded, user=None, reason="broken")  # a system refund
     returned = make("completed", items=[ItemData(variant=plain, quantity=3), ItemData(variant=grouped, quantity=1)])
     first_line = returned.items.order_by("pk").first()
@@ -200,8 +200,8 @@ def test_transitions_follow_the_reader(seller, staff, refunder):
         {
             "status": "completed",
             "payments": [
-                PaymentData(amount=D("1")),
-                PaymentData(amount=D("2.5"), method="card", received_at=datetime(2024, 1, 5, 8, tzinfo=ROME)),
+                NewPayment(amount=D("1")),
+                NewPayment(amount=D("2.5"), method="card", received_at=datetime(2024, 1, 5, 8, tzinfo=ROME)),
             ],
         },
         {"status": "confirmed", "sold_at": datetime(2024, 2, 29, 23, 59, 59, tzinfo=ROME), "discount": D("1.5")},

@@ -14,7 +14,7 @@ from sales import selectors, services
 from sales.api import list_rows
 from sales.api.serializers import SaleListSerializer
 from sales.models import Sale
-from sales.services import ItemData, PaymentData
+from sales.services import ItemData, NewPayment
 from sales.tests.factories import CarrierFactory, ChannelFactory, TaxRateFactory, UserFactory
 
 
@@ -63,7 +63,7 @@ def varied_sales(staff):
             staff_note="s",
             external_id="EXT-1",
             reference="REF-1",
-            payments=[PaymentData(amount=Decimal("3.00"))],
+            payments=[NewPayment(amount=Decimal("3.00"))],
             status="completed",
         ),
     )

@@ -29,7 +29,7 @@ def paid_sale(seller) -> Sale:
         data=services.NewSale(
             status="completed",
             items=[ItemData(variant=stocked_variant(100), quantity=6)],
-            payments=[services.PaymentData(amount=D("60.00"))],
+            payments=[services.NewPayment(amount=D("60.00"))],
         ),
     )
     return Sale.objects.get(pk=sale.pk)

@@ -121,7 +121,7 @@ class SaleMoney(RuleBasedStateMachine):
             data=services.NewSale(
                 items=[ItemData(variant=self.variant, quantity=quantity, unit_price=price)],
                 status=status,
-                payments=[services.PaymentData(amount=quantity * price)],
+                payments=[services.NewPayment(amount=quantity * price)],
             ),
         )
         assert Sale.objects.get(pk=sale.pk).payment_status == "paid"

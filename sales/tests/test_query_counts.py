@@ -99,7 +99,7 @@ def test_created_sale_keeps_its_lines_and_payments_loaded(seller, catalogue, dja
         seller=seller,
         data=services.NewSale(
             items=[ItemData(variant=v, quantity=1) for v in catalogue[:3]],
-            payments=[services.PaymentData(amount=1)],
+            payments=[services.NewPayment(amount=1)],
         ),
     )
 

@@ -16,7 +16,7 @@ from payments.models import Payment, PaymentKind
 from sales import services
 from sales.errors import InvalidTransition, SaleLocked
 from sales.models import Sale, SaleEvent, SaleItem
-from sales.services import ItemData, PaymentData, ReturnLine, charged_for_units, derive_payment_status
+from sales.services import ItemData, NewPayment, ReturnLine, charged_for_units, derive_payment_status
 from sales.tests.factories import CarrierFactory, StaffFactory, TaxRateFactory
 from salesproject.errors import DuplicateReference, ValidationError
 
@@ -218,7 +218,7 @@ def test_create_short_on_third_line_leaves_nothing_behind(status, seller, wareho
             (second, 3),
             (third, 2),
             status=status,
-            payments=[PaymentData(amount=D("5.00"), reference="TX-SHORT")],
+            payments=[NewPayment(amount=D("5.00"), reference="TX-SHORT")],
         )
 
     assert world() == before
@@ -230,7 +230,7 @@ def test_create_with_duplicate_payment_reference_leaves_nothing_behind(seller, w
     before = world()
 
     with pytest.raises(DuplicateReference) as info:
-        create(seller, (variant, 2), status="completed", payments=[PaymentData(amount=D("20.00"), reference="TX-1")])
+        create(seller, (variant, 2), status="completed", payments=[NewPayment(amount=D("20.00"), reference="TX-1")])
 
     assert info.value.attr == "payments.0.reference"
     assert world() == before
@@ -402,7 +402,7 @@ def test_pos_example_lines_add_up_to_the_totals(seller, warehouse):
 
 
 def test_pos_example_paid_with_two_payments_is_paid(seller, warehouse):
-    payments = [PaymentData(amount=D("1000.00"), method="cash"), PaymentData(amount=D("302.00"), method="card")]
+    payments = [NewPayment(amount=D("1000.00"), method="cash"), NewPayment(amount=D("302.00"), method="card")]
 
     sale = reload(pos_sale(seller, payments=payments))
 
@@ -534,7 +534,7 @@ def test_changing_the_customer_of_a_pending_sale_copies_its_addresses(seller, wa
 
 def test_repricing_a_paid_pending_sale_recomputes_its_payment_status(seller, warehouse):
     variant = stocked_variant(10, price=D("10.00"))
-    sale = create(seller, (variant, 2), payments=[PaymentData(amount=D("20.00"))])
+    sale = create(seller, (variant, 2), payments=[NewPayment(amount=D("20.00"))])
     assert reload(sale).payment_status == "paid"
 
     services.sale_update(sale=sale, user=seller, data={"items": [ItemData(variant=variant, quantity=1)]})
@@ -734,7 +734,7 @@ def returnable(seller, warehouse):
         data=services.NewSale(
             items=items,
             status="confirmed",
-            payments=[PaymentData(amount=D("20.00"))],
+            payments=[NewPayment(amount=D("20.00"))],
         ),
     )
     lines = list(sale.items.order_by("pk"))

@@ -38,7 +38,7 @@ from sales.models import (
     SaleMonthlyTotal,
     SaleStatus,
 )
-from sales.services import ItemData, PaymentData, ReturnLine, sale_record_payment
+from sales.services import ItemData, NewPayment, ReturnLine, sale_record_payment
 from sales.services.maintenance import (
     DEFERRED_ROLLUP_TRIGGERS,
     audit_sale_daily_totals,
@@ -138,7 +138,7 @@ class Walk:
 
     def create(self) -> str:
         status = self.rng.choice([SaleStatus.DRAFT, SaleStatus.PENDING, SaleStatus.CONFIRMED, SaleStatus.COMPLETED])
-        payments = [PaymentData(amount=Decimal(self.rng.randint(1, 3000)) / 100)] if self.rng.random() < 0.4 else []
+        payments = [NewPayment(amount=Decimal(self.rng.randint(1, 3000)) / 100)] if self.rng.random() < 0.4 else []
         sale = services.sale_create(
             seller=self.rng.choice(self.sellers),
             data=services.NewSale(
@@ -509,7 +509,7 @@ def shop(warehouse):
                 status=status,
                 channel=web if number % 2 else None,
                 items=[ItemData(variant=variant, quantity=quantity)],
-                payments=[PaymentData(amount=Decimal("5.55"))] if status != SaleStatus.DRAFT else [],
+                payments=[NewPayment(amount=Decimal("5.55"))] if status != SaleStatus.DRAFT else [],
                 reference=f"SHOP-{number}",
             ),
         )

@@ -104,7 +104,7 @@ def make_sale(state: str, *, seller, refunder) -> Sale:
         data=services.NewSale(
             items=items,
             status=status,
-            payments=[services.PaymentData(amount=PAID)],
+            payments=[services.NewPayment(amount=PAID)],
         ),
     )
     if then:

@@ -15,11 +15,12 @@ UPDATE inventory_stocklevel SET reserved = reserved + 1, updated_at = now()
  WHERE warehouse_id = :wh AND variant_id IN (:v1, :v2, :v3) AND on_hand - reserved >= 1;
 INSERT INTO sales_sale (id, created_at, updated_at, number, reference, external_id, status, payment_status,
     fulfillment_status, return_status, currency, discount, discount_type, tax_rate, prices_include_tax, tax_shipping,
-    shipping_cost, subtotal, discount_total, shipping_tax, tax_total, grand_total, paid_total, billing_address,
+    shipping_cost, subtotal, discount_total, shipping_tax, tax_total, grand_total, paid_total, returned_total,
+    billing_address,
     shipping_address, shipping_country, note, staff_note, tags, cancel_reason, reject_reason, sold_at,
     channel_id, customer_id, seller_id, warehouse_id, tax_id)
 SELECT n.id, now(), now(), n.id, 'PGB-' || n.id, '', 'pending', 'unpaid', 'unfulfilled', 'none', 'USD', 0, 'fixed',
-    0, false, false, 0, 0, 0, 0, 0, 0, 0, '{}', '{}', '', '', '', '[]', '', '', now(), NULL, :customer, :seller,
+    0, false, false, 0, 0, 0, 0, 0, 0, 0, 0, '{}', '{}', '', '', '', '[]', '', '', now(), NULL, :customer, :seller,
     :wh, NULL
 FROM (SELECT nextval(pg_get_serial_sequence('sales_sale', 'id')) AS id) n
 RETURNING id AS sale_id \gset
@@ -31,9 +32,9 @@ SELECT v.sku, p.name, 1, 0, coalesce(v.price, p.price), coalesce(v.cost_price, p
     p.id, p.product_group_id, :sale_id, v.id, :wh, NULL
 FROM inventory_variant v JOIN inventory_product p ON p.id = v.product_id
 WHERE v.id IN (:v1, :v2, :v3) ORDER BY v.id;
-INSERT INTO inventory_stockmovement (kind, on_hand_change, reserved_change, reason, created_at, sale_id, user_id,
-    variant_id, warehouse_id)
-VALUES ('reservation', 0, 1, 'pgbench', now(), :sale_id, :seller, :v1, :wh),
-       ('reservation', 0, 1, 'pgbench', now(), :sale_id, :seller, :v2, :wh),
-       ('reservation', 0, 1, 'pgbench', now(), :sale_id, :seller, :v3, :wh);
+INSERT INTO inventory_stockmovement (kind, on_hand_change, reserved_change, reason, created_at, sale_id,
+    sale_seller_id, user_id, variant_id, warehouse_id)
+VALUES ('reservation', 0, 1, 'pgbench', now(), :sale_id, :seller, :seller, :v1, :wh),
+       ('reservation', 0, 1, 'pgbench', now(), :sale_id, :seller, :seller, :v2, :wh),
+       ('reservation', 0, 1, 'pgbench', now(), :sale_id, :seller, :seller, :v3, :wh);
 COMMIT;

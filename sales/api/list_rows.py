@@ -17,9 +17,6 @@ from django.utils import timezone
 
 from sales.api.representation import ITEM, SALE
 from sales.models import Sale, SaleItem
-from salesproject.api.representation import _drf_money, _drf_time  # noqa: F401 - the tests compare with them
-from salesproject.api.representation import money as _money  # noqa: F401
-from salesproject.api.representation import time as _time  # noqa: F401
 
 __all__ = ["item_dict", "render_sales", "sale_dict", "sale_rows"]
 

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission
+from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIRequestFactory
 
@@ -16,6 +17,7 @@ from sales.api.serializers import SaleListSerializer
 from sales.models import Sale
 from sales.services import ItemData, NewPayment
 from sales.tests.factories import CarrierFactory, ChannelFactory, TaxRateFactory, UserFactory
+from salesproject.api import representation
 
 
 def as_json(data) -> list:
@@ -111,7 +113,9 @@ MONEY_CASES = [Decimal("0.00"), Decimal("-0.00"), Decimal("12.30"), Decimal("5")
 
 @pytest.mark.parametrize("value", MONEY_CASES, ids=str)
 def test_fast_money_says_what_drf_says(value):
-    assert list_rows._money(value) == list_rows._drf_money(value)
+    assert representation.money(value) == serializers.DecimalField(max_digits=14, decimal_places=2).to_representation(
+        value
+    )
 
 
 @pytest.mark.parametrize("zone", ["UTC", "Europe/Rome", "America/St_Johns"])
@@ -130,5 +134,6 @@ def test_fast_times_say_what_drf_says(zone):
     ]
     with timezone.override(zone):
         for value in values:
-            assert list_rows._time(value) == list_rows._drf_time(value)
-            assert list_rows._time(value, timezone.get_current_timezone()) == list_rows._drf_time(value)
+            drf = serializers.DateTimeField().to_representation(value)
+            assert representation.time(value) == drf
+            assert representation.time(value, timezone.get_current_timezone()) == drf

@@ -5,6 +5,7 @@ each one feeds (`sale_cancel(reason=, note=)`, `sale_refund(restock=, reason=)` 
 so the admin passes `cleaned_data` straight through.
 """
 
+import json
 from typing import Any
 
 from django import forms
@@ -42,8 +43,37 @@ ITEM_INPUT_FIELDS = (
 )
 
 
+class TagsField(forms.CharField):
+    """Tags typed as words separated by commas (`vip, gift`), shown the same way; a JSON list is accepted too."""
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, str) and value.startswith("["):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                return value
+        if isinstance(value, list | tuple):
+            return ", ".join(str(tag) for tag in value)
+        return value
+
+    def to_python(self, value: Any) -> list[str]:
+        text = (super().to_python(value) or "").strip()
+        if text.startswith("["):
+            try:
+                tags = json.loads(text)
+            except ValueError as error:
+                raise forms.ValidationError("Enter tags separated by commas, e.g. vip, gift.") from error
+            if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+                raise forms.ValidationError("Enter tags separated by commas, e.g. vip, gift.")
+            return [tag.strip() for tag in tags if tag.strip()]
+        return [tag.strip() for tag in text.split(",") if tag.strip()]
+
+
 class SaleAdminForm(forms.ModelForm):
     """The sale's own fields; saving goes through `sale_create` / `sale_update`, never `form.save()`."""
+
+    tags = TagsField(required=False, help_text="Words separated by commas, e.g. vip, gift.",
+                     widget=forms.TextInput(attrs={"size": 40}))
 
     class Meta:
         model = Sale

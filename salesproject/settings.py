@@ -293,7 +293,10 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "salesproject.api.schema.postprocess_schema",
     ],
+    "SERVERS": [{"url": "http://127.0.0.1:8000", "description": "Local development server (`make run`)"}],
+    "LICENSE": {"name": "Proprietary"},
 }
 # Idempotency keys are kept at least this long.
 IDEMPOTENCY_KEY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "48"))

@@ -335,7 +335,8 @@ def test_change_page_shows_status_totals_and_the_activity_log(client):
     body = response.content.decode()
     assert 'class="sale-status">Pending<' in body
     assert str(sale.grand_total) in body
-    assert "activity log" in body.lower() and "Status changed" in body  # the submit event
+    # the activity log reads as sentences: the submit event is "Submitted by <seller>, 5 Dec 14:02"
+    assert "activity log" in body.lower() and f"Submitted by <strong>{sale.seller.username}</strong>" in body
     assert sale.items.get().sku in body
 
 

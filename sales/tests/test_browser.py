@@ -1,8 +1,9 @@
 """The back office in a real browser: headless Chromium driven by selenium.
 
 Logs in to the admin, opens a pending sale, presses Confirm, sees the new status
-and checks the stock moved; then saves a screenshot of the dashboard under
-test-artifacts/browser/. Needs Debian's `chromium` and `chromium-driver`
+and checks the stock moved. At 1366×768 the sale list, the pending and the confirmed
+sale and the dashboard must not scroll sideways; each is saved as a screenshot under
+test-artifacts/browser/<page>.png. Needs Debian's `chromium` and `chromium-driver`
 (.ci/run installs them); skipped with the reason where they are missing.
 """
 
@@ -41,12 +42,35 @@ def browser():
 
     options = Options()
     options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000"):
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1366,768"):
         options.add_argument(argument)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.implicitly_wait(5)
+    driver.set_window_size(1366, 768)
     yield driver
     driver.quit()
+
+
+def fits_the_window(browser, name: str) -> None:
+    """Save a screenshot of the page as test-artifacts/browser/<name>.png and check it does not scroll sideways."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    assert browser.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+    lines = browser.find_elements(By.ID, "items-group")
+    if lines:  # a sale page: its lines, payments and activity log are below the fold
+        browser.execute_script("arguments[0].scrollIntoView()", lines[0])
+        assert browser.save_screenshot(str(ARTIFACTS / f"{name}-lines.png"))
+        browser.execute_script("window.scrollTo(0, 0)")
+    scroll_width, inner_width = browser.execute_script(
+        "return [document.documentElement.scrollWidth, window.innerWidth]"
+    )
+    if scroll_width > inner_width:  # name the elements that stick out, the deepest first, to say what to fix
+        culprits = browser.execute_script(
+            "return [...document.querySelectorAll('body *')]"
+            ".filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)"
+            ".slice(-8).map(e => e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className + ' '"
+            " + Math.round(e.getBoundingClientRect().right))"
+        )
+        pytest.fail(f"{name}: the page scrolls sideways ({scroll_width} > {inner_width} px): {culprits}")
 
 
 def log_in(browser, live_server, user) -> None:
@@ -67,11 +91,15 @@ def test_staff_confirms_a_sale_with_the_button_and_sees_the_dashboard(browser, l
         data=services.NewSale(
             items=[services.ItemData(variant=variant, quantity=3)],
             status="pending",
+            tags=["demo", "walk-in"],
         ),
     )
 
     log_in(browser, live_server, staff)
+    browser.get(live_server.url + reverse("admin:sales_sale_changelist"))
+    fits_the_window(browser, "sale-list")
     browser.get(live_server.url + reverse("admin:sales_sale_change", args=[sale.pk]))
+    fits_the_window(browser, "sale-pending")
     confirm = browser.find_element(By.XPATH, "//*[(self::input or self::button) and @type='submit']"
                                              "[normalize-space(.)='Confirm' or @value='Confirm']")
     confirm.click()
@@ -82,10 +110,11 @@ def test_staff_confirms_a_sale_with_the_button_and_sees_the_dashboard(browser, l
     assert sale.status == "confirmed"
     level = StockLevel.objects.get(variant=variant)
     assert (level.on_hand, level.reserved) == (7, 0)
+    browser.get(live_server.url + reverse("admin:sales_sale_change", args=[sale.pk]))
+    fits_the_window(browser, "sale-confirmed")
 
     browser.get(live_server.url + reverse("admin-dashboard"))
     WebDriverWait(browser, 10).until(expected_conditions.presence_of_element_located((By.TAG_NAME, "svg")))
     assert "Revenue" in browser.find_element(By.TAG_NAME, "body").text
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    assert browser.save_screenshot(str(ARTIFACTS / "dashboard.png"))
+    fits_the_window(browser, "dashboard")
     assert Sale.objects.get(pk=sale.pk).status == "confirmed"

@@ -1,7 +1,20 @@
-"""OpenAPI: the error bodies the server really produces, for every operation that can produce them."""
+"""OpenAPI: the error bodies the server really produces, for every operation that can produce them.
 
+Also what a generated client and the docs need on every operation: a resource tag and a summary (derived from the
+path and the action unless the view gives one), the `Idempotency-Key` header, and no internal docstrings as
+descriptions; `postprocess_schema` then fixes what only the whole document shows (integer path ids, nullable
+references, the replay header, examples).
+"""
+
+from drf_spectacular.plumbing import get_doc
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from drf_standardized_errors.handler import exception_handler as standardized_errors_handler
 from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAutoSchema
 from rest_framework import serializers
+
+from salesproject.api.idempotency import HEADER as IDEMPOTENCY_HEADER
+from salesproject.api.idempotency import IdempotentMixin
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -36,12 +49,330 @@ class ServiceUnavailableResponseSerializer(serializers.Serializer):
 
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# POSTs that can give money back, which needs `sales.refund_sale` (403 without it).
+MONEY_BACK_SUFFIXES = ("/refund/", "/status/", "/payments/", "/returns/", "/payments/assign/")
+
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description=(
+        "Any unique string (a UUID, say). Retrying with the same key and body returns the first response "
+        "(marked `Idempotent-Replayed: true`) instead of doing the work twice; the same key with another body "
+        "is a 409 `idempotency_conflict`. Keys are kept at least 24 hours."
+    ),
+)
+
+# First path segment under /api/v1/ -> (tag, singular noun, plural noun).
+RESOURCES = {
+    "sales": ("Sales", "sale", "sales"),
+    "payments": ("Payments", "payment", "payments"),
+    "products": ("Products", "product", "products"),
+    "variants": ("Variants", "variant", "variants"),
+    "stock": ("Stock", "stock level", "stock levels"),
+    "warehouses": ("Warehouses", "warehouse", "warehouses"),
+    "customers": ("Customers", "customer", "customers"),
+    "carriers": ("Reference data", "carrier", "carriers"),
+    "channels": ("Reference data", "sales channel", "sales channels"),
+    "taxes": ("Reference data", "tax rate", "tax rates"),
+    "product-groups": ("Reference data", "product group", "product groups"),
+    "auth": ("Auth", "token", "tokens"),
+}
+TAGS = [
+    {"name": "Sales", "description": "Sales, their items and their lifecycle (submit, confirm, ship, complete, ...)."},
+    {"name": "Sale payments", "description": "Payments and refunds recorded on one sale."},
+    {"name": "Payments", "description": "All payments and refunds; assigning a transaction to a sale."},
+    {"name": "Products", "description": "The catalogue: products with their variants (writes are staff-only)."},
+    {"name": "Variants", "description": "Sellable variants (SKUs) of products (writes are staff-only)."},
+    {"name": "Stock", "description": "Stock levels per variant and warehouse, goods received, corrections, ledger."},
+    {"name": "Warehouses", "description": "Warehouses stock is held in (writes are staff-only)."},
+    {"name": "Customers", "description": "Customers and their addresses."},
+    {"name": "Reference data", "description": "Sales channels, carriers, tax rates and product groups."},
+    {"name": "Auth", "description": "Get an API token for `Authorization: Bearer <token>`."},
+    {"name": "API root", "description": "Links to every resource."},
+]
+
+# Summaries a derived one would get wrong, by (method, path under /api/v1/).
+SUMMARIES = {
+    ("GET", ""): "Links to every resource",
+    ("POST", "auth/token/"): "Get an API token",
+    ("GET", "sales/summary/"): "Count and total the sales matching the list's filters",
+    ("GET", "sales/{id}/activity/"): "A sale's activity log",
+    ("GET", "sales/{id}/transitions/"): "The statuses a sale can move to now",
+    ("POST", "sales/{id}/status/"): "Move a sale to a status",
+    ("POST", "sales/{id}/submit/"): "Submit a draft sale",
+    ("POST", "sales/{id}/confirm/"): "Confirm a sale (reserves its stock)",
+    ("POST", "sales/{id}/ship/"): "Ship a sale",
+    ("POST", "sales/{id}/complete/"): "Complete a shipped sale",
+    ("POST", "sales/{id}/cancel/"): "Cancel a sale",
+    ("POST", "sales/{id}/reject/"): "Reject a sale",
+    ("POST", "sales/{id}/refund/"): "Refund a sale",
+    ("POST", "sales/{id}/returns/"): "Return items of a sale",
+    ("GET", "sales/{id}/invoice/"): "A sale's invoice",
+    ("POST", "sales/{id}/invoice/"): "Attach an invoice to a sale",
+    ("PATCH", "sales/{id}/items/{item_id}/"): "Change a sale item's fulfilment fields",
+    ("GET", "sales/{id}/payments/"): "List a sale's payments and refunds",
+    ("POST", "sales/{id}/payments/"): "Record a payment or refund on a sale",
+    ("POST", "payments/"): "Record a payment or refund",
+    ("POST", "payments/assign/"): "Assign a transaction to a sale",
+    ("POST", "stock/adjust/"): "Correct on-hand stock after a count",
+    ("POST", "stock/receive/"): "Book goods received into a warehouse",
+    ("GET", "stock/movements/"): "The stock ledger, newest first",
+}
+ACTION_SUMMARIES = {
+    "list": "List {plural}",
+    "create": "Create a {singular}",
+    "retrieve": "Get a {singular}",
+    "update": "Replace a {singular}",
+    "partial_update": "Change a {singular}",
+    "destroy": "Delete a {singular}",
+}
+API_PREFIX = "/api/v1/"
+
+
+def _relative(path: str) -> str:
+    return path[len(API_PREFIX) :] if path.startswith(API_PREFIX) else path.lstrip("/")
+
+
+def tag_for_path(path: str) -> str:
+    relative = _relative(path)
+    first = relative.split("/", 1)[0]
+    if first == "sales" and relative.startswith("sales/{id}/payments/"):
+        return "Sale payments"
+    return RESOURCES[first][0] if first in RESOURCES else "API root"
+
+
+def summary_for(path: str, method: str, action: str | None) -> str:
+    relative = _relative(path)
+    if (method, relative) in SUMMARIES:
+        return SUMMARIES[(method, relative)]
+    _, singular, plural = RESOURCES.get(relative.split("/", 1)[0], ("", "resource", "resources"))
+    template = ACTION_SUMMARIES.get(action or "")
+    if template:
+        return template.format(singular=singular, plural=plural)
+    words = (action or method.lower()).replace("_", " ")
+    return f"{words[0].upper()}{words[1:]} ({plural})"
 
 
 class AutoSchema(StandardizedErrorsAutoSchema):
     """drf-standardized-errors' schema, with 409 on writes and 503 everywhere."""
 
+    def get_tags(self) -> list[str]:
+        return [tag_for_path(self.path)]
+
+    def get_summary(self) -> str | None:
+        return summary_for(self.path, self.method, getattr(self.view, "action", None))
+
+    def get_description(self) -> str:
+        action_or_method = getattr(self.view, getattr(self.view, "action", None) or self.method.lower(), None)
+        action_doc = get_doc(action_or_method)
+        if action_doc:
+            return action_doc
+        # A docstring inherited from a shared base (the idempotency mixin, DRF's generics) describes code, not the
+        # operation: only a docstring the view's own class (or an app's base view) wrote is shown.
+        for klass in type(self.view).__mro__:
+            if klass.__dict__.get("__doc__"):
+                internal = klass.__module__.startswith(("salesproject.", "rest_framework.", "django."))
+                return "" if internal else get_doc(klass)
+        return ""
+
+    def get_override_parameters(self) -> list:
+        parameters = list(super().get_override_parameters())
+        if self.method == "POST" and isinstance(self.view, IdempotentMixin):
+            parameters.append(IDEMPOTENCY_KEY_PARAMETER)
+        return parameters
+
     def _should_add_error_response(self, responses: dict, status_code: str) -> bool:
+        if status_code == "403" and self.method == "POST" and self.path.endswith(MONEY_BACK_SUFFIXES):
+            # Giving money back needs `sales.refund_sale`: the service refuses with 403, not the permission class.
+            return self.view.get_exception_handler() is standardized_errors_handler and "403" not in responses
         if status_code == "409" and self.method not in WRITE_METHODS:
             return False
         return super()._should_add_error_response(responses, status_code)
+
+
+REPLAYED_HEADER = {
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the stored response of an earlier request with the same `Idempotency-Key`.",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
+
+SALE_CREATE_DESCRIPTION = (
+    "Record a sale: its items (by variant id, with the price you charged or the catalogue price), an optional "
+    "order discount (`fixed` amount or `percent`), tax, and payments already taken. A sale created `pending` holds "
+    "no stock yet; confirming it reserves stock. Money is a decimal string with 2 places; totals are computed by the "
+    "server. Send `Idempotency-Key` so a retry after a timeout never makes a second sale."
+)
+
+# The create-sale example in the docs: a real request and the server's answer (ids and times made up).
+SALE_CREATE_REQUEST = {
+    "reference": "POS-170652348409",
+    "customer": 42,
+    "channel": "pos",
+    "tax": "vat20",
+    "prices_include_tax": True,
+    "discount": "10.00",
+    "discount_type": "percent",
+    "items": [{"variant": 311, "quantity": 2, "unit_price": "19.99"}, {"variant": 312, "quantity": 1}],
+    "payments": [{"amount": "20.00", "method": "card", "reference": "CARD-8F3K2Q"}],
+    "note": "Gift wrap, please.",
+    "tags": ["walk-in"],
+}
+SALE_CREATE_RESPONSE = {
+    "id": 1287,
+    "number": 1287,
+    "reference": "POS-170652348409",
+    "external_id": "",
+    "status": "pending",
+    "payment_status": "partially_paid",
+    "fulfillment_status": "unfulfilled",
+    "return_status": "none",
+    "seller": {"id": 7, "username": "alice"},
+    "customer": {"id": 42, "name": "Ada Lovelace", "email": "ada@example.com"},
+    "channel": "pos",
+    "warehouse": "MAIN",
+    "currency": "USD",
+    "items": [
+        {
+            "id": 4410,
+            "product": 118,
+            "variant": 311,
+            "sku": "TSHIRT-M-BLK",
+            "name": "T-shirt, black, M",
+            "quantity": 2,
+            "unit_price": "19.99",
+            "discount": "0.00",
+            "discount_type": "fixed",
+            "subtotal": "39.98",
+            "discount_total": "4.00",
+            "tax_total": "6.00",
+            "total": "35.98",
+            "quantity_returned": 0,
+            "warehouse": "MAIN",
+            "carrier": None,
+            "tracking_code": "",
+            "tracking_url": "",
+            "product_group": None,
+        },
+        {
+            "id": 4411,
+            "product": 119,
+            "variant": 312,
+            "sku": "MUG-350-WHT",
+            "name": "Mug, white, 350 ml",
+            "quantity": 1,
+            "unit_price": "8.50",
+            "discount": "0.00",
+            "discount_type": "fixed",
+            "subtotal": "8.50",
+            "discount_total": "0.85",
+            "tax_total": "1.28",
+            "total": "7.65",
+            "quantity_returned": 0,
+            "warehouse": "MAIN",
+            "carrier": None,
+            "tracking_code": "",
+            "tracking_url": "",
+            "product_group": None,
+        },
+    ],
+    "discount": "10.00",
+    "discount_type": "percent",
+    "subtotal": "48.48",
+    "discount_total": "4.85",
+    "tax_total": "7.28",
+    "shipping_cost": "0.00",
+    "tax_shipping": False,
+    "grand_total": "43.63",
+    "paid_total": "20.00",
+    "returned_total": "0.00",
+    "net_total": "43.63",
+    "balance_due": "23.63",
+    "tax": {"code": "vat20", "name": "VAT 20%", "rate": "20.00"},
+    "prices_include_tax": True,
+    "billing_address": {},
+    "shipping_address": {},
+    "payments": [
+        {
+            "id": 902,
+            "sale": 1287,
+            "amount": "20.00",
+            "currency": "USD",
+            "method": "card",
+            "kind": "payment",
+            "status": "successful",
+            "reference": "CARD-8F3K2Q",
+            "received_at": "2026-03-14T15:09:26Z",
+            "user": {"id": 7, "username": "alice"},
+            "note": "",
+            "created_at": "2026-03-14T15:09:26Z",
+        }
+    ],
+    "note": "Gift wrap, please.",
+    "staff_note": "",
+    "tags": ["walk-in"],
+    "cancel_reason": "",
+    "available_transitions": ["confirmed", "cancelled", "rejected"],
+    "sold_at": "2026-03-14T15:09:26Z",
+    "created_at": "2026-03-14T15:09:26Z",
+    "updated_at": "2026-03-14T15:09:26Z",
+    "confirmed_at": None,
+    "shipped_at": None,
+    "completed_at": None,
+    "cancelled_at": None,
+}
+
+
+NULL_BRANCH = {"type": "object", "nullable": True, "enum": [None]}
+
+
+def _fix_nullable_refs(node) -> None:
+    """`nullable` beside `allOf: [$ref]`: strict validators and generated clients ignore it, so a null in the
+    response breaks them. Spell it `oneOf: [$ref, null]` (OpenAPI 3.0 has no null type: a nullable enum of null)."""
+    if isinstance(node, dict):
+        refs = node.get("allOf") or []
+        if node.get("nullable") and "type" not in node and len(refs) == 1 and "$ref" in refs[0]:
+            del node["allOf"], node["nullable"]
+            node["oneOf"] = [refs[0], dict(NULL_BRANCH)]
+        for value in node.values():
+            _fix_nullable_refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            _fix_nullable_refs(value)
+
+
+def postprocess_schema(result, generator, request, public):
+    """Integer path ids, typed nullable references, the replay header, auth on every operation."""
+    _fix_nullable_refs(result.get("components", {}).get("schemas", {}))
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "path" and (parameter["name"] == "id" or parameter["name"].endswith("_id")):
+                    parameter["schema"] = {"type": "integer"}
+            keyed = any(
+                p.get("in") == "header" and p["name"] == IDEMPOTENCY_HEADER for p in operation.get("parameters", [])
+            )
+            for code, response in operation.get("responses", {}).items():
+                if keyed and code.startswith("2"):
+                    response.setdefault("headers", {}).update(REPLAYED_HEADER)
+            operation.setdefault("security", [])  # the token endpoint: explicitly open
+    result["tags"] = TAGS
+    _add_examples(result.get("paths", {}))
+    return result
+
+
+def _add_examples(paths: dict) -> None:
+    create = paths.get(f"{API_PREFIX}sales/", {}).get("post")
+    if not create:
+        return
+    create["description"] = SALE_CREATE_DESCRIPTION
+    create["requestBody"]["content"]["application/json"]["examples"] = {
+        "PosSale": {
+            "summary": "A shop-counter sale with a 10% discount and a card payment",
+            "value": SALE_CREATE_REQUEST,
+        }
+    }
+    create["responses"]["201"]["content"]["application/json"]["examples"] = {
+        "PosSale": {"summary": "The sale as created (pending, partly paid)", "value": SALE_CREATE_RESPONSE}
+    }

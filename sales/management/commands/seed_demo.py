@@ -11,11 +11,13 @@ activity log are exactly what real use would leave behind (`check_inventory`,
 import random
 from collections import Counter
 from contextlib import nullcontext
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 import factory.random
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 from tqdm import tqdm
 
 from customers.factories import AddressFactory, CustomerFactory
@@ -52,6 +54,10 @@ STATUS_MIX = (
     + [SaleStatus.DRAFT, SaleStatus.IN_DELIVERY, SaleStatus.CANCELLED, SaleStatus.REJECTED, SaleStatus.REFUNDED]
 )
 PROGRESS_MIN_SALES = 50
+DAYS = 90  # sales are spread over the last DAYS days, so the dashboard's periods and chart have a story to tell
+DAY_WEIGHT = (1.0, 1.0, 1.05, 1.1, 1.25, 0.6, 0.3)  # Monday … Sunday: weekdays busier, Friday busiest
+RECENT_DAYS = 3  # drafts and pending sales are recent: older ones would have been confirmed or cancelled
+RETURN_SHARE = 0.2  # of the paid, confirmed-or-later sales, how many see a partial return
 
 
 class Command(BaseCommand):
@@ -62,7 +68,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--sales", type=int, default=30, help="How many sales to create (default 30).")
+        parser.add_argument("--sales", type=int, default=80, help="How many sales to create (default 80).")
         parser.add_argument("--seed", type=int, default=42, help="Random seed, for repeatable data.")
         parser.add_argument("--if-empty", action="store_true", help="Do nothing when the database already has sales.")
         parser.add_argument(
@@ -88,7 +94,8 @@ class Command(BaseCommand):
                 customers = self._customers(rng)
                 sellers = [UserFactory(username=name) for name in SELLERS]
             made: Counter = Counter()
-            refused = 0
+            refused = returned = 0
+            self.now = timezone.now()
             progress = tqdm(
                 range(sales),
                 desc="sales",
@@ -97,13 +104,16 @@ class Command(BaseCommand):
             )
             for _ in progress:
                 try:
-                    made[self._sale(rng, refs, variants, customers, sellers)] += 1
+                    status, came_back = self._sale(rng, refs, variants, customers, sellers)
+                    made[status] += 1
+                    returned += came_back
                 except DomainError:
                     refused += 1  # out of stock, for example: a real shop sees that too
             summary = (
                 f"{Product.objects.count()} products, {Variant.objects.count()} variants, "
                 f"{Customer.objects.count()} customers, {sum(made.values())} new sales ({refused} refused"
                 + "".join(f", {made[status]} {status}" for status in SaleStatus.values if made[status])
+                + (f", {returned} with a partial return" if returned else "")
                 + f"), sellers {', '.join(s.username for s in sellers)} (password pass-w0rd!)"
             )
             if dry_run:
@@ -123,7 +133,10 @@ class Command(BaseCommand):
                 ChannelFactory(code="pos", name="Shop counter", kind=ChannelKind.POS),
                 ChannelFactory(code="web", name="Web shop", kind=ChannelKind.WEB),
                 ChannelFactory(code="marketplace", name="Marketplace", kind=ChannelKind.MARKETPLACE),
+                ChannelFactory(code="phone", name="Phone orders", kind=ChannelKind.PHONE),
             ],
+            # how often each channel sells, in the order above: the counter and the web shop carry the business
+            "channel_weights": [4, 4, 2, 1],
             "carriers": [
                 CarrierFactory(
                     code="dhl", name="DHL", tracking_url_template="https://www.dhl.com/track?id={tracking_code}"
@@ -172,14 +185,30 @@ class Command(BaseCommand):
             customers.append(customer)
         return customers
 
-    def _sale(self, rng, refs, variants, customers, sellers) -> str:
-        """Make one sale and walk it to a status drawn from STATUS_MIX, the way a shop would; return that status.
+    def _sold_at(self, rng, target: str) -> datetime:
+        """When a sale was made: a day of the last DAYS (weekdays busier, business growing), in opening hours."""
+        zone = timezone.get_default_timezone()
+        today = timezone.localdate(self.now, timezone=zone)
+        if target in (SaleStatus.DRAFT, SaleStatus.PENDING):
+            offset = rng.randrange(RECENT_DAYS)
+        else:
+            weights = [
+                DAY_WEIGHT[(today - timedelta(days=o)).weekday()] * (1.4 - 0.6 * o / DAYS) for o in range(DAYS)
+            ]
+            offset = rng.choices(range(DAYS), weights=weights)[0]
+        day = today - timedelta(days=offset)
+        moment = datetime.combine(day, time(rng.randint(9, 19), rng.randrange(60), rng.randrange(60)), tzinfo=zone)
+        return min(moment, self.now - timedelta(minutes=rng.randint(1, 90)))
+
+    def _sale(self, rng, refs, variants, customers, sellers) -> tuple[str, bool]:
+        """Make one sale and walk it to a status drawn from STATUS_MIX, the way a shop would.
 
         Counter sales are rung up as completed (or confirmed) on the spot and paid at once; other channels
-        start pending and go through confirm, payment, ship, complete, cancel, reject or refund.
+        start pending and go through confirm, payment, ship, complete, cancel, reject or refund. Some paid
+        sales then see a partial return. Returns the status reached and whether items came back.
         """
         target = rng.choice(STATUS_MIX)
-        channel = rng.choice(refs["channels"])
+        channel = rng.choices(refs["channels"], weights=refs["channel_weights"])[0]
         pos = channel.kind == ChannelKind.POS
         if target == SaleStatus.DRAFT:
             create_as = SaleStatus.DRAFT
@@ -202,24 +231,26 @@ class Command(BaseCommand):
             discount=Decimal(rng.choice(["0", "0", "5", "10"])),
             discount_type="percent",
             shipping_cost=Decimal("0.00") if pos else Decimal("7.50"),
-            tags=["demo"],
+            sold_at=self._sold_at(rng, target),
+            tags=["demo"] + (["walk-in"] if pos else []),
         )
         sale = services.sale_create(seller=seller, data=command)
         if create_as in (SaleStatus.DRAFT, SaleStatus.COMPLETED) or target == SaleStatus.PENDING:
             if create_as == SaleStatus.COMPLETED:
                 self._pay(rng, sale, seller)
-            return target
+                return target, self._maybe_return(rng, sale)
+            return target, False
         if target == SaleStatus.REJECTED:
             services.sale_reject(sale=sale, user=seller, reason="payment not received")
-            return target
+            return target, False
         if target == SaleStatus.CANCELLED and rng.random() < 0.5:  # cancelled before confirming: release
             services.sale_cancel(sale=sale, user=seller, reason=rng.choice(CancelReason.values))
-            return target
+            return target, False
         if sale.status == SaleStatus.PENDING:
             services.sale_confirm(sale=sale, user=seller)
         if target == SaleStatus.CANCELLED:  # cancelled after confirming, before paying: restock
             services.sale_cancel(sale=sale, user=seller, reason=rng.choice(CancelReason.values))
-            return target
+            return target, False
         self._pay(rng, sale, seller)
         if target in (SaleStatus.IN_DELIVERY, SaleStatus.COMPLETED) or (target == SaleStatus.REFUNDED and not pos):
             services.sale_ship(
@@ -230,7 +261,24 @@ class Command(BaseCommand):
         if target == SaleStatus.REFUNDED:
             # Run as the operator (no user): the refund permission is for people.
             services.sale_refund(sale=sale, user=None, restock=rng.random() < 0.5, reason="demo refund")
-        return target
+            return target, False
+        return target, self._maybe_return(rng, sale)
+
+    @staticmethod
+    def _maybe_return(rng, sale: Sale) -> bool:
+        """Now and then a customer brings one unit back: restocked, and refunded (run as the operator)."""
+        if rng.random() >= RETURN_SHARE:
+            return False
+        item = rng.choice(list(sale.items.order_by("pk")))
+        services.sale_return(
+            sale=sale,
+            user=None,
+            lines=[services.ReturnLine(item=item, quantity=1)],
+            restock=True,
+            refund=rng.random() < 0.8,
+            reason=rng.choice(["damaged in transit", "wrong size", "changed mind"]),
+        )
+        return True
 
     @staticmethod
     def _pay(rng, sale: Sale, seller) -> None:

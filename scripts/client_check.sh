@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The schema is the SDK: generate a Python client from the schema as the app serves it and import
+# every module, then lint the schema with Redocly's recommended rules (0 errors wanted).
+#
+#   scripts/client_check.sh              (CI: called by .ci/run)
+#   CLIENT_WORKFLOW=0 scripts/client_check.sh    without the live workflow (no PostgreSQL needed)
+#
+# The workflow (scripts/client_workflow.py) serves the app with gunicorn on a throw-away PostgreSQL
+# database (scripts/lib_serve.sh) and runs a seller's day through the generated package only.
+#
+# Tools come from the registries into a temp dir (nothing is added to the project): openapi-python-client
+# into a throw-away venv, @redocly/cli through npx. If a registry cannot be reached, that check is
+# SKIPPED with the reason printed; any other failure fails the script. Needs the venv from `make install`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+OPC_VERSION="${OPC_VERSION:-0.29.1}"
+REDOCLY_VERSION="${REDOCLY_VERSION:-2.77.0}"
+RUFF_VERSION="${RUFF_VERSION:-$(.venv/bin/ruff --version | cut -d" " -f2)}"
+PYTHON="${PYTHON:-python3}"
+WORKFLOW="${CLIENT_WORKFLOW:-1}"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+failed=0
+
+.venv/bin/python manage.py spectacular --validate --fail-on-warn --file "$work/schema.yml"
+echo "schema: $(grep -c 'operationId:' "$work/schema.yml") operations"
+
+echo "== openapi-python-client $OPC_VERSION"
+"$PYTHON" -m venv "$work/venv"
+if ! "$work/venv/bin/pip" install -q --disable-pip-version-check "openapi-python-client==$OPC_VERSION" "ruff==$RUFF_VERSION" \
+    >"$work/pip.log" 2>&1; then
+    if grep -qiE "connection|resolve|network|timed out|no matching distribution|could not find a version" "$work/pip.log"; then
+        echo "SKIP python client: openapi-python-client could not be installed from the package index:"
+        tail -3 "$work/pip.log"
+    else
+        cat "$work/pip.log"
+        failed=1
+    fi
+else
+    # ruff in PATH: the generator's own post-processing runs, as on an integrator's machine.
+    if PATH="$work/venv/bin:$PATH" "$work/venv/bin/openapi-python-client" generate \
+        --path "$work/schema.yml" --output-path "$work/client" >"$work/generate.log" 2>&1; then
+        if grep -qi "warning" "$work/generate.log"; then
+            cat "$work/generate.log"
+            failed=1
+        fi
+        if "$work/venv/bin/python" scripts/client_import_check.py "$work/client" && ((WORKFLOW)); then
+            echo "== a seller's workflow through the generated client, against gunicorn + PostgreSQL"
+            (
+                # shellcheck source=scripts/lib_serve.sh
+                source scripts/lib_serve.sh
+                serve_app sales_client
+                "$work/venv/bin/python" scripts/client_workflow.py "$work/client" "$BASE_URL" "$TOKEN"
+            ) || failed=1
+        elif ((!WORKFLOW)); then
+            :
+        else
+            failed=1
+        fi
+    else
+        cat "$work/generate.log"
+        failed=1
+    fi
+fi
+
+echo "== redocly lint (recommended rules but no-path-trailing-slash), @redocly/cli@$REDOCLY_VERSION"
+if ! command -v npx >/dev/null; then
+    echo "SKIP redocly lint: npx (Node.js) is not installed"
+else
+    printf 'extends: [recommended]\nrules:\n  no-path-trailing-slash: off\n' >"$work/redocly.yaml"
+    rc=0
+    (cd "$work" && timeout 300 npx --yes "@redocly/cli@$REDOCLY_VERSION" lint schema.yml --format=stylish) \
+        >"$work/lint.log" 2>&1 || rc=$?
+    if ((rc != 0)) && ! grep -q "validated in" "$work/lint.log"; then
+        if grep -qiE "ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|network|registry" "$work/lint.log"; then
+            echo "SKIP redocly lint: @redocly/cli could not be fetched from the npm registry:"
+            tail -3 "$work/lint.log"
+        else
+            cat "$work/lint.log"
+            failed=1
+        fi
+    else
+        grep -E "^\s+[0-9]+:[0-9]+|Validation|Woohoo|valid" "$work/lint.log" || true
+        ((rc == 0)) || failed=1
+    fi
+fi
+
+exit "$failed"

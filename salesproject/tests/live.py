@@ -398,7 +398,8 @@ class ApiClient:
             )
         except requests.Timeout:
             return Answer(None, time.monotonic() - started, started, failure="timeout")
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
+            # Refused, reset, or cut off mid-body (a worker killed while it was sending the answer): no answer.
             self._local.session = None  # a fresh connection next time
             return Answer(None, time.monotonic() - started, started, failure="aborted")
         try:

@@ -116,7 +116,6 @@ def sale_record_payment(*, sale: Sale, user=None, attr_prefix: str = "", **field
     A refund needs `sales.refund_sale` and cannot exceed what the sale holds.
     """
     data = NewPayment(**fields)
-    payment_services.payment_validate(data=data, user=user, attr_prefix=attr_prefix)  # bad input: no lock taken
     return _record_on_locked_sale(sale=sale_lock(sale=sale), data=data, user=user, attr_prefix=attr_prefix)
 
 
@@ -157,12 +156,16 @@ def sale_record_payments(*, sale: Sale, payments: Sequence[NewPayment], user) ->
     ]
 
 
-def sale_refund_money(*, sale: Sale, amount: Decimal, user, note: str) -> None:
-    """Record money given back on a sale the caller has locked (nothing for 0.00); more than it holds is refused."""
+def sale_refund_money(*, sale: Sale, amount: Decimal, user, note: str) -> Payment | None:
+    """Record money given back on a sale the caller has locked; more than it holds is refused.
+
+    The refund refreshes the sale's paid total and payment status. For 0.00 nothing is recorded
+    and nothing refreshed: None, and a caller that changed what the sale is worth refreshes it.
+    """
     amount = quantize(amount)
     if amount <= 0:
-        return
+        return None
     last = sale.payments.filter(kind=PaymentKind.PAYMENT, status=PaymentState.SUCCESSFUL).order_by("-pk").first()
     method = last.method if last else PaymentMethod.OTHER
-    _record_on_locked_sale(sale=sale, data=NewPayment(amount=amount, method=method, kind=PaymentKind.REFUND, note=note),
-                           user=user)
+    data = NewPayment(amount=amount, method=method, kind=PaymentKind.REFUND, note=note)
+    return _record_on_locked_sale(sale=sale, data=data, user=user)

@@ -104,7 +104,7 @@ def sale_return(
     sale.save(update_fields=["return_status", "returned_total", "updated_at"])
     log_event(sale, SaleEventType.RETURNED, user=user, items=returned, restock=restock, refund=refund,
          amount=str(amount), reason=reason)
-    if refund:
-        sale_refund_money(sale=sale, amount=amount, user=user, note=reason or "items returned")
-    sale_refresh_payments(sale=sale)  # the sale is worth less now: its payment status may change
+    refunded = refund and sale_refund_money(sale=sale, amount=amount, user=user, note=reason or "items returned")
+    if not refunded:
+        sale_refresh_payments(sale=sale)  # the sale is worth less now: its payment status may change
     return sale

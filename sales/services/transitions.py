@@ -203,8 +203,8 @@ def sale_refund(*, sale: Sale, user, restock: bool = False, reason: str = "") ->
     sale.return_status = ReturnStatus.FULL
     sale.returned_total = sale.grand_total  # a refunded sale is worth nothing (see returned_total_of)
     refunded = sale.paid_total
-    sale_refund_money(sale=sale, amount=refunded, user=user, note=reason or "sale refunded")
-    sale_refresh_payments(sale=sale)
+    if sale_refund_money(sale=sale, amount=refunded, user=user, note=reason or "sale refunded") is None:
+        sale_refresh_payments(sale=sale)  # nothing to give back, but the sale is worth nothing now
     run_transition(sale, "refund", user=user, reason=reason, restock=restock, amount=str(refunded))
     return sale
 

@@ -29,15 +29,16 @@ class ConflictErrorSerializer(ErrorSerializer):
 
 
 class BadRequestResponseSerializer(serializers.Serializer):
-    """A validation error (one entry per field, dotted paths) or a malformed request."""
+    """A validation error (one entry per field, dotted paths: `invalid`, `required`, `invalid_choice`,
+    `unknown_field`, `amount_too_large`, …) or a malformed request (`parse_error`)."""
 
     type = serializers.ChoiceField(choices=["validation_error", "client_error"])
     errors = ErrorSerializer(many=True)
 
 
 class ConflictResponseSerializer(serializers.Serializer):
-    """insufficient_stock, invalid_transition, sale_locked, duplicate_reference, already_assigned, in_use,
-    idempotency_conflict, idempotency_in_progress, conflict."""
+    """insufficient_stock, invalid_transition, sale_locked, sale_has_history, refund_exceeds_paid,
+    duplicate_reference, already_assigned, in_use, idempotency_conflict, idempotency_in_progress, conflict."""
 
     type = serializers.ChoiceField(choices=["client_error"])
     errors = ConflictErrorSerializer(many=True)

@@ -12,6 +12,7 @@ from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -166,6 +167,19 @@ def press(client, sale, transition: str):
 
 def buttons(response) -> list[str]:
     return re.findall(r'name="_fsm_transition_to" value="(\w+)"', response.content.decode())
+
+
+SAVE_BUTTONS = ("_save", "_continue", "_addanother")  # Save, Save and continue editing, Save and add another
+
+
+def save_buttons(response) -> list[str]:
+    """The Save buttons a change page's submit row offers (a view-only page offers none, only Close)."""
+    body = response.content.decode()
+    return [name for name in SAVE_BUTTONS if f'name="{name}"' in body]
+
+
+def offers_delete(response) -> bool:
+    return 'class="deletelink"' in response.content.decode()
 
 
 def run_action(client, action: str, sales, **extra):
@@ -361,6 +375,97 @@ def test_idempotency_keys_are_listed_read_only(client, admin_user):
     assert client.get(reverse("admin:salesproject_idempotencykey_add")).status_code == 403
     response = client.get(reverse("admin:salesproject_idempotencykey_change", args=[key.pk]))
     assert response.status_code == 200 and 'name="_save"' not in response.content.decode()
+    assert save_buttons(response) == []
+
+
+def test_invoice_pages_offer_no_save_and_no_delete(client):
+    invoice = services.sale_attach_invoice(sale=make_sale(), user=None, content=PDF, filename="a.pdf")
+
+    response = client.get(reverse("admin:sales_invoice_change", args=[invoice.pk]))
+
+    assert response.status_code == 200
+    assert save_buttons(response) == [] and not offers_delete(response)
+    assert 'class="closelink"' in response.content.decode()
+
+
+@pytest.mark.parametrize("name", ["accessattempt", "accesslog", "accessfailurelog"])
+def test_the_login_records_of_axes_are_view_only(client, name):
+    fields = {
+        "user_agent": "pytest",
+        "ip_address": "10.0.0.1",
+        "username": "mallory",
+        "http_accept": "*/*",
+        "path_info": "/admin/login/",
+    }
+    record = {
+        "accessattempt": lambda: AccessAttempt.objects.create(
+            **fields, get_data="", post_data="", failures_since_start=1
+        ),
+        "accesslog": lambda: AccessLog.objects.create(**fields),
+        "accessfailurelog": lambda: AccessFailureLog.objects.create(**fields),
+    }[name]()
+    url = reverse(f"admin:axes_{name}_change", args=[record.pk])
+
+    response = client.get(url)
+
+    assert response.status_code == 200 and "mallory" in response.content.decode()
+    assert save_buttons(response) == []
+    assert offers_delete(response)  # deleting an attempt is how staff unlock a login
+    assert client.post(url, {}).status_code == 403
+
+
+# --- Save buttons on the sale page ------------------------------------------------------------
+
+
+def test_a_draft_sale_offers_the_save_buttons_before_its_transitions(client):
+    sale = make_sale(status="draft")
+
+    response = client.get(change_url(sale))
+
+    body = response.content.decode()
+    assert save_buttons(response) == list(SAVE_BUTTONS) and offers_delete(response)
+    assert buttons(response) == ["submit", "cancel"]
+    # Pressing Enter in a field presses the form's first submit button: Save, never a transition.
+    assert body.index('name="_save"') < body.index('name="_fsm_transition_to"')
+
+
+@pytest.mark.parametrize("status", ["confirmed", "completed", "refunded", "cancelled"])
+def test_a_sale_past_editing_keeps_save_for_its_notes_and_tags_only(client, admin_user, status):
+    """`sale_update` takes notes and tags in every status, so Save stays; every other field is read-only."""
+    sale = make_sale(status="completed" if status == "refunded" else "confirmed" if status == "cancelled" else status)
+    if status == "refunded":
+        services.sale_refund(sale=sale, user=admin_user)
+    elif status == "cancelled":
+        services.sale_cancel(sale=sale, user=admin_user)
+    sale.refresh_from_db()
+    assert sale.status == status and not sale.is_editable
+
+    response = client.get(change_url(sale))
+
+    assert response.status_code == 200
+    assert save_buttons(response) == list(SAVE_BUTTONS)
+    form_fields = set(response.context["adminform"].form.fields)
+    assert form_fields == {"note", "staff_note", "tags"}
+    assert not response.context["has_editable_inline_admin_formsets"]
+    # Delete only where `sale_delete` would: a cancelled sale without payments or invoices.
+    assert offers_delete(response) is (status == "cancelled")
+    post_form(client, change_url(sale), {"staff_note": "called the customer"})
+    sale.refresh_from_db()
+    assert sale.staff_note == "called the customer"
+
+
+@pytest.mark.parametrize("status", ["draft", "pending", "completed"])
+def test_view_only_staff_see_a_sale_without_save_delete_or_transition_buttons(client, status):
+    viewer = StaffFactory()
+    viewer.user_permissions.add(Permission.objects.get(codename="view_sale"))
+    sale = make_sale(status=status)
+    client.force_login(viewer)
+
+    response = client.get(change_url(sale))
+
+    assert response.status_code == 200
+    assert save_buttons(response) == [] and not offers_delete(response) and buttons(response) == []
+    assert 'class="closelink"' in response.content.decode()
 
 
 # --- transition buttons ----------------------------------------------------------------------

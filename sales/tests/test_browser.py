@@ -7,8 +7,11 @@ test-artifacts/browser/<page>.png. Needs Debian's `chromium` and `chromium-drive
 (.ci/run installs them); skipped with the reason where they are missing.
 """
 
+import json
 import shutil
+import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
@@ -31,6 +34,9 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts" / "browser"
 PASSWORD = "browser-pass-1"
+# The docs are opened under a hostname that is neither localhost nor 127.0.0.1, as in production (Swagger UI's
+# online-validator badge, for one, skips its outside request for a local spec). Chromium maps it to the loopback.
+DOCS_HOST = "sales-docs.test"
 
 
 @pytest.fixture
@@ -42,8 +48,16 @@ def browser():
 
     options = Options()
     options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1366,768"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--window-size=1366,768",
+        f"--host-resolver-rules=MAP {DOCS_HOST} 127.0.0.1",
+    ):
         options.add_argument(argument)
+    # Chromium's DevTools network events, read back with get_log("performance"): every request a page makes.
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.implicitly_wait(5)
     driver.set_window_size(1366, 768)
@@ -118,3 +132,75 @@ def test_staff_confirms_a_sale_with_the_button_and_sees_the_dashboard(browser, l
     assert "Revenue" in browser.find_element(By.TAG_NAME, "body").text
     fits_the_window(browser, "dashboard")
     assert Sale.objects.get(pk=sale.pk).status == "confirmed"
+
+
+def network_events(browser) -> tuple[dict[str, str], dict[str, str]]:
+    """What the browser asked for since the last call, from DevTools' network events.
+
+    Returns (request id → URL) of every request the page started, and (request id → reason) of those
+    the browser itself refused before they left it (the page's Content-Security-Policy: "csp").
+    """
+    started, blocked = {}, {}
+    for entry in browser.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        params = message.get("params", {})
+        if message["method"] == "Network.requestWillBeSent":
+            started[params["requestId"]] = params["request"]["url"]
+        elif message["method"] == "Network.loadingFailed" and params.get("blockedReason"):
+            blocked[params["requestId"]] = params["blockedReason"]
+    return started, blocked
+
+
+def network_until_quiet(browser, quiet: float = 1.5, timeout: float = 15) -> tuple[dict[str, str], dict[str, str]]:
+    """`network_events` until no request has started for `quiet` seconds (fonts and images are asked for late)."""
+    started, blocked = {}, {}
+    last, deadline = time.monotonic(), time.monotonic() + timeout
+    while time.monotonic() - last < quiet and time.monotonic() < deadline:
+        time.sleep(0.25)
+        new, refused = network_events(browser)
+        started |= new
+        blocked |= refused
+        if new:
+            last = time.monotonic()
+    return started, blocked
+
+
+@pytest.mark.parametrize(
+    ("url_name", "rendered", "name"),
+    [
+        ("swagger-ui", ".opblock-summary-description", "api-docs-swagger"),
+        ("redoc", "[data-section-id^='operation/'] h2", "api-docs-redoc"),
+    ],
+    ids=["swagger-ui", "redoc"],
+)
+def test_the_api_docs_render_without_any_request_outside_the_server(
+    browser, live_server, settings, url_name, rendered, name
+):
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, DOCS_HOST]
+    port = urlsplit(live_server.url).port
+    origin = f"http://{DOCS_HOST}:{port}"
+    network_events(browser)  # drop whatever the browser did before this page
+
+    browser.get(origin + reverse(url_name))
+    WebDriverWait(browser, 20).until(
+        lambda driver: any(
+            element.is_displayed() and "Get an API token" in element.text
+            for element in driver.find_elements(By.CSS_SELECTOR, rendered)
+        ),
+        f"{url_name}: the operation 'Get an API token' never showed",
+    )
+    browser.execute_async_script("document.fonts.ready.then(arguments[arguments.length - 1])")
+    started, blocked = network_until_quiet(browser)
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    assert browser.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+    # data: and blob: URLs are read in the browser; a request the page's own policy refused never left it.
+    sent = {
+        url
+        for request_id, url in started.items()
+        if urlsplit(url).scheme not in ("data", "blob") and blocked.get(request_id) != "csp"
+    }
+    assert {origin + reverse(url_name), origin + reverse("schema")} <= sent, sent
+    outside = sorted(url for url in sent if urlsplit(url).netloc != f"{DOCS_HOST}:{port}")
+    refused = sorted(url for request_id, url in started.items() if request_id in blocked)
+    assert outside == [], f"{url_name} asked outside the server for: {outside} (refused by its policy: {refused})"

@@ -1,7 +1,49 @@
-from rest_framework.authentication import TokenAuthentication
+import re
+
+from rest_framework import exceptions
+from rest_framework.authentication import TokenAuthentication, get_authorization_header
+
+# A scheme worth naming back to the client (`Basic`, `Token`, `JWT`): a short word. Anything else (a bare token
+# with no scheme, binary noise) is not echoed.
+_SCHEME = re.compile(rb"[A-Za-z][A-Za-z0-9._-]{0,19}")
+USE_BEARER = 'Use "Authorization: Bearer <token>"'
 
 
 class BearerTokenAuthentication(TokenAuthentication):
-    """`Authorization: Bearer <token>`, with DRF's token model."""
+    """`Authorization: Bearer <token>`, with DRF's token model.
+
+    An `Authorization` header with another scheme (`Basic …`, `Token …`) authenticates no one, as before:
+    session authentication may still sign the request in (the browsable API). The scheme is noted on the
+    request; if no one signs in, the 401 `not_authenticated` says it is not accepted (see
+    `salesproject.api.exceptions.ExceptionHandler`).
+    """
 
     keyword = "Bearer"
+
+    def authenticate(self, request):
+        parts = get_authorization_header(request).split()
+        if parts and parts[0].lower() != self.keyword.lower().encode():
+            request.rejected_auth_scheme = _scheme(parts)
+        return super().authenticate(request)
+
+
+def _scheme(parts: list[bytes]) -> str:
+    """The scheme of a refused Authorization header, "" when it has none worth naming."""
+    if len(parts) < 2 or not _SCHEME.fullmatch(parts[0]):
+        return ""
+    return parts[0].decode("ascii")
+
+
+def wrong_scheme_detail(scheme: str) -> str:
+    """The 401's detail when the request carried an Authorization header of another scheme."""
+    if scheme:
+        return f'{USE_BEARER}; the "{scheme}" scheme is not accepted.'
+    return f"{USE_BEARER}; the Authorization header sent is not of that form."
+
+
+def not_authenticated(request) -> exceptions.NotAuthenticated | None:
+    """The humane 401 for a request that sent an Authorization header of another scheme, else None."""
+    scheme = getattr(request, "rejected_auth_scheme", None)
+    if scheme is None:
+        return None
+    return exceptions.NotAuthenticated(wrong_scheme_detail(scheme))

@@ -5,18 +5,29 @@ path; they are turned into that body here and nowhere else.
 """
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django import forms
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, OperationalError
+from django_filters import (
+    ChoiceFilter,
+    ModelChoiceFilter,
+    ModelMultipleChoiceFilter,
+    MultipleChoiceFilter,
+    OrderingFilter,
+)
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from drf_standardized_errors import formatter, handler
 from drf_standardized_errors.types import Error
 from rest_framework import exceptions, serializers, status
 from rest_framework.settings import api_settings
 
+from salesproject.api.authentication import not_authenticated
+from salesproject.api.fields import invalid_choice, unknown_reference
 from salesproject.api.http import REQUEST_TOO_LARGE, TOO_MANY_FIELDS_DETAIL
 from salesproject.db import is_transient_db_error, sqlstate
 from salesproject.db_timeouts import QUERY_CANCELED
@@ -144,7 +155,131 @@ class ExceptionHandler(handler.ExceptionHandler):
         if isinstance(exc, IntegrityError):
             logger.exception("integrity error reached the API")
             return Conflict()
+        if isinstance(exc, exceptions.NotAuthenticated):
+            return self._wrong_auth_scheme(exc)
+        if isinstance(exc, exceptions.MethodNotAllowed):
+            return self._method_not_allowed(exc)
+        if isinstance(exc, exceptions.Throttled):
+            return _throttled(exc)
+        if isinstance(exc, exceptions.ValidationError):
+            return self._filter_errors(exc)
         return super().convert_known_exceptions(exc)
+
+    def _wrong_auth_scheme(self, exc: exceptions.NotAuthenticated) -> exceptions.APIException:
+        """No one signed in and the Authorization header had another scheme than Bearer: say so (same code)."""
+        humane = not_authenticated(self.context.get("request"))
+        if humane is None or exc.detail != exceptions.NotAuthenticated.default_detail:
+            return exc
+        # The view set the WWW-Authenticate header (or turned the 401 into a 403) on the exception it raised.
+        humane.status_code = exc.status_code
+        if hasattr(exc, "auth_header"):
+            humane.auth_header = exc.auth_header
+        return humane
+
+    def _method_not_allowed(self, exc: exceptions.MethodNotAllowed) -> exceptions.APIException:
+        """`Method "PUT" not allowed.` -> `… not allowed here; this URL allows GET, PATCH, DELETE.` (same code)."""
+        view = self.context.get("view")
+        allowed = [method for method in getattr(view, "allowed_methods", ()) if method not in ("HEAD", "OPTIONS")]
+        if not allowed or exc.detail != exceptions.MethodNotAllowed.default_detail.format(method=_method(exc)):
+            return exc
+        exc.detail = exceptions.ErrorDetail(
+            f'Method "{_method(exc)}" not allowed here; this URL allows {", ".join(allowed)}.',
+            code="method_not_allowed",
+        )
+        return exc
+
+    def _filter_errors(self, exc: exceptions.ValidationError) -> exceptions.ValidationError:
+        """A query-parameter filter's `invalid_choice` (django-filter's form wording, "Select a valid choice. That
+        choice is not one of the available choices.") says what was given and what is valid, like a body field:
+        `"bogus" is not a valid choice. Valid choices: draft, pending.` or `Unknown warehouse "NOPE".`"""
+        request = self.context.get("request")
+        filterset_class = getattr(self.context.get("view"), "filterset_class", None)
+        if not isinstance(exc.detail, dict) or request is None or filterset_class is None:
+            return exc
+        params = request.query_params
+        filters = getattr(filterset_class, "base_filters", {})
+        for name, entries in exc.detail.items():
+            filter_ = filters.get(name)
+            if filter_ is None or name not in params or not isinstance(entries, list):
+                continue
+            for index, entry in enumerate(entries):
+                if getattr(entry, "code", None) != "invalid_choice" or not _is_form_choice_error(str(entry)):
+                    continue  # not django-filter's (a body field's, a service's): already worded
+                detail = _filter_choice_detail(filter_, params.getlist(name))
+                if detail:
+                    entries[index] = exceptions.ErrorDetail(detail, code="invalid_choice")
+        return exc
+
+
+def _is_form_choice_error(text: str) -> bool:
+    """Whether `text` is a Django form (Model)ChoiceField's `invalid_choice`: "Select a valid choice. …"."""
+    prefix = str(forms.ChoiceField.default_error_messages["invalid_choice"]).partition("%(value)s")[0]
+    return bool(prefix) and text.startswith(prefix)
+
+
+def _method(exc: exceptions.MethodNotAllowed) -> str:
+    # DRF keeps no attribute for it: read it back from the default detail, `Method "PUT" not allowed.`
+    text = str(exc.detail)
+    return text.split('"')[1] if text.count('"') == 2 else ""
+
+
+def _throttled(exc: exceptions.Throttled) -> exceptions.Throttled:
+    """`Request was throttled. Expected available in 60 seconds.` -> `Too many requests; try again in 60 seconds.`"""
+    if not str(exc.detail).startswith(str(exceptions.Throttled.default_detail)):
+        return exc  # a throttle that said something of its own
+    wait = exc.wait
+    if wait is None:
+        text = "Too many requests; try again later."
+    else:
+        seconds = max(int(wait), 1)  # DRF rounded it up to whole seconds (the Retry-After header)
+        text = f"Too many requests; try again in {seconds} second{'s' if seconds != 1 else ''}."
+    exc.detail = exceptions.ErrorDetail(text, code=exc.default_code)
+    return exc
+
+
+def _filter_choice_detail(filter_, given: list[str]) -> str | None:
+    """The detail of a filter's `invalid_choice`, or None to keep django-filter's."""
+    if isinstance(filter_, OrderingFilter):
+        return None  # salesproject.ordering words its own
+    if isinstance(filter_, ModelChoiceFilter | ModelMultipleChoiceFilter):
+        queryset = filter_.extra.get("queryset")
+        if queryset is None or callable(queryset):
+            return None
+        values = [value for value in _split(filter_, given) if value]
+        if not values:
+            return None
+        field = filter_.extra.get("to_field_name") or "pk"
+        unknown = values[0]
+        if len(values) > 1 and field != "pk":  # name the first value that matches no row
+            known = {str(key) for key in queryset.filter(**{f"{field}__in": values}).values_list(field, flat=True)}
+            unknown = next((value for value in values if value not in known), unknown)
+        return unknown_reference(str(queryset.model._meta.verbose_name), unknown, quote=field != "pk")
+    if isinstance(filter_, ChoiceFilter | MultipleChoiceFilter):
+        choices = filter_.extra.get("choices")
+        if callable(choices):
+            choices = choices()
+        valid = [str(key) for key, _label in _flat(choices or ())]
+        unknown = next((value for value in _split(filter_, given) if value not in valid), None)
+        if unknown is None or not valid:
+            return None
+        return invalid_choice(unknown, valid)
+    return None
+
+
+def _split(filter_, given: list[str]) -> list[str]:
+    # A multiple-choice filter takes the parameter repeated; a single one reads its last value (QueryDict's get).
+    return given if isinstance(filter_, MultipleChoiceFilter | ModelMultipleChoiceFilter) else given[-1:]
+
+
+def _flat(choices: Iterable) -> list[tuple]:
+    """Choices with their optgroups flattened."""
+    flat = []
+    for key, label in choices:
+        if isinstance(label, list | tuple):
+            flat.extend(label)
+        else:
+            flat.append((key, label))
+    return flat
 
 
 class ExceptionFormatter(formatter.ExceptionFormatter):

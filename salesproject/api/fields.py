@@ -5,6 +5,18 @@ import re
 from rest_framework import serializers
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
+# What a client sent, in JSON's words: DRF's messages name Python's types ("str", "NoneType").
+_JSON_TYPES = {
+    "str": "a string",
+    "int": "a number",
+    "float": "a number",
+    "Decimal": "a number",
+    "bool": "a boolean",
+    "list": "an array",
+    "dict": "an object",
+    "NoneType": "null",
+}
+INVALID_CHOICE = '"{input}" is not a valid choice. Valid choices: {choices}.'
 # Database ids are positive 64-bit integers: anything beyond names no row (and some databases refuse the number).
 MAX_ID = 2**63 - 1
 _WHOLE = re.compile(r"[+-]?[0-9]+")
@@ -23,6 +35,48 @@ def whole_number(data) -> int | None:
     if isinstance(data, str) and len(data) <= serializers.IntegerField.MAX_STRING_LENGTH and _WHOLE.fullmatch(data):
         return int(data)
     return None
+
+
+def json_type(data) -> str:
+    """What `data` is, in JSON's words: "a string", "a number", "an array", "an object", "null"…"""
+    return json_type_name(type(data).__name__)
+
+
+def json_type_name(python_name: str) -> str:
+    """A Python type's name ("str", "NoneType") in JSON's words ("a string", "null")."""
+    return _JSON_TYPES.get(python_name, "a value of another kind")
+
+
+def invalid_choice(value, choices) -> str:
+    """`"bogus" is not a valid choice. Valid choices: draft, pending.` (the body's and the filters' wording)."""
+    return INVALID_CHOICE.format(input=value, choices=", ".join(str(choice) for choice in choices))
+
+
+def unknown_reference(kind: str, value, *, quote: bool = True) -> str:
+    """`Unknown warehouse "NOPE".` (a code) or `Unknown customer 999.` (an id)."""
+    return f'Unknown {kind} "{value}".' if quote else f"Unknown {kind} {value}."
+
+
+def kind_of(field) -> str:
+    """The verbose name of the model a related field refers to ("warehouse", "tax rate"), else its field name."""
+    queryset = getattr(field, "queryset", None)
+    model = getattr(queryset, "model", None)
+    if model is not None:
+        return str(model._meta.verbose_name)
+    return str(field.field_name or "object").replace("_", " ")
+
+
+def humanize(field) -> None:
+    """Give a bound field the project's messages where DRF's say too little: a ChoiceField's `invalid_choice`
+    lists the valid choices (its code unchanged). Called on every field of a strict input serializer."""
+    child = getattr(field, "child", None)
+    if isinstance(child, serializers.Field) and not isinstance(child, serializers.Serializer):
+        humanize(child)  # a ListField / DictField of choices
+    if isinstance(field, serializers.ChoiceField) and "invalid_choice" in field.error_messages:
+        choices = [choice for choice in field.choice_strings_to_values if choice != ""]
+        if choices:
+            text = ", ".join(choices).replace("{", "{{").replace("}", "}}")  # the message is str.format()ted
+            field.error_messages["invalid_choice"] = INVALID_CHOICE.replace("{choices}", text)
 
 
 class MoneyField(serializers.DecimalField):
@@ -75,8 +129,14 @@ class StrictPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
 
     A JSON integer or a string of ASCII digits; anything else (a number with a fraction,
     even 4.0, a boolean, "4.0", "x", NUL) is `incorrect_type`. A whole number outside
-    1..2**63-1 names no row: `does_not_exist`, without asking the database.
+    1..2**63-1 names no row: `does_not_exist`, without asking the database. The messages
+    name the kind of row (the model's verbose name) and the id: `Unknown customer 999.`
     """
+
+    default_error_messages = {
+        "does_not_exist": "Unknown {kind} {pk_value}.",
+        "incorrect_type": "Expected the {kind}'s id (a whole number), got {data_type}.",
+    }
 
     def to_internal_value(self, data):
         value = whole_number(data)
@@ -86,9 +146,24 @@ class StrictPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
             self.fail("does_not_exist", pk_value=value)
         return super().to_internal_value(value)
 
+    def fail(self, key, **kwargs):
+        kwargs.setdefault("kind", kind_of(self))
+        if "data_type" in kwargs:
+            kwargs["data_type"] = json_type_name(kwargs["data_type"])  # DRF passes type(data).__name__
+        super().fail(key, **kwargs)
+
 
 class CodeRelatedField(serializers.SlugRelatedField):
-    """Reference data (warehouse, channel, carrier, tax, product group) named by its code."""
+    """Reference data (warehouse, channel, carrier, tax, product group) named by its code.
+
+    An unknown code is `does_not_exist`, naming the kind and the code (`Unknown warehouse "NOPE".`);
+    anything but a string (or a number, read as its digits) is `invalid`.
+    """
+
+    default_error_messages = {
+        "does_not_exist": 'Unknown {kind} "{value}".',
+        "invalid": "Expected the {kind}'s code (a string), got {data_type}.",
+    }
 
     def __init__(self, **kwargs):
         kwargs.setdefault("slug_field", "code")
@@ -97,7 +172,12 @@ class CodeRelatedField(serializers.SlugRelatedField):
     def to_internal_value(self, data):
         # Refuse non-strings and NUL before the lookup: PostgreSQL cannot even compare text holding NUL.
         if isinstance(data, bool) or not isinstance(data, str | int):
-            self.fail("invalid")
+            self.fail("invalid", data_type=json_type(data))
         if "\x00" in str(data):
-            self.fail("does_not_exist", slug_name=self.slug_field, value="\\x00")
+            self.fail("does_not_exist", slug_name=self.slug_field, value=str(data).replace("\x00", "\\x00"))
         return super().to_internal_value(str(data))
+
+    def fail(self, key, **kwargs):
+        kwargs.setdefault("kind", kind_of(self))
+        kwargs.setdefault("data_type", "something else")
+        super().fail(key, **kwargs)

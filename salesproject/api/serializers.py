@@ -10,6 +10,7 @@ Declared read-only fields are not unknown: a client that sends a representation 
 before. Only names the serializer does not declare at all are refused.
 """
 
+import json
 from collections.abc import Mapping
 
 from django.db import models
@@ -18,7 +19,7 @@ from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
 
-from salesproject.api.fields import StrictIntegerField, StrictPrimaryKeyRelatedField
+from salesproject.api.fields import StrictIntegerField, StrictPrimaryKeyRelatedField, humanize
 
 # A form body (the multipart invoice upload) may carry Django's CSRF token beside the fields.
 FORM_KEYS = frozenset({"csrfmiddlewaretoken"})
@@ -30,7 +31,14 @@ UNKNOWN_FIELD = "unknown_field"
 
 class StrictInputMixin:
     # Refuses body keys the serializer does not declare, each with `unknown_field` on its own path; the
-    # errors of the declared fields, if any, come in the same answer.
+    # errors of the declared fields, if any, come in the same answer. Its fields get the project's messages
+    # (a ChoiceField's `invalid_choice` lists the valid choices): see `salesproject.api.fields.humanize`.
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for field in fields.values():
+            humanize(field)
+        return fields
 
     def to_internal_value(self, data):
         unknown = self.unknown_fields(data)
@@ -44,7 +52,8 @@ class StrictInputMixin:
                 errors.update(exc.detail)
         accepted = ", ".join(name for name, field in self.fields.items() if not field.read_only) or "nothing"
         for name in unknown:
-            errors[name] = [ErrorDetail(f"Unknown field {name!r}; this body takes: {accepted}.", code=UNKNOWN_FIELD)]
+            quoted = json.dumps(name, ensure_ascii=False)
+            errors[name] = [ErrorDetail(f"Unknown field {quoted}; this body takes: {accepted}.", code=UNKNOWN_FIELD)]
         raise ValidationError(errors)
 
     def unknown_fields(self, data) -> list[str]:

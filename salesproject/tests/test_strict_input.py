@@ -296,7 +296,7 @@ def test_a_valid_sale_with_one_unknown_field_in_a_line_is_refused_with_exactly_t
     errors = {error["attr"]: error for error in body["errors"]}
     assert set(errors) == {"items.0.colour", "billing_address.zip"}
     assert {error["code"] for error in body["errors"]} == {"unknown_field"}
-    assert "'colour'" in errors["items.0.colour"]["detail"]
+    assert '"colour"' in errors["items.0.colour"]["detail"]
     assert "quantity" in errors["items.0.colour"]["detail"]  # names the fields the body takes
     assert "postal_code" in errors["billing_address.zip"]["detail"]
     assert sale_count() == 1

@@ -162,6 +162,12 @@ class DateOrDateTimeField(forms.Field):
         return day
 
 
+@extend_schema_field(
+    {
+        "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}],
+        "description": "An ISO 8601 date (the whole day, UTC) or date-time.",
+    }
+)
 class DateBoundFilter(django_filters.Filter):
     """`created_after` (from the start of a date) or `created_before` (to the end of a date)."""
 

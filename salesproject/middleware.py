@@ -19,6 +19,9 @@ would otherwise reach the database as an error (a filter by code, the admin's
 search, an `Idempotency-Key`).
 """
 
+import re
+import uuid
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.urls import Resolver404, resolve
@@ -91,3 +94,26 @@ def refuse_nul(request):
             header = key.removeprefix("HTTP_").replace("_", "-").title()
             return invalid_input(request, NUL_CODE, f"Null characters are not allowed in the {header} header.", None)
     return None
+
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# What a client may send as its own request id: anything else (too long, odd characters) is replaced, so the
+# id can go into logs and headers as it is.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+class RequestIdMiddleware:
+    """Every answer carries `X-Request-ID`: the client's own when it sent a usable one, else a new UUID.
+
+    The id is kept on the request (`request.request_id`) for whatever logs or reports about it.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        given = request.headers.get(REQUEST_ID_HEADER, "")
+        request.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        response = self.get_response(request)
+        response[REQUEST_ID_HEADER] = request.request_id
+        return response

@@ -76,6 +76,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Every answer, refusals included, carries an X-Request-ID (the client's, or a new one).
+    "salesproject.middleware.RequestIdMiddleware",
     # Before anything reads a body: refuses it by Content-Length (413), and NUL in the query or headers (400).
     "salesproject.middleware.BodySizeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -289,6 +291,14 @@ SPECTACULAR_SETTINGS = {
         "PaymentKindEnum": "payments.models.PaymentKind",
         "AddressKindEnum": "customers.models.AddressKind",
         "MovementKindEnum": "inventory.models.MovementKind",
+        "TrackingStatusEnum": "sales.models.TrackingStatus",
+        "DeliveryStatusEnum": "sales.models.DeliveryStatus",
+        "DeliveryModeEnum": "sales.models.DeliveryMode",
+        "PaymentModeEnum": "sales.models.PaymentMode",
+        "CloneReasonEnum": "sales.models.CloneReason",
+        "PaymentMethodEnum": "payments.models.PaymentMethod",
+        # return_status and cancellation_status: none / partial / full.
+        "PartialStatusEnum": "sales.models.ReturnStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",

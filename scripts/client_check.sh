@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The schema is the SDK: generate a Python client from the schema as the app serves it and import
-# every module, then lint the schema with Redocly's recommended rules (0 errors wanted).
+# every module; generate TypeScript types from it (openapi-typescript) and type-check an integrator's
+# create-sale code against them (scripts/client_ts/, `tsc --noEmit --strict`); then lint the schema with
+# Redocly's recommended rules (0 errors wanted).
 #
 #   scripts/client_check.sh              (CI: called by .ci/run)
 #   CLIENT_WORKFLOW=0 scripts/client_check.sh    without the live workflow (no PostgreSQL needed)
@@ -9,13 +11,16 @@
 # database (scripts/lib_serve.sh) and runs a seller's day through the generated package only.
 #
 # Tools come from the registries into a temp dir (nothing is added to the project): openapi-python-client
-# into a throw-away venv, @redocly/cli through npx. If a registry cannot be reached, that check is
-# SKIPPED with the reason printed; any other failure fails the script. Needs the venv from `make install`.
+# into a throw-away venv, openapi-typescript and typescript by `npm install` there, @redocly/cli through
+# npx. If a registry cannot be reached, that check is SKIPPED with the reason printed; any other failure
+# fails the script. Needs the venv from `make install`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 OPC_VERSION="${OPC_VERSION:-0.29.1}"
 REDOCLY_VERSION="${REDOCLY_VERSION:-2.77.0}"
+OPENAPI_TS_VERSION="${OPENAPI_TS_VERSION:-7.13.0}"
+TYPESCRIPT_VERSION="${TYPESCRIPT_VERSION:-5.9.3}"   # openapi-typescript 7 wants typescript ^5
 RUFF_VERSION="${RUFF_VERSION:-$(.venv/bin/ruff --version | cut -d" " -f2)}"
 PYTHON="${PYTHON:-python3}"
 WORKFLOW="${CLIENT_WORKFLOW:-1}"
@@ -61,6 +66,42 @@ else
     else
         cat "$work/generate.log"
         failed=1
+    fi
+fi
+
+echo "== TypeScript types: openapi-typescript@$OPENAPI_TS_VERSION, tsc --noEmit --strict (typescript@$TYPESCRIPT_VERSION)"
+if ! command -v npm >/dev/null; then
+    echo "SKIP typescript types: npm (Node.js) is not installed"
+else
+    mkdir "$work/npm" "$work/ts"
+    printf '{"private": true}\n' >"$work/npm/package.json"
+    if ! (cd "$work/npm" && timeout 300 npm install --no-audit --no-fund --no-package-lock --loglevel=error \
+        "openapi-typescript@$OPENAPI_TS_VERSION" "typescript@$TYPESCRIPT_VERSION") >"$work/npm.log" 2>&1; then
+        if grep -qiE "ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|network" "$work/npm.log"; then
+            echo "SKIP typescript types: openapi-typescript/typescript could not be fetched from the npm registry:"
+            grep -m1 -iE "request to .* failed|ETIMEDOUT|network" "$work/npm.log" || tail -3 "$work/npm.log"
+        else
+            cat "$work/npm.log"
+            failed=1
+        fi
+    else
+        # As docs/clients.md tells integrators: without --default-non-nullable=false, openapi-typescript
+        # makes every request field that has a default (item discount, payment method, ...) required.
+        cp scripts/client_ts/* "$work/ts/"
+        if ! (cd "$work" && npm/node_modules/.bin/openapi-typescript schema.yml --default-non-nullable=false \
+            -o ts/sales-api.d.ts) >"$work/openapi-ts.log" 2>&1 ||
+            grep -qiE "warn|error|⚠" "$work/openapi-ts.log"; then
+            cat "$work/openapi-ts.log"
+            failed=1
+        elif ! (cd "$work/ts" && ../npm/node_modules/.bin/tsc -p . --noEmit --strict --pretty false) \
+            >"$work/tsc.log" 2>&1; then
+            cat "$work/tsc.log"
+            failed=1
+        else
+            echo "types: $(awk '/^    schemas: \{/ { s = 1; next } s && /^    [a-z}]/ { s = 0 }
+                s && /^        [A-Za-z0-9_]+: / { n++ } END { print n + 0 }' "$work/ts/sales-api.d.ts") schemas;" \
+                "tsc --strict: 0 errors in $(cd scripts/client_ts && echo *.ts)"
+        fi
     fi
 fi
 

@@ -3,8 +3,11 @@
 Also what a generated client and the docs need on every operation: a resource tag and a summary (derived from the
 path and the action unless the view gives one), the `Idempotency-Key` header, and no internal docstrings as
 descriptions; `postprocess_schema` then fixes what only the whole document shows (integer path ids, nullable
-references, the replay header, examples).
+references, the replay and request-id headers, named query enums, required response fields, examples).
 """
+
+import json
+import re
 
 from drf_spectacular.plumbing import get_doc
 from drf_spectacular.types import OpenApiTypes
@@ -15,6 +18,7 @@ from rest_framework import serializers
 
 from salesproject.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from salesproject.api.idempotency import IdempotentMixin
+from salesproject.middleware import REQUEST_ID_HEADER
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -37,7 +41,7 @@ class BadRequestResponseSerializer(serializers.Serializer):
 
 
 class ConflictResponseSerializer(serializers.Serializer):
-    """insufficient_stock, invalid_transition, sale_locked, sale_has_history, refund_exceeds_paid,
+    """insufficient_stock, invalid_transition, sale_locked, sale_has_history, refund_exceeds_paid, payment_required,
     duplicate_reference, already_assigned, in_use, idempotency_conflict, idempotency_in_progress, conflict."""
 
     type = serializers.ChoiceField(choices=["client_error"])
@@ -50,8 +54,10 @@ class ServiceUnavailableResponseSerializer(serializers.Serializer):
 
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# POSTs that can give money back, which needs `sales.refund_sale` (403 without it).
+# POSTs that can give money back, which needs `sales.refund_sale` (403 without it), and those only staff may
+# run on a sale they can see (lock, unlock).
 MONEY_BACK_SUFFIXES = ("/refund/", "/status/", "/payments/", "/returns/", "/payments/assign/")
+PERMISSION_SUFFIXES = (*MONEY_BACK_SUFFIXES, "/lock/", "/unlock/")
 
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     IDEMPOTENCY_HEADER,
@@ -82,6 +88,7 @@ RESOURCES = {
 TAGS = [
     {"name": "Sales", "description": "Sales, their items and their lifecycle (submit, confirm, ship, complete, ...)."},
     {"name": "Sale payments", "description": "Payments and refunds recorded on one sale."},
+    {"name": "Fulfilments", "description": "Parcels and pick-ups of a sale's units, and their tracking."},
     {"name": "Payments", "description": "All payments and refunds; assigning a transaction to a sale."},
     {"name": "Products", "description": "The catalogue: products with their variants (writes are staff-only)."},
     {"name": "Variants", "description": "Sellable variants (SKUs) of products (writes are staff-only)."},
@@ -140,6 +147,8 @@ def tag_for_path(path: str) -> str:
     first = relative.split("/", 1)[0]
     if first == "sales" and relative.startswith("sales/{id}/payments/"):
         return "Sale payments"
+    if first == "sales" and relative.startswith("sales/{id}/fulfillments/"):
+        return "Fulfilments"
     return RESOURCES[first][0] if first in RESOURCES else "API root"
 
 
@@ -184,8 +193,9 @@ class AutoSchema(StandardizedErrorsAutoSchema):
         return parameters
 
     def _should_add_error_response(self, responses: dict, status_code: str) -> bool:
-        if status_code == "403" and self.method == "POST" and self.path.endswith(MONEY_BACK_SUFFIXES):
-            # Giving money back needs `sales.refund_sale`: the service refuses with 403, not the permission class.
+        if status_code == "403" and self.method == "POST" and self.path.endswith(PERMISSION_SUFFIXES):
+            # Giving money back needs `sales.refund_sale`, locking needs staff: the service refuses with 403,
+            # not the permission class.
             return self.view.get_exception_handler() is standardized_errors_handler and "403" not in responses
         if status_code == "409" and self.method not in WRITE_METHODS:
             return False
@@ -228,7 +238,9 @@ SALE_CREATE_RESPONSE = {
     "status": "pending",
     "payment_status": "partially_paid",
     "fulfillment_status": "unfulfilled",
+    "delivery_status": "none",
     "return_status": "none",
+    "cancellation_status": "none",
     "seller": {"id": 7, "username": "alice"},
     "customer": {"id": 42, "name": "Ada Lovelace", "email": "ada@example.com"},
     "channel": "pos",
@@ -249,6 +261,8 @@ SALE_CREATE_RESPONSE = {
             "discount_total": "4.00",
             "tax_total": "6.00",
             "total": "35.98",
+            "quantity_cancelled": 0,
+            "quantity_fulfilled": 0,
             "quantity_returned": 0,
             "warehouse": "MAIN",
             "carrier": None,
@@ -270,6 +284,8 @@ SALE_CREATE_RESPONSE = {
             "discount_total": "0.85",
             "tax_total": "1.28",
             "total": "7.65",
+            "quantity_cancelled": 0,
+            "quantity_fulfilled": 0,
             "quantity_returned": 0,
             "warehouse": "MAIN",
             "carrier": None,
@@ -294,6 +310,20 @@ SALE_CREATE_RESPONSE = {
     "prices_include_tax": True,
     "billing_address": {},
     "shipping_address": {},
+    "delivery_mode": "dispatch",
+    "payment_mode": "in_store",
+    "delivery_note": "",
+    "total_quantity": 3,
+    "quantity_remaining": 3,
+    "parent": None,
+    "children": [],
+    "is_partial": False,
+    "cloned_from": None,
+    "clone_reason": "",
+    "locked": False,
+    "locked_reason": "",
+    "locked_by": None,
+    "locked_at": None,
     "payments": [
         {
             "id": 902,
@@ -336,6 +366,14 @@ def _fix_nullable_refs(node) -> None:
         if node.get("nullable") and "type" not in node and len(refs) == 1 and "$ref" in refs[0]:
             del node["allOf"], node["nullable"]
             node["oneOf"] = [refs[0], dict(NULL_BRANCH)]
+        elif node.get("nullable") and "type" not in node and "oneOf" in node:
+            # A nullable choice (`oneOf: [XEnum, NullEnum]`): the null branch says it, `nullable` beside it is noise
+            # that strict linters refuse.
+            del node["nullable"]
+            node["oneOf"] = [
+                dict(NULL_BRANCH) if option.get("$ref", "").endswith("/NullEnum") else option
+                for option in node["oneOf"]
+            ]
         for value in node.values():
             _fix_nullable_refs(value)
     elif isinstance(node, list):
@@ -360,7 +398,102 @@ def postprocess_schema(result, generator, request, public):
             operation.setdefault("security", [])  # the token endpoint: explicitly open
     result["tags"] = TAGS
     _add_examples(result.get("paths", {}))
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    _name_query_enums(result.get("paths", {}), schemas)
+    _require_response_fields(schemas)
+    _declare_request_id(result.get("paths", {}))
+    if "NullEnum" in schemas and "/NullEnum" not in json.dumps(result, default=str):  # replaced by null branches
+        del schemas["NullEnum"]
     return result
+
+
+REQUEST_ID_PARAMETER = {
+    "name": REQUEST_ID_HEADER,
+    "in": "header",
+    "required": False,
+    "description": (
+        "Your own id for this request (up to 128 letters, digits, `.`, `_`, `:` or `-`), echoed in the answer's "
+        "`X-Request-ID`; without one (or with another kind of value) the server makes one up."
+    ),
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$"},
+}
+REQUEST_ID_RESPONSE_HEADER = {
+    REQUEST_ID_HEADER: {
+        "description": "The request's id (yours, or one the server made): quote it when reporting a problem.",
+        "schema": {"type": "string"},
+    }
+}
+
+
+def _declare_request_id(paths: dict) -> None:
+    """Every operation takes an optional `X-Request-ID` and every answer carries one (RequestIdMiddleware)."""
+    for operations in paths.values():
+        for operation in operations.values():
+            operation.setdefault("parameters", []).append(dict(REQUEST_ID_PARAMETER))
+            for response in operation.get("responses", {}).values():
+                response.setdefault("headers", {}).update(REQUEST_ID_RESPONSE_HEADER)
+
+
+# Output fields that really are left out of some answers: the rest of every response component is always there.
+OPTIONAL_OUTPUT_FIELDS = {"ConflictError": frozenset({"requested", "available"})}
+PAGE_OPTIONAL = frozenset({"count"})  # a page read with `cursor` has no count
+# JSON objects shown with the keys they hold (an address copied onto a sale): no key is always there.
+PARTIAL_OUTPUT_COMPONENTS = frozenset({"SaleAddress"})
+
+
+def _require_response_fields(schemas: dict) -> None:
+    """Mark every property of a response component required: DRF writes every field of an output serializer,
+    so a generated client may rely on each (request components, `…Request`, keep their own optionality)."""
+    for name, component in schemas.items():
+        properties = component.get("properties")
+        if not properties or name.endswith("Request") or name in PARTIAL_OUTPUT_COMPONENTS:
+            continue
+        optional = OPTIONAL_OUTPUT_FIELDS.get(name, PAGE_OPTIONAL if name.startswith("Paginated") else frozenset())
+        component["required"] = [field for field in properties if field not in optional]
+
+
+# Lists under a resource's path that are another resource: their query enums are named after it.
+QUERY_ENUM_OWNERS = {"stock/movements/": "stock movement"}
+
+
+def _name_query_enums(paths: dict, schemas: dict) -> None:
+    """Query parameters with a set of values refer to a named enum component (a generated client gets one type
+    per set, not one anonymous enum per operation): the model's own choices where they match, else
+    `<Resource><Parameter>Enum` (e.g. `SaleOrderingEnum`; `ReferenceDataOrderingEnum` when resources share it)."""
+    named = {frozenset(c["enum"]): name for name, c in schemas.items() if "enum" in c and None not in c["enum"]}
+    users: dict[tuple[str, frozenset], set[str]] = {}
+    holders = []
+    for path, operations in paths.items():
+        relative = _relative(path)
+        first = QUERY_ENUM_OWNERS.get(relative, relative.split("/", 1)[0])
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                schema = parameter.get("schema", {})
+                holder = schema.get("items", {}) if schema.get("type") == "array" else schema
+                if parameter.get("in") != "query" or "enum" not in holder:
+                    continue
+                values = frozenset(holder["enum"])
+                users.setdefault((parameter["name"], values), set()).add(first)
+                holders.append((parameter["name"], values, holder))
+    for (parameter, values), resources in users.items():
+        if values in named:
+            continue
+        if len(resources) == 1:
+            owner = RESOURCES.get(next(iter(resources)), ("", next(iter(resources))))[1]
+        else:
+            owner = RESOURCES.get(sorted(resources)[0], ("Shared",))[0]
+        name = _camel(owner) + _camel(parameter) + "Enum"
+        while name in schemas:
+            name = "Query" + name
+        schemas[name] = {"type": "string", "enum": sorted(values)}
+        named[values] = name
+    for _parameter, values, holder in holders:
+        holder.clear()
+        holder["$ref"] = f"#/components/schemas/{named[values]}"
+
+
+def _camel(text: str) -> str:
+    return "".join(word[:1].upper() + word[1:] for word in re.split(r"[^A-Za-z0-9]+", text) if word)
 
 
 def _add_examples(paths: dict) -> None:

@@ -141,7 +141,7 @@ def list_operations() -> list:
 def ordering_choices(operation: dict) -> list[str]:
     for parameter in operation.get("parameters", []):
         if parameter["name"] == "ordering" and parameter["in"] == "query":
-            return parameter["schema"]["items"]["enum"]
+            return resolve(parameter["schema"]["items"])["enum"]  # a named enum component
     return []
 
 

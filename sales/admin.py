@@ -37,12 +37,23 @@ from sales.admin_forms import (
     SaleRejectForm,
     SaleShipForm,
 )
+from sales.admin_fulfilment import (
+    DelayedFilter,
+    FulfillmentInlineMixin,
+    SaleOperationsMixin,
+    late_fulfilments_of_sale,
+    structure_links,
+    units,
+)
 from sales.admin_payments import SalePaymentAdmin  # noqa: F401 (registers the admin of payments.Payment)
 from sales.csv_io import write_sales_csv
 from sales.models import (
     TRANSITION_FOR_STATUS,
+    CancellationStatus,
     Carrier,
     Channel,
+    DeliveryMode,
+    DeliveryStatus,
     Invoice,
     Sale,
     SaleEvent,
@@ -50,6 +61,7 @@ from sales.models import (
     SaleItem,
     SaleStatus,
     TaxRate,
+    TrackingStatus,
 )
 from salesproject.admin_views import ServiceErrorsAsMessages, action_form_page, adopt, describe
 from salesproject.errors import DomainError
@@ -70,6 +82,9 @@ COMPUTED_FIELDS = (
     "payment_status",
     "fulfillment_status",
     "return_status",
+    "delivery_status",
+    "cancellation_status",
+    "structure",
     "tax_rate",
     "subtotal",
     "discount_total",
@@ -127,6 +142,7 @@ def tag_chips(tags) -> str:
 
 
 # What an event of each type reads as; status changes read as the status reached.
+# A str.format template is filled with the event's data (a missing key leaves the plain verb).
 EVENT_VERBS = {
     SaleEventType.CREATED: "Created",
     SaleEventType.EDITED: "Edited",
@@ -137,7 +153,16 @@ EVENT_VERBS = {
     SaleEventType.RETURNED: "Items returned",
     SaleEventType.INVOICE_ATTACHED: "Invoice attached",
     SaleEventType.NOTE_CHANGED: "Note changed",
+    SaleEventType.FULFILLMENT_CREATED: "Fulfilment {number} created",
+    SaleEventType.TRACKING_UPDATED: "Fulfilment {number} marked {status_label}",
+    SaleEventType.ITEMS_CANCELLED: "Items cancelled",
+    SaleEventType.SPLIT: "Split into {new_reference}",
+    SaleEventType.CLONED: "Cloned to {new_reference}",
+    SaleEventType.LOCKED: "Locked for review",
+    SaleEventType.UNLOCKED: "Unlocked",
 }
+# Data shown after the sentence, in this order ("amount 12.00; reason wrong size"), when it is a plain value.
+EVENT_DETAILS = ("amount", "method", "reference", "reason", "note", "location", "carrier", "tracking_code", "restock")
 STATUS_VERBS = {
     SaleStatus.PENDING: "Submitted",
     SaleStatus.CONFIRMED: "Confirmed",
@@ -156,12 +181,21 @@ def event_sentence(event: SaleEvent) -> str:
         verb = STATUS_VERBS.get(event.to_status, f"Moved to {event.to_status}")
     else:
         verb = EVENT_VERBS.get(event.type, str(event.get_type_display()))
+        status = data.get("status")
+        label = TrackingStatus(status).label.lower() if status in TrackingStatus.values else status
+        fill = {**data, "status_label": label}
+        try:
+            verb = verb.format(**fill)
+        except (KeyError, IndexError, ValueError):
+            verb = str(event.get_type_display())
     who = event.user.get_username() if event.user_id else "the system"
     when = date_format(timezone.localtime(event.created_at), "j M H:i")
     details = []
     if event.type == SaleEventType.CREATED and data.get("grand_total"):
         details.append(f"total {data['grand_total']}")
-    for key in ("amount", "method", "reference", "reason", "note", "carrier", "tracking_code", "restock"):
+    if isinstance(data.get("items"), list) and data["items"]:  # fulfilled, cancelled, split off
+        details.append(units(line for line in data["items"] if isinstance(line, dict)))
+    for key in EVENT_DETAILS:
         value = data.get(key)
         if value not in (None, "", [], {}) and not isinstance(value, dict | list):
             details.append(f"{key.replace('_', ' ')} {value}")
@@ -215,7 +249,9 @@ class SaleItemInline(SalePartInline):
         "sku",
         "name",
         "quantity",
-        "quantity_returned",
+        "cancelled",
+        "sent",
+        "returned",
         "unit_price",
         "discount",
         "discount_type",
@@ -227,7 +263,9 @@ class SaleItemInline(SalePartInline):
         "tax_total",
         "total",
     )
-    result_fields = ("sku", "name", "quantity_returned", "subtotal", "discount_total", "tax_total", "total")
+    result_fields = (
+        "sku", "name", "cancelled", "sent", "returned", "subtotal", "discount_total", "tax_total", "total"
+    )
 
     @staticmethod
     def _editable(request, obj) -> bool:
@@ -256,14 +294,29 @@ class SaleItemInline(SalePartInline):
         """Only the columns that say something in this state, so tracking and totals fit a 1366 px screen."""
         if obj is None:
             return self.fields
-        if obj.is_editable:  # the variant box names the sku; nothing is returned before confirm
-            hidden = {"sku", "quantity_returned", "discount_total"}
+        if obj.is_editable:  # the variant box names the sku; nothing is returned or sent before confirm
+            hidden = {"sku", "returned", "discount_total", "sent"}
         else:  # read-only: sku and name say which variant; the discount total says what the discount did
             hidden = {"variant", "discount", "discount_type"}
+        if obj.cancellation_status == CancellationStatus.NONE:  # a column of zeros: left out
+            hidden.add("cancelled")
         return tuple(name for name in self.fields if name not in hidden)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("variant", "warehouse", "carrier")
+
+    @admin.display(description="Cancelled")
+    def cancelled(self, obj: SaleItem):
+        return obj.quantity_cancelled if obj.pk else "-"
+
+    @admin.display(description="Returned")
+    def returned(self, obj: SaleItem):
+        return obj.quantity_returned if obj.pk else "-"
+
+    @admin.display(description="Sent")
+    def sent(self, obj: SaleItem):
+        """Units in live fulfilments (the rest is still to send)."""
+        return obj.quantity_fulfilled if obj.pk else "-"
 
     formfield_overrides = {
         models.DecimalField: {"widget": forms.NumberInput(attrs={"style": "width: 7em", "step": "0.01"})},
@@ -284,6 +337,10 @@ class SaleItemInline(SalePartInline):
             field.widget.can_add_related = field.widget.can_change_related = False
             field.widget.can_delete_related = field.widget.can_view_related = False
         return field
+
+
+class FulfillmentInline(FulfillmentInlineMixin, ReadOnlyInline):
+    """The parcels and pick-ups of the sale, oldest first, each with a link to update its tracking."""
 
 
 class PaymentInline(ReadOnlyInline):
@@ -325,7 +382,7 @@ class InvoiceInline(ReadOnlyInline):
 
 
 @admin.register(Sale)
-class SaleAdmin(ServiceErrorsAsMessages, FSMAdminMixin, admin.ModelAdmin):
+class SaleAdmin(SaleOperationsMixin, ServiceErrorsAsMessages, FSMAdminMixin, admin.ModelAdmin):
     form = SaleAdminForm
     change_form_template = "admin/sales/sale/change_form.html"
     fsm_fields = ["status"]
@@ -340,8 +397,9 @@ class SaleAdmin(ServiceErrorsAsMessages, FSMAdminMixin, admin.ModelAdmin):
         "customer",
         "seller",
         "channel",
-        "status",
+        "status_display",
         "payment_status",
+        "delivery_display",
         "grand_total_display",
         "tags_display",
         "created_at",
@@ -349,14 +407,24 @@ class SaleAdmin(ServiceErrorsAsMessages, FSMAdminMixin, admin.ModelAdmin):
     list_display_links = ("number", "reference")
     list_select_related = ("customer", "seller", "channel")
     show_full_result_count = False  # one COUNT(*) less per page on a large table
-    list_filter = ("status", "payment_status", "fulfillment_status", "channel", "warehouse")
+    list_filter = (
+        "status",
+        "payment_status",
+        "fulfillment_status",
+        "delivery_status",
+        DelayedFilter,
+        "delivery_mode",
+        "locked",
+        "channel",
+        "warehouse",
+    )
     date_hierarchy = "created_at"
     # The box searches like the API's ?search= (sales.selectors.sale_search, trigram-indexed on
     # PostgreSQL): reference, customer name or e-mail, a line's sku or name.
     search_fields = ("reference",)  # shows the box; get_search_results does the searching
     search_help_text = "Reference, customer name or e-mail, or a line's SKU or name."
     raw_id_fields = ("seller", "customer")
-    inlines = (SaleItemInline, PaymentInline, InvoiceInline, SaleEventInline)
+    inlines = (SaleItemInline, FulfillmentInline, PaymentInline, InvoiceInline, SaleEventInline)
     actions = ("confirm_selected", "cancel_selected", "mark_shipped", "export_csv")
 
     add_fieldsets = (
@@ -365,6 +433,7 @@ class SaleAdmin(ServiceErrorsAsMessages, FSMAdminMixin, admin.ModelAdmin):
             "Money",
             {"fields": ("discount", "discount_type", "tax", "prices_include_tax", "shipping_cost", "tax_shipping")},
         ),
+        ("Delivery", {"fields": (("delivery_mode", "payment_mode"), "delivery_note")}),
         ("Addresses", {"fields": ("billing_address", "shipping_address"), "classes": ("collapse",)}),
         ("Notes", {"fields": ("note", "staff_note", "tags")}),
     )
@@ -406,6 +475,17 @@ class SaleAdmin(ServiceErrorsAsMessages, FSMAdminMixin, admin.ModelAdmin):
             },
         ),
         (
+            "Delivery and structure",
+            {
+                "fields": (
+                    ("delivery_mode", "payment_mode"),
+                    "delivery_note",
+                    ("delivery_status", "cancellation_status"),
+                    "structure",
+                )
+            },
+        ),
+        (
             "Addresses",
             {"fields": ("billing_address", "shipping_address", "shipping_country"), "classes": ("collapse",)},
         ),
@@ -442,7 +522,36 @@ class SaleAdmin(ServiceErrorsAsMessages, FSMAdminMixin, admin.ModelAdmin):
         return selectors.sale_search(queryset, search_term), False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("seller", "customer", "channel", "warehouse", "tax")
+        return (
+            super().get_queryset(request)
+            .select_related("seller", "customer", "channel", "warehouse", "tax", "locked_by")
+            .annotate(is_late=late_fulfilments_of_sale())
+        )
+
+    @admin.display(description="Status", ordering="status")
+    def status_display(self, obj: Sale):
+        if obj.locked:
+            return format_html('{} <span class="chip chip-locked" title="Locked: {}">locked</span>',
+                               obj.get_status_display(), obj.locked_reason or "no reason given")
+        return obj.get_status_display()
+
+    @admin.display(description="Delivery", ordering="delivery_status")
+    def delivery_display(self, obj: Sale):
+        """ "In transit", "Pick-up: ready", with a "late" chip when a fulfilment is overdue."""
+        text = obj.get_delivery_status_display() if obj.delivery_status != DeliveryStatus.NONE else "-"
+        if obj.delivery_mode == DeliveryMode.PICKUP:
+            text = f"Pick-up · {text}" if text != "-" else "Pick-up"
+        if getattr(obj, "is_late", False):
+            return format_html('{} <span class="chip chip-late">late</span>', text)
+        return text
+
+    @admin.display(description="Split and clones")
+    def structure(self, obj: Sale):
+        return structure_links(obj)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["sale_operations"] = self.sale_operations(request, obj) if obj is not None else []
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     @admin.display(description="Grand total", ordering="grand_total")
     def grand_total_display(self, obj: Sale):

@@ -6,12 +6,26 @@ so the admin passes `cleaned_data` straight through.
 """
 
 import json
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from django import forms
 from django.conf import settings
 
-from sales.models import CancelReason, Carrier, Sale, SaleItem
+from sales.models import (
+    TRACKING_FLOW,
+    TRACKING_STOPS,
+    CancelReason,
+    Carrier,
+    CloneReason,
+    DeliveryMode,
+    Fulfillment,
+    Sale,
+    SaleItem,
+    SaleStatus,
+    TrackingStatus,
+)
+from sales.services import ItemQuantity
 
 # The sale's own fields staff may type; `sale_update` decides which of them a sale's status still allows.
 SALE_OPEN_FIELDS = (
@@ -21,6 +35,9 @@ SALE_OPEN_FIELDS = (
     "currency",
     "external_id",
     "sold_at",
+    "delivery_mode",
+    "payment_mode",
+    "delivery_note",
     "discount",
     "discount_type",
     "tax",
@@ -153,3 +170,123 @@ class SaleRefundForm(forms.Form):
 class SaleShipForm(forms.Form):
     carrier = forms.ModelChoiceField(queryset=Carrier.objects.all(), required=False)
     tracking_code = forms.CharField(required=False, max_length=100)
+
+
+# --- fulfilment and structure pages (sales.admin_fulfilment) ----------------------------------
+
+QUANTITY_PREFIX = "qty_"
+DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class ItemQuantitiesForm(forms.Form):
+    """One quantity box per line of the sale (`qty_<item id>`), then the fields of the subclass.
+
+    The boxes only take whole numbers of zero or more: how many units a line can still give is the
+    service's rule (a quantity above it comes back as its error message), not this form's.
+    """
+
+    def __init__(self, *args: Any, items: Iterable[SaleItem], initial_quantity: Callable[[SaleItem], int],
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.items = list(items)
+        boxes = {
+            f"{QUANTITY_PREFIX}{item.pk}": forms.IntegerField(
+                min_value=0, required=False, initial=max(initial_quantity(item), 0), label=item.sku,
+                widget=forms.NumberInput(attrs={"style": "width: 5em"}),
+            )
+            for item in self.items
+        }
+        self.fields = {**boxes, **self.fields}  # the boxes first: they are what the page is about
+
+    def quantity_boxes(self) -> Iterator[tuple[SaleItem, forms.BoundField]]:
+        for item in self.items:
+            yield item, self[f"{QUANTITY_PREFIX}{item.pk}"]
+
+    def other_fields(self) -> list[forms.BoundField]:
+        return [field for field in self if not field.name.startswith(QUANTITY_PREFIX)]
+
+    def lines(self) -> list[ItemQuantity]:
+        """The lines given a quantity above zero, as the services take them."""
+        lines = []
+        for item in self.items:
+            quantity = self.cleaned_data.get(f"{QUANTITY_PREFIX}{item.pk}")
+            if quantity:
+                lines.append(ItemQuantity(item=item, quantity=quantity))
+        return lines
+
+    def options(self) -> dict[str, Any]:
+        """The service's other keyword arguments: every field that is not a quantity box."""
+        return {name: value for name, value in self.cleaned_data.items() if not name.startswith(QUANTITY_PREFIX)}
+
+
+class FulfilForm(ItemQuantitiesForm):
+    carrier = forms.ModelChoiceField(queryset=Carrier.objects.all(), required=False)
+    tracking_code = forms.CharField(required=False, max_length=100)
+    tracking_url = forms.CharField(
+        required=False, max_length=500, help_text="Empty: made from the carrier's tracking link and the code."
+    )
+    expected_at = forms.DateTimeField(required=False, widget=DATETIME_INPUT, label="Expected at",
+                                      help_text="When the parcel should arrive (or be ready); late after it.")
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def options(self) -> dict[str, Any]:
+        options = super().options()
+        for name in ("tracking_code", "tracking_url", "note"):
+            options[name] = options.get(name) or ""
+        return options
+
+
+class CancelItemsForm(ItemQuantitiesForm):
+    reason = forms.ChoiceField(choices=CancelReason.choices, initial=CancelReason.CUSTOMER)
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class SplitForm(ItemQuantitiesForm):
+    """Only the units to move to the new sale."""
+
+
+class CloneForm(ItemQuantitiesForm):
+    reason = forms.ChoiceField(
+        choices=CloneReason.choices, help_text="An exchange keeps this sale's prices; a new sale takes today's."
+    )
+    status = forms.ChoiceField(
+        choices=[(SaleStatus.DRAFT, "Draft"), (SaleStatus.PENDING, "Pending (reserves the stock)")],
+        initial=SaleStatus.DRAFT,
+    )
+
+
+class TrackingForm(forms.Form):
+    """A tracking event of one fulfilment; the statuses offered are those of its delivery mode."""
+
+    status = forms.ChoiceField()
+    location = forms.CharField(required=False, max_length=255)
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    expected_at = forms.DateTimeField(required=False, widget=DATETIME_INPUT, label="New expected date",
+                                      help_text="Only when the carrier gives a new one.")
+
+    def __init__(self, *args: Any, fulfillment: Fulfillment, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        mode = DeliveryMode(fulfillment.delivery_mode)
+        statuses = TRACKING_FLOW[mode] + TRACKING_STOPS[mode]
+        self.fields["status"].choices = [(status, TrackingStatus(status).label) for status in statuses]
+        after = [status for status in TRACKING_FLOW[mode] if TRACKING_FLOW[mode].index(status) > (
+            TRACKING_FLOW[mode].index(fulfillment.status) if fulfillment.status in TRACKING_FLOW[mode] else -1)]
+        if after:
+            self.fields["status"].initial = after[0]  # the next step is the usual answer
+
+    def options(self) -> dict[str, Any]:
+        return {
+            "status": self.cleaned_data["status"],
+            "location": self.cleaned_data.get("location") or "",
+            "note": self.cleaned_data.get("note") or "",
+            "expected_at": self.cleaned_data.get("expected_at"),
+        }
+
+
+class LockForm(forms.Form):
+    reason = forms.CharField(required=False, max_length=500, help_text="Why (a dispute, a fraud check); shown to "
+                             "everyone who tries to change the sale.")
+
+
+class UnlockForm(forms.Form):
+    note = forms.CharField(required=False, max_length=500)

@@ -33,6 +33,9 @@ SALE_COLUMNS = (
     "external_id",
     "status",
     "payment_status",
+    "fulfillment_status",
+    "delivery_status",
+    "cancellation_status",
     "sold_at",
     "created_at",
     "channel",
@@ -49,6 +52,9 @@ SALE_COLUMNS = (
     "shipping_cost",
     "tax_shipping",
     "cancel_reason",
+    "delivery_mode",
+    "payment_mode",
+    "delivery_note",
     "subtotal",
     "discount_total",
     "shipping_tax",
@@ -64,6 +70,8 @@ ITEM_COLUMNS = (
     "item_name",
     "item_quantity",
     "item_quantity_returned",
+    "item_quantity_cancelled",
+    "item_quantity_fulfilled",
     "item_unit_price",
     "item_discount_type",
     "item_discount",
@@ -78,15 +86,20 @@ ITEM_COLUMNS = (
 )
 EXPORT_COLUMNS = SALE_COLUMNS + ITEM_COLUMNS
 
-# Written for people and reports only; the import recomputes or ignores them.
+# Written for people and reports only; the import recomputes or ignores them (the statuses and fulfilled
+# units follow from how the import recreates the sale, see `sales.services.imports`).
 INFORMATIONAL_COLUMNS = frozenset(
     {
-        "number", "payment_status", "created_at", "customer_name", "paid_total", "returned_total", "net_total",
-        "balance_due", "item_name",
+        "number", "payment_status", "fulfillment_status", "delivery_status", "cancellation_status", "created_at",
+        "customer_name", "paid_total", "returned_total", "net_total", "balance_due", "item_name",
+        "item_quantity_fulfilled",
     }
 )
-# The columns an import reads: a file without one of them is refused before any row is looked at.
-REQUIRED_COLUMNS = tuple(c for c in EXPORT_COLUMNS if c not in INFORMATIONAL_COLUMNS)
+# Read when the file has them; a file without them (exported before they existed) imports with their
+# defaults: dispatch, payment mode not stated, no delivery note, no cancelled units.
+OPTIONAL_COLUMNS = frozenset({"delivery_mode", "payment_mode", "delivery_note", "item_quantity_cancelled"})
+# The columns an import needs: a file without one of them is refused before any row is looked at.
+REQUIRED_COLUMNS = tuple(c for c in EXPORT_COLUMNS if c not in INFORMATIONAL_COLUMNS | OPTIONAL_COLUMNS)
 
 # Sales fetched per query (and their items per prefetch query) while exporting.
 EXPORT_CHUNK_SIZE = 500

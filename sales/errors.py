@@ -28,3 +28,15 @@ class SaleLocked(DomainError):
 class SaleHasHistory(DomainError):
     code = "sale_has_history"
     default_detail = "The sale has payments or documents and cannot be deleted; cancel it instead."
+
+
+class PaymentRequired(DomainError):
+    code = "payment_required"
+    default_detail = "This prepaid sale is not fully paid: it cannot be fulfilled or shipped yet."
+
+
+class TrackingRefused(DomainError):
+    """A tracking status that does not fit the fulfilment's delivery mode, or comes after a final one."""
+
+    code = "invalid_transition"
+    default_detail = "This tracking status does not fit the fulfilment."

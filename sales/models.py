@@ -114,6 +114,82 @@ class FulfillmentStatus(models.TextChoices):
     FULFILLED = "fulfilled", "Fulfilled"
 
 
+class DeliveryMode(models.TextChoices):
+    DISPATCH = "dispatch", "Dispatch"
+    PICKUP = "pickup", "Pick-up"
+
+
+class PaymentMode(models.TextChoices):
+    PREPAID = "prepaid", "Prepaid"
+    ON_DELIVERY = "on_delivery", "On delivery"
+    IN_STORE = "in_store", "In store"
+
+
+class TrackingStatus(models.TextChoices):
+    """Where one fulfilment is; dispatch moves shipped → delivered, pick-up ready_for_pickup → picked_up."""
+
+    READY_FOR_PICKUP = "ready_for_pickup", "Ready for pick-up"
+    SHIPPED = "shipped", "Shipped"
+    IN_TRANSIT = "in_transit", "In transit"
+    OUT_FOR_DELIVERY = "out_for_delivery", "Out for delivery"
+    DELIVERED = "delivered", "Delivered"
+    PICKED_UP = "picked_up", "Picked up"
+    FAILED = "failed", "Delivery failed"
+    RETURNED = "returned", "Returned to sender"
+
+
+# The tracking statuses each delivery mode passes, in order; `failed` and `returned` end a dispatch early.
+TRACKING_FLOW = {
+    DeliveryMode.DISPATCH: (
+        TrackingStatus.SHIPPED, TrackingStatus.IN_TRANSIT, TrackingStatus.OUT_FOR_DELIVERY, TrackingStatus.DELIVERED,
+    ),
+    DeliveryMode.PICKUP: (TrackingStatus.READY_FOR_PICKUP, TrackingStatus.PICKED_UP),
+}
+TRACKING_STOPS = {DeliveryMode.DISPATCH: (TrackingStatus.FAILED, TrackingStatus.RETURNED), DeliveryMode.PICKUP: ()}
+# A fulfilment in one of these takes no more tracking events.
+FINAL_TRACKING_STATUSES = frozenset(
+    {TrackingStatus.DELIVERED, TrackingStatus.PICKED_UP, TrackingStatus.RETURNED}
+)
+# Its units did not reach the customer: they count as unfulfilled again.
+DEAD_TRACKING_STATUSES = frozenset({TrackingStatus.FAILED, TrackingStatus.RETURNED})
+ARRIVED_TRACKING_STATUSES = frozenset({TrackingStatus.DELIVERED, TrackingStatus.PICKED_UP})
+
+
+class DeliveryStatus(models.TextChoices):
+    """The sale's delivery as a whole: the least advanced of its live fulfilments."""
+
+    NONE = "none", "Not sent"
+    READY_FOR_PICKUP = "ready_for_pickup", "Ready for pick-up"
+    SHIPPED = "shipped", "Shipped"
+    IN_TRANSIT = "in_transit", "In transit"
+    OUT_FOR_DELIVERY = "out_for_delivery", "Out for delivery"
+    DELIVERED = "delivered", "Delivered"
+    PICKED_UP = "picked_up", "Picked up"
+    FAILED = "failed", "Delivery failed"
+
+
+# Least advanced first: a sale's delivery status is the first of these any live fulfilment is in.
+DELIVERY_PROGRESS = (
+    DeliveryStatus.READY_FOR_PICKUP,
+    DeliveryStatus.SHIPPED,
+    DeliveryStatus.IN_TRANSIT,
+    DeliveryStatus.OUT_FOR_DELIVERY,
+    DeliveryStatus.DELIVERED,
+    DeliveryStatus.PICKED_UP,
+)
+
+
+class CancellationStatus(models.TextChoices):
+    NONE = "none", "None"
+    PARTIAL = "partial", "Partial"
+    FULL = "full", "Full"
+
+
+class CloneReason(models.TextChoices):
+    EXCHANGE = "exchange", "Exchange"
+    NEW_SALE = "new_sale", "New sale"
+
+
 class ReturnStatus(models.TextChoices):
     NONE = "none", "None"
     PARTIAL = "partial", "Partial"
@@ -149,6 +225,33 @@ class Sale(FSMModelMixin, TimeStampedModel):
         max_length=20, choices=FulfillmentStatus.choices, default=FulfillmentStatus.UNFULFILLED
     )
     return_status = models.CharField(max_length=10, choices=ReturnStatus.choices, default=ReturnStatus.NONE)
+    delivery_status = models.CharField(max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.NONE)
+    cancellation_status = models.CharField(
+        max_length=10, choices=CancellationStatus.choices, default=CancellationStatus.NONE
+    )
+    delivery_mode = models.CharField(max_length=10, choices=DeliveryMode.choices, default=DeliveryMode.DISPATCH)
+    # Null: not stated. Only a `prepaid` sale waits for its money before it goes out.
+    payment_mode = models.CharField(  # noqa: DJ001 - null is "not stated", distinct from every mode
+        max_length=20, choices=PaymentMode.choices, null=True, blank=True
+    )
+    delivery_note = models.TextField(blank=True)
+
+    # Structure: a partial sale split off another, or a sale cloned from another (exchange, re-order).
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    cloned_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="clones"
+    )
+    clone_reason = models.CharField(max_length=10, choices=CloneReason.choices, blank=True)
+
+    # A locked sale refuses every change until staff unlock it (review, dispute, fraud check).
+    locked = models.BooleanField(default=False)
+    locked_reason = models.CharField(max_length=500, blank=True)
+    locked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    locked_at = models.DateTimeField(null=True, blank=True)
 
     seller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sales")
     customer = models.ForeignKey(
@@ -259,6 +362,11 @@ class Sale(FSMModelMixin, TimeStampedModel):
         return self.status in RETURNABLE_STATUSES
 
     @property
+    def payment_required(self) -> bool:
+        """A prepaid sale whose money is not all in: it may not be fulfilled or shipped yet."""
+        return self.payment_mode == PaymentMode.PREPAID and self.balance_due > 0
+
+    @property
     def net_total(self) -> Decimal:
         """What the sale is worth once returns are taken out (cancelled units are already out of grand_total)."""
         return self.grand_total - self.returned_total
@@ -270,8 +378,26 @@ class Sale(FSMModelMixin, TimeStampedModel):
 
     @property
     def has_history(self) -> bool:
-        """Whether money or documents hang on the sale (payments of any status, invoices): it is never deleted."""
-        return self.payments.exists() or self.invoices.exists()
+        """Whether money, documents or parcels hang on the sale (payments of any status, invoices,
+        fulfilments): it is never deleted."""
+        return self.payments.exists() or self.invoices.exists() or self.fulfillments.exists()
+
+    # --- structure and quantities (read from loaded items / children, as the representation shows them) ---
+    @property
+    def children_ids(self) -> list[int]:
+        return [child.pk for child in self.children.all()]
+
+    @property
+    def is_partial(self) -> bool:
+        return self.parent_id is not None or bool(self.children_ids)
+
+    @property
+    def total_quantity(self) -> int:
+        return sum(item.quantity_active for item in self.items.all())
+
+    @property
+    def quantity_remaining(self) -> int:
+        return sum(item.quantity_unfulfilled for item in self.items.all())
 
     def available_transitions_for(self, user) -> list[str]:
         """The statuses this user may move the sale to now, in lifecycle order."""
@@ -287,15 +413,15 @@ class Sale(FSMModelMixin, TimeStampedModel):
     def confirm(self) -> None:
         self.confirmed_at = timezone.now()
 
+    # ship and complete change the status only: the fulfilment services record what left and set
+    # fulfillment_status / delivery_status from it (sales.services.fulfilment).
     @transition(field=status, source=SaleStatus.CONFIRMED, target=SaleStatus.IN_DELIVERY)
     def ship(self) -> None:
         self.shipped_at = timezone.now()
-        self.fulfillment_status = FulfillmentStatus.FULFILLED
 
     @transition(field=status, source=[SaleStatus.CONFIRMED, SaleStatus.IN_DELIVERY], target=SaleStatus.COMPLETED)
     def complete(self) -> None:
         self.completed_at = timezone.now()
-        self.fulfillment_status = FulfillmentStatus.FULFILLED
 
     @transition(
         field=status, source=[SaleStatus.DRAFT, SaleStatus.PENDING, SaleStatus.CONFIRMED], target=SaleStatus.CANCELLED
@@ -350,7 +476,10 @@ class SaleItem(models.Model):
     warehouse = models.ForeignKey("inventory.Warehouse", on_delete=models.PROTECT, related_name="sale_items")
     sku = models.CharField(max_length=64)
     name = models.CharField(max_length=255)
-    quantity = models.PositiveIntegerField()
+    quantity = models.PositiveIntegerField()  # sold; never lowered by a cancel (see quantity_active)
+    quantity_cancelled = models.PositiveIntegerField(default=0)
+    # Units in fulfilments that are not failed or returned (kept by the fulfilment services).
+    quantity_fulfilled = models.PositiveIntegerField(default=0)
     quantity_returned = models.PositiveIntegerField(default=0)
     unit_price = models.DecimalField(**MONEY)
     cost_price = models.DecimalField(default=Decimal("0.00"), **MONEY)
@@ -386,12 +515,29 @@ class SaleItem(models.Model):
             models.CheckConstraint(
                 condition=Q(quantity_returned__lte=F("quantity")), name="sale_item_returned_within_quantity"
             ),
+            models.CheckConstraint(
+                condition=Q(quantity_cancelled__lte=F("quantity") - F("quantity_returned")),
+                name="sale_item_cancelled_within_quantity",
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity_fulfilled__lte=F("quantity") - F("quantity_cancelled")),
+                name="sale_item_fulfilled_within_quantity",
+            ),
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="sale_item_price_non_negative"),
         ]
         indexes = [models.Index(fields=["variant", "sale"])]
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.sku}"
+
+    @property
+    def quantity_active(self) -> int:
+        """Units still sold: what is priced, reserved or committed (sold minus cancelled)."""
+        return self.quantity - self.quantity_cancelled
+
+    @property
+    def quantity_unfulfilled(self) -> int:
+        return self.quantity_active - self.quantity_fulfilled
 
     @property
     def profit(self) -> Decimal:
@@ -409,6 +555,13 @@ class SaleEventType(models.TextChoices):
     RETURNED = "returned", "Items returned"
     INVOICE_ATTACHED = "invoice_attached", "Invoice attached"
     NOTE_CHANGED = "note_changed", "Note changed"
+    FULFILLMENT_CREATED = "fulfillment_created", "Fulfilment created"
+    TRACKING_UPDATED = "tracking_updated", "Tracking updated"
+    ITEMS_CANCELLED = "items_cancelled", "Items cancelled"
+    SPLIT = "split", "Split"
+    CLONED = "cloned", "Cloned"
+    LOCKED = "locked", "Locked"
+    UNLOCKED = "unlocked", "Unlocked"
 
 
 class SaleEvent(models.Model):
@@ -429,6 +582,115 @@ class SaleEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sale_id} {self.type}"
+
+
+class Fulfillment(models.Model):
+    """One parcel or one pick-up: some units of some lines of a sale, and where they are.
+
+    Stock left at confirm, so a fulfilment moves none; it records who sent what, how and
+    where it is. Numbered `<sale reference>-F<n>` per sale (n under the sale's row lock).
+    """
+
+    sale = models.ForeignKey(Sale, on_delete=models.PROTECT, related_name="fulfillments")
+    sequence = models.PositiveIntegerField()
+    number = models.CharField(max_length=120, unique=True)
+    status = models.CharField(max_length=20, choices=TrackingStatus.choices)
+    delivery_mode = models.CharField(max_length=10, choices=DeliveryMode.choices, default=DeliveryMode.DISPATCH)
+    carrier = models.ForeignKey(Carrier, null=True, blank=True, on_delete=models.PROTECT, related_name="fulfillments")
+    tracking_code = models.CharField(max_length=100, blank=True)
+    tracking_url = models.CharField(max_length=500, blank=True)
+    expected_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["sale", "sequence"], name="fulfillment_sale_sequence_key"),
+            models.CheckConstraint(condition=Q(status__in=TrackingStatus.values), name="fulfillment_status_valid"),
+        ]
+        indexes = [
+            # Delayed fulfilments (operators' report): expected and not arrived.
+            models.Index(
+                fields=["expected_at"], name="fulfillment_open_expected_idx",
+                condition=Q(expected_at__isnull=False) & ~Q(status__in=["delivered", "picked_up", "returned"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_live(self) -> bool:
+        """Its units count as fulfilled (it did not fail and was not sent back)."""
+        return self.status not in DEAD_TRACKING_STATUSES
+
+    @property
+    def is_delayed(self) -> bool:
+        return (
+            self.expected_at is not None
+            and self.status not in ARRIVED_TRACKING_STATUSES
+            and self.expected_at < timezone.now()
+        )
+
+
+class FulfillmentLine(models.Model):
+    fulfillment = models.ForeignKey(Fulfillment, on_delete=models.CASCADE, related_name="lines")
+    item = models.ForeignKey(SaleItem, on_delete=models.PROTECT, related_name="fulfillment_lines")
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="fulfillment_line_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.item_id}"
+
+
+class TrackingEventQuerySet(models.QuerySet):
+    """Append-only: tracking history is never rewritten."""
+
+    def update(self, **kwargs):
+        raise TypeError("Tracking events are append-only.")
+
+    def delete(self):
+        raise TypeError("Tracking events are append-only.")
+
+
+class TrackingEvent(models.Model):
+    """One step of a fulfilment's journey (append-only)."""
+
+    fulfillment = models.ForeignKey(Fulfillment, on_delete=models.CASCADE, related_name="tracking")
+    status = models.CharField(max_length=20, choices=TrackingStatus.choices)
+    note = models.TextField(blank=True)
+    location = models.CharField(max_length=255, blank=True)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TrackingEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.fulfillment_id} {self.status}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise TypeError("Tracking events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Tracking events are append-only.")
 
 
 def invoice_upload_to(instance: "Invoice", filename: str) -> str:

@@ -123,7 +123,7 @@ def line_discount_amount(*, subtotal: Decimal, discount: Decimal, discount_type:
     """
     if discount_type not in DISCOUNT_TYPES:
         raise PricingError(
-            f"Unknown discount type {discount_type!r}; use {PERCENT!r} or {FIXED!r}.",
+            f'Unknown discount type "{discount_type}"; use "{PERCENT}" or "{FIXED}".',
             attr=f"{attr}_type",
             code="invalid_choice",
         )

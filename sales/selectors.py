@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connections
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 from django_filters.constants import EMPTY_VALUES
 
@@ -14,14 +14,18 @@ from customers.models import Customer
 from inventory.services.audit import stock_key_filter
 from payments.models import Payment
 from sales.models import (
+    FINAL_TRACKING_STATUSES,
     RESERVING_STATUSES,
     REVENUE_STATUSES,
+    Fulfillment,
+    FulfillmentLine,
     Sale,
     SaleDailyTotal,
     SaleEvent,
     SaleItem,
     SaleMonthlyTotal,
     SaleStatus,
+    TrackingEvent,
 )
 from salesproject.db_router import on_replica
 from salesproject.filters import IntegerFilter
@@ -44,14 +48,30 @@ def sale_scope(*, user, replica: bool = False) -> QuerySet[Sale]:
 def sale_with_related(queryset: QuerySet[Sale], *, payments: bool = False) -> QuerySet[Sale]:
     """Load what a sale's representation shows in a fixed number of queries."""
     items = SaleItem.objects.select_related("warehouse", "carrier", "product_group").order_by("pk")
-    queryset = queryset.select_related("seller", "customer", "channel", "warehouse", "tax").prefetch_related(
-        Prefetch("items", queryset=items)
+    queryset = queryset.select_related(
+        "seller", "customer", "channel", "warehouse", "tax", "locked_by"
+    ).prefetch_related(
+        Prefetch("items", queryset=items),
+        Prefetch("children", queryset=Sale.objects.only("id", "parent_id", "status").order_by("pk")),
     )
     if payments:
         queryset = queryset.prefetch_related(
             Prefetch("payments", queryset=Payment.objects.select_related("user").order_by("pk"))
         )
     return queryset
+
+
+def fulfillments_with_related(queryset: QuerySet[Fulfillment]) -> QuerySet[Fulfillment]:
+    """Load what a fulfilment's representation shows: carrier, user, lines with their sku, tracking."""
+    return queryset.select_related("carrier", "user").prefetch_related(
+        Prefetch("lines", queryset=FulfillmentLine.objects.select_related("item").order_by("pk")),
+        Prefetch("tracking", queryset=TrackingEvent.objects.select_related("user").order_by("pk")),
+    )
+
+
+def sale_fulfillments(*, sale: Sale) -> QuerySet[Fulfillment]:
+    """A sale's fulfilments, oldest first."""
+    return fulfillments_with_related(Fulfillment.objects.filter(sale=sale).order_by("pk"))
 
 
 def sale_summary(*, queryset: QuerySet[Sale], user=None, filters: Mapping[str, Any] | None = None) -> dict:
@@ -272,5 +292,20 @@ def stock_reserved_by_pending_sales(keys) -> dict[tuple[int, int], int]:
         for row in SaleItem.objects.filter(stock_key_filter(keys), sale__status__in=RESERVING_STATUSES)
         .order_by()
         .values("variant_id", "warehouse_id")
-        .annotate(quantity=Sum("quantity", default=0))
+        .annotate(quantity=Sum(F("quantity") - F("quantity_cancelled"), default=0))
     }
+
+
+def delayed_fulfillments(*, now: datetime | None = None, older_than: timedelta | None = None) -> QuerySet[Fulfillment]:
+    """Fulfilments whose `expected_at` passed (more than `older_than` ago) and that neither arrived nor came back.
+
+    The operators' report (`report_delayed_fulfilments`) and the admin's "delayed" filter; the
+    partial index `fulfillment_open_expected_idx` holds exactly these rows. Most overdue first.
+    """
+    cutoff = (now or timezone.now()) - (older_than or timedelta(0))
+    return (
+        Fulfillment.objects.filter(expected_at__isnull=False, expected_at__lt=cutoff)
+        .exclude(status__in=FINAL_TRACKING_STATUSES)
+        .select_related("sale", "carrier")
+        .order_by("expected_at", "pk")
+    )

@@ -64,6 +64,7 @@ class _Change:
     on_hand: int
     reserved: int
     line: StockLine | None = None
+    sale: object | None = None  # the sale the ledger row is for, when not the operation's own (a reservation moved)
 
 
 def lock_stock_levels(*, keys: Iterable[StockKey], create_missing: bool = False) -> dict[StockKey, StockLevel]:
@@ -122,21 +123,24 @@ def _apply(changes: Sequence[_Change], *, sale=None, user=None, reason: str = ""
             level.updated_at = now
         _save_levels([levels[k] for k in totals])
         StockMovement.objects.bulk_create(
-            StockMovement(
-                variant_id=c.key[0],
-                warehouse_id=c.key[1],
-                kind=c.kind,
-                on_hand_change=c.on_hand,
-                reserved_change=c.reserved,
-                sale=sale,
-                sale_seller_id=sale.seller_id if sale is not None else None,
-                user=user if user is not None and user.is_authenticated else None,
-                reason=reason,
-            )
-            for c in changes
-            if c.on_hand or c.reserved
+            _movement(c, sale=c.sale or sale, user=user, reason=reason) for c in changes if c.on_hand or c.reserved
         )
     return levels
+
+
+def _movement(change: _Change, *, sale, user, reason: str) -> StockMovement:
+    """The ledger row of one change, kept under its sale's seller (the ledger's scope)."""
+    return StockMovement(
+        variant_id=change.key[0],
+        warehouse_id=change.key[1],
+        kind=change.kind,
+        on_hand_change=change.on_hand,
+        reserved_change=change.reserved,
+        sale=sale,
+        sale_seller_id=sale.seller_id if sale is not None else None,
+        user=user if user is not None and user.is_authenticated else None,
+        reason=reason,
+    )
 
 
 def _save_levels(levels: Sequence[StockLevel]) -> None:
@@ -247,6 +251,27 @@ def stock_rebalance(
         elif delta < 0:
             changes.append(_Change(key=key, kind=MovementKind.RELEASE, on_hand=0, reserved=delta))
     _apply(changes, sale=sale, user=user, reason=reason)
+
+
+def stock_move_reservation(
+    *, lines: Iterable[StockLine], source_sale, target_sale, user=None, reason: str = ""
+) -> None:
+    """Hand reserved units from one sale to another (a sale split) in one locked step.
+
+    The levels do not change (nothing is released in between, so no other sale can take the
+    units); the ledger gets a `release` row for the source sale and a `reservation` row for the
+    target, so each sale's movements still add up to what it holds.
+    """
+    changes = []
+    for line in lines:
+        if not line.quantity:
+            continue
+        key = (line.variant_id, line.warehouse_id)
+        changes.append(_Change(key=key, kind=MovementKind.RELEASE, on_hand=0, reserved=-line.quantity,
+                               sale=source_sale))
+        changes.append(_Change(key=key, kind=MovementKind.RESERVATION, on_hand=0, reserved=line.quantity,
+                               line=line, sale=target_sale))
+    _apply(changes, sale=source_sale, user=user, reason=reason)
 
 
 # --- operations staff drive ----------------------------------------------------

@@ -16,6 +16,7 @@ beyond what the serializer itself reads, so no query is added.
 from django.utils import timezone
 
 from payments.api.representation import PAYMENT
+from sales.api.list_rows import sale_dict
 from sales.api.representation import ITEM, SALE
 from sales.models import Sale
 
@@ -32,9 +33,12 @@ def render_sale(sale: Sale, *, user) -> dict:
     zone, staff = timezone.get_current_timezone(), user.is_staff
     read_item, render_item = ITEM.instance_reader(), ITEM.row_renderer()
     read_payment, render_payment = PAYMENT.instance_reader(), PAYMENT.row_renderer()
-    ctx = {
-        "items": [render_item(read_item(item), None, zone, staff) for item in sale.items.all()],
-        "available_transitions": sale.available_transitions_for(user),
-        "payments": [render_payment(read_payment(payment), None, zone, staff) for payment in sale.payments.all()],
-    }
-    return SALE.row_renderer(detail=True)(SALE.instance_reader()(sale), ctx, zone, staff)
+    return sale_dict(
+        SALE.instance_reader()(sale),
+        items=[render_item(read_item(item), None, zone, staff) for item in sale.items.all()],
+        transitions=sale.available_transitions_for(user),
+        children=sale.children_ids,
+        payments=[render_payment(read_payment(payment), None, zone, staff) for payment in sale.payments.all()],
+        zone=zone,
+        staff=staff,
+    )

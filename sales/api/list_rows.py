@@ -18,7 +18,7 @@ from django.utils import timezone
 from sales.api.representation import ITEM, SALE
 from sales.models import Sale, SaleItem
 
-__all__ = ["item_dict", "render_sales", "sale_dict", "sale_rows"]
+__all__ = ["item_dict", "quantities", "render_sales", "sale_dict", "sale_rows"]
 
 
 def sale_rows(queryset):
@@ -31,9 +31,16 @@ def item_dict(row: dict) -> dict:
     return ITEM.row_renderer()(row, None, None, False)
 
 
+def quantities(items: list[dict]) -> dict[str, int]:
+    """The sale's `total_quantity` and `quantity_remaining` from its rendered items."""
+    total = sum(item["quantity"] - item["quantity_cancelled"] for item in items)
+    return {"total_quantity": total, "quantity_remaining": total - sum(item["quantity_fulfilled"] for item in items)}
+
+
 def render_sales(rows: list[dict], *, user, using: str) -> list[dict]:
-    """The list representation of these sale rows, their lines read in one query from the same database."""
+    """The list representation of these sale rows, their lines and split-off sales read in one query each."""
     lines = defaultdict(list)
+    children = defaultdict(list)
     zone = timezone.get_current_timezone()
     staff = user.is_staff
     ids = [row["id"] for row in rows]
@@ -42,6 +49,9 @@ def render_sales(rows: list[dict], *, user, using: str) -> list[dict]:
         items = SaleItem.objects.using(using).filter(sale_id__in=ids).order_by("pk").values("sale_id", *ITEM.columns())
         for item in items:
             lines[item["sale_id"]].append(render_item(item, None, zone, staff))
+        split_off = Sale.objects.using(using).filter(parent_id__in=ids).order_by("pk").values_list("parent_id", "pk")
+        for parent_id, child_id in split_off:
+            children[parent_id].append(child_id)
     transitions: dict[str, list[str]] = {}  # per status: the same for every sale of that status and this user
 
     def allowed(status: str) -> list[str]:
@@ -49,16 +59,32 @@ def render_sales(rows: list[dict], *, user, using: str) -> list[dict]:
             transitions[status] = Sale(status=status).available_transitions_for(user)
         return list(transitions[status])
 
-    render = SALE.row_renderer(detail=False)
     return [
-        render(row, {"items": lines[row["id"]], "available_transitions": allowed(row["status"])}, zone, staff)
+        sale_dict(
+            row, items=lines[row["id"]], transitions=allowed(row["status"]), children=children[row["id"]],
+            zone=zone, staff=staff,
+        )
         for row in rows
     ]
 
 
 def sale_dict(
-    row: dict, *, items: list[dict], transitions: list[str], zone, staff: bool, payments: list[dict] | None = None
+    row: dict,
+    *,
+    items: list[dict],
+    transitions: list[str],
+    children: list[int],
+    zone,
+    staff: bool,
+    payments: list[dict] | None = None,
 ) -> dict:
     """One sale's JSON from its row (`SALE.columns()` keys): the list's entry, or with `payments` the detail's."""
-    ctx = {"items": items, "available_transitions": transitions, "payments": payments}
+    ctx = {
+        "items": items,
+        "available_transitions": transitions,
+        "payments": payments,
+        "children": children,
+        "is_partial": row["parent_id"] is not None or bool(children),
+        **quantities(items),
+    }
     return SALE.row_renderer(detail=payments is not None)(row, ctx, zone, staff)

@@ -12,7 +12,7 @@ from rest_framework import serializers
 
 from customers.models import Customer
 from payments.api.representation import PAYMENT
-from sales.models import CancelReason, Sale, SaleItem, SaleStatus, TaxRate
+from sales.models import CancelReason, CloneReason, Sale, SaleItem, SaleStatus, TaxRate
 from salesproject.api.representation import (
     BOOL,
     CHOICE,
@@ -90,6 +90,11 @@ ITEM = Table(
         Field("discount_total", MONEY, csv="item_discount_total"),
         Field("tax_total", MONEY, csv="item_tax_total"),
         Field("total", MONEY, csv="item_total"),
+        Field("quantity_cancelled", INT, csv="item_quantity_cancelled"),
+        Field(
+            "quantity_fulfilled", INT, help="Units in fulfilments that did not fail or come back.",
+            csv="item_quantity_fulfilled",
+        ),
         Field("quantity_returned", INT, csv="item_quantity_returned"),
         Field("warehouse", STR, source="warehouse__code", csv="item_warehouse"),
         Field("carrier", STR, source="carrier__code", nullable=True, csv="item_carrier"),
@@ -120,8 +125,10 @@ SALE = Table(
         Field("external_id", STR, csv="external_id"),
         Field("status", CHOICE, csv="status"),
         Field("payment_status", CHOICE, csv="payment_status"),
-        Field("fulfillment_status", CHOICE),
+        Field("fulfillment_status", CHOICE, csv="fulfillment_status"),
+        Field("delivery_status", CHOICE, csv="delivery_status"),
         Field("return_status", CHOICE),
+        Field("cancellation_status", CHOICE, csv="cancellation_status"),
         Field("seller", OBJECT, of=USER_SUMMARY, csv={"username": "seller"}),
         Field(
             "customer",
@@ -156,6 +163,40 @@ SALE = Table(
         Field("prices_include_tax", BOOL, csv="prices_include_tax"),
         Field("billing_address", JSON_OBJECT, of=SaleAddressSerializer),
         Field("shipping_address", JSON_OBJECT, of=SaleAddressSerializer),
+        Field("delivery_mode", CHOICE, csv="delivery_mode"),
+        Field("payment_mode", CHOICE, nullable=True, csv="payment_mode"),
+        Field("delivery_note", STR, csv="delivery_note"),
+        Field(
+            "total_quantity", INT, context=True, help="Units sold minus units cancelled.",
+            drf=lambda: serializers.IntegerField(read_only=True, help_text="Units sold minus units cancelled."),
+        ),
+        Field(
+            "quantity_remaining", INT, context=True, help="Of total_quantity, the units not fulfilled yet.",
+            drf=lambda: serializers.IntegerField(
+                read_only=True, help_text="Of total_quantity, the units not fulfilled yet."
+            ),
+        ),
+        Field("parent", INT, source="parent_id", nullable=True, help="The sale this one was split from."),
+        Field(
+            "children", LIST, context=True,
+            drf=lambda: serializers.ListField(
+                child=serializers.IntegerField(), source="children_ids", read_only=True,
+                help_text="The sales split off this one.",
+            ),
+        ),
+        Field(
+            "is_partial", BOOL, context=True,
+            drf=lambda: serializers.BooleanField(read_only=True, help_text="Split off another sale or split itself."),
+        ),
+        Field("cloned_from", INT, source="cloned_from_id", nullable=True),
+        Field(
+            "clone_reason", CHOICE,
+            drf=lambda: serializers.ChoiceField(choices=CloneReason.choices, allow_blank=True, read_only=True),
+        ),
+        Field("locked", BOOL),
+        Field("locked_reason", STR),
+        Field("locked_by", OBJECT, of=USER_SUMMARY, nullable=True),
+        Field("locked_at", DATETIME, nullable=True),
         Field("payments", LIST, of=PAYMENT, context=True, detail_only=True),
         Field("note", STR),
         Field("staff_note", STR),

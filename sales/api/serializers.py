@@ -15,8 +15,10 @@ from sales.models import (
     CancelReason,
     Carrier,
     Channel,
+    DeliveryMode,
     DiscountType,
     Invoice,
+    PaymentMode,
     Sale,
     SaleEvent,
     SaleStatus,
@@ -221,6 +223,14 @@ class SaleWriteSerializer(StrictSerializer):
     note = serializers.CharField(max_length=5000, required=False, allow_blank=True)
     staff_note = serializers.CharField(max_length=5000, required=False, allow_blank=True)
     tags = serializers.ListField(child=serializers.CharField(max_length=50), max_length=50, required=False)
+    delivery_mode = serializers.ChoiceField(
+        choices=DeliveryMode.choices, required=False, help_text="`pickup` sales need no shipping address."
+    )
+    payment_mode = serializers.ChoiceField(
+        choices=PaymentMode.choices, required=False, allow_null=True,
+        help_text="Null: not stated. A `prepaid` sale is not fulfilled while money is due (409 `payment_required`).",
+    )
+    delivery_note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
 
 
 class SaleCreateSerializer(SaleWriteSerializer):

@@ -18,6 +18,8 @@ from payments.api.serializers import PaymentSerializer, SalePaymentCreateSeriali
 from sales import selectors, services
 from sales.api import detail_rows, list_rows
 from sales.api import serializers as s
+from sales.api.fulfilment_views import FulfilmentActions
+from sales.api.structure_views import StructureActions
 from sales.filters import SaleFilter
 from sales.models import Sale
 from salesproject.api.idempotency import IdempotentMixin
@@ -46,6 +48,8 @@ def _items(validated: list[dict]) -> list[services.ItemData]:
 )
 class SaleViewSet(
     IdempotentMixin,
+    FulfilmentActions,
+    StructureActions,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,

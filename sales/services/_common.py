@@ -4,7 +4,7 @@ Internal to `sales.services` (the package exports what other apps may call, `sal
 the inputs of the services are in `commands`.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 from uuid import uuid4
 
@@ -16,9 +16,9 @@ from customers.models import AddressKind, Customer
 from inventory import services as stock
 from inventory.services import StockLine
 from sales import pricing
-from sales.errors import InvalidTransition
+from sales.errors import InvalidTransition, SaleLocked
 from sales.models import Carrier, DiscountType, Sale, SaleEvent, SaleEventType, SaleItem, TaxRate
-from sales.services.commands import ItemData
+from sales.services.commands import ItemData, ItemQuantity
 from salesproject.errors import DuplicateReference, PermissionDenied, ValidationError
 from salesproject.money import ZERO, quantize
 
@@ -40,6 +40,9 @@ OPEN_ONLY_FIELDS = frozenset(
         "warehouse",
         "external_id",
         "sold_at",
+        "delivery_mode",
+        "payment_mode",
+        "delivery_note",
     }
 )
 ALWAYS_EDITABLE_FIELDS = frozenset({"note", "staff_note", "tags"})
@@ -52,10 +55,26 @@ ITEM_FIELDS = ("warehouse", "carrier", "tracking_code", "tracking_url", "product
 # --- helpers ----------------------------------------------------------------------
 
 
-def sale_lock(*, sale: Sale | int) -> Sale:
-    """Fetch the sale with its row locked until the transaction ends."""
+def sale_lock(*, sale: Sale | int, for_change: bool = True) -> Sale:
+    """Fetch the sale with its row locked until the transaction ends.
+
+    Every service that changes a sale starts here, so a sale staff locked for review
+    refuses them all (409 `sale_locked`); `for_change=False` is for the few that only read it
+    or record something about it (lock and unlock themselves, clone's activity event, repairs).
+    """
     pk = sale.pk if isinstance(sale, Sale) else sale
-    return Sale.objects.select_for_update().get(pk=pk)
+    locked = Sale.objects.select_for_update().get(pk=pk)
+    if for_change and locked.locked:
+        raise sale_locked_error(locked)
+    return locked
+
+
+def sale_locked_error(sale: Sale) -> SaleLocked:
+    """The 409 for a change to a locked sale: who locked it, when and why."""
+    who = sale.locked_by.get_username() if sale.locked_by_id else "an operator"
+    when = f" on {sale.locked_at:%Y-%m-%d %H:%M} UTC" if sale.locked_at else ""
+    why = f": {sale.locked_reason}" if sale.locked_reason else ""
+    return SaleLocked(f"Sale {sale.reference} is locked by {who}{when}{why}. Unlock it first.")
 
 
 def user_or_none(user):
@@ -80,12 +99,13 @@ def log_event(
 
 
 def stock_lines(items: Iterable[SaleItem], *, remaining: bool = False) -> list[StockLine]:
-    """The stock each item holds (full quantity), or, with `remaining`, the committed units not yet returned."""
+    """The stock each item holds (its units not cancelled), or, with `remaining`, the committed units not yet
+    returned."""
     return [
         StockLine(
             variant_id=item.variant_id,
             warehouse_id=(item.stock_warehouse_id or item.warehouse_id) if remaining else item.warehouse_id,
-            quantity=item.quantity - item.quantity_returned if remaining else item.quantity,
+            quantity=item.quantity_active - item.quantity_returned if remaining else item.quantity_active,
             attr=f"items.{index}.quantity",
         )
         for index, item in enumerate(items)
@@ -174,18 +194,25 @@ def tracking_url_for(carrier: Carrier | None, tracking_code: str) -> str:
 
 
 def apply_pricing(sale: Sale, items: Sequence[SaleItem]) -> None:
-    """Price the sale through `sales.pricing` and copy the results onto it and its items."""
+    """Price the sale through `sales.pricing` and copy the results onto it and its items.
+
+    Only units still sold are priced (`quantity_active`); a line cancelled whole is worth nothing.
+    """
+    priced = [item for item in items if item.quantity_active > 0]
+    for item in items:
+        if item.quantity_active <= 0:
+            item.subtotal = item.discount_total = item.tax_total = item.net_total = item.total = ZERO
     try:
         result = pricing.price_order(
             lines=[
                 pricing.LineInput(
                     unit_price=item.unit_price,
-                    quantity=item.quantity,
+                    quantity=item.quantity_active,
                     discount=item.discount,
                     discount_type=item.discount_type,
                     tax_rate=item.tax_rate,
                 )
-                for item in items
+                for item in priced
             ],
             discount=sale.discount,
             discount_type=sale.discount_type,
@@ -196,7 +223,7 @@ def apply_pricing(sale: Sale, items: Sequence[SaleItem]) -> None:
         )
     except pricing.PricingError as exc:
         raise ValidationError(exc.detail, code=exc.code, attr=exc.attr) from exc
-    for item, line in zip(items, result.lines, strict=True):
+    for item, line in zip(priced, result.lines, strict=True):
         item.subtotal = line.subtotal
         item.discount_total = line.discount_total
         item.tax_total = line.tax
@@ -238,3 +265,35 @@ def insert_sale(sale: Sale, reference: str | None) -> None:
             candidate = f"{candidate}-{uuid4().hex[:6]}"
         sale.reference = candidate
     Sale.objects.filter(pk=sale.pk).update(number=sale.number, reference=sale.reference)
+
+
+def resolve_item_quantities(
+    items: Mapping[int, SaleItem], lines: Sequence[ItemQuantity], *, available: Callable[[SaleItem], int], done: str
+) -> dict[int, int]:
+    """{item id: units} of `lines` ({item, quantity} of the sale's `items`), each within `available(item)`.
+
+    400 on `items` when there are none, `items.N.item` for a line of another sale, `items.N.quantity`
+    for a quantity that is not a whole number ≥ 1 or above what is left (`done`: what cannot be done
+    to more units, e.g. "fulfilled"); the same line named twice adds up.
+    """
+    if not lines:
+        raise ValidationError("Name at least one item.", code="empty", attr="items")
+    requested: dict[int, int] = {}
+    for index, line in enumerate(lines):
+        item = items.get(line.item_id)
+        if item is None:
+            raise ValidationError(
+                f"Item {line.item_id} is not part of this sale.", code="does_not_exist", attr=f"items.{index}.item"
+            )
+        quantity = line.quantity
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
+            raise ValidationError("Quantity must be a whole number of at least 1.", attr=f"items.{index}.quantity")
+        total = requested.get(item.pk, 0) + quantity
+        left = available(item)
+        if total > left:
+            raise ValidationError(
+                f"Only {left} unit(s) of {item.sku} can still be {done}.", code="max_value",
+                attr=f"items.{index}.quantity",
+            )
+        requested[item.pk] = total
+    return requested

@@ -11,7 +11,7 @@ from decimal import Decimal
 from customers.models import Customer
 from inventory.models import Product, ProductGroup, Variant, Warehouse
 from payments.services import NewPayment
-from sales.models import CREATE_STATUSES, Carrier, Channel, DiscountType, SaleStatus, TaxRate
+from sales.models import CREATE_STATUSES, Carrier, Channel, DeliveryMode, DiscountType, SaleItem, SaleStatus, TaxRate
 from salesproject.errors import ValidationError
 from salesproject.money import ZERO
 
@@ -31,6 +31,19 @@ class ItemData:
     tracking_code: str = ""
     tracking_url: str = ""
     product_group: ProductGroup | None = None
+
+
+@dataclass(frozen=True)
+class ItemQuantity:
+    """Some units of one line of a sale (`item`: the line or its id), as returns, fulfilments, cancels and
+    splits name them."""
+
+    item: SaleItem | int
+    quantity: int
+
+    @property
+    def item_id(self) -> int:
+        return self.item.pk if isinstance(self.item, SaleItem) else self.item
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,6 +72,9 @@ class NewSale:
     tax_shipping: bool = False
     billing_address: dict | None = None  # None: the customer's default billing address
     shipping_address: dict | None = None  # None: the customer's default shipping address
+    delivery_mode: str = DeliveryMode.DISPATCH
+    payment_mode: str | None = None  # None: not stated
+    delivery_note: str = ""
     payments: tuple[NewPayment, ...] = ()
     note: str = ""
     staff_note: str = ""
@@ -81,6 +97,9 @@ class NewSale:
             "shipping_cost": self.shipping_cost if self.shipping_cost is not None else ZERO,
             "note": self.note or "",
             "staff_note": self.staff_note or "",
+            "delivery_mode": self.delivery_mode or DeliveryMode.DISPATCH,
+            "payment_mode": self.payment_mode or None,
+            "delivery_note": self.delivery_note or "",
         }
         for name, value in normal.items():
             object.__setattr__(self, name, value)

@@ -8,7 +8,7 @@ from django.db import transaction
 from inventory import services as stock
 from inventory.services import StockLine
 from sales.errors import SaleHasHistory, SaleLocked
-from sales.models import Sale, SaleEvent, SaleEventType, SaleItem, SaleStatus, transitions_to
+from sales.models import CancellationStatus, Sale, SaleEvent, SaleEventType, SaleItem, SaleStatus, transitions_to
 from sales.services._common import (
     ALWAYS_EDITABLE_FIELDS,
     ITEM_FIELDS,
@@ -28,6 +28,7 @@ from sales.services._common import (
     tracking_url_for,
 )
 from sales.services.commands import NewSale
+from sales.services.fulfilment import fulfil_everything_left
 from sales.services.payments import derive_payment_status, sale_record_payments, sale_refresh_payments
 from sales.services.transitions import advance_in_memory, move_stock_to_status, status_events
 from salesproject.db import retry_on_transient_db_errors
@@ -63,10 +64,16 @@ def sale_create(*, seller, data: NewSale, user=None) -> Sale:
         recorded = sale_record_payments(sale=sale, payments=data.payments, user=user)
         refreshed = recorded[-1].sale  # the sale itself, kept up to date by the payment service
         sale.paid_total, sale.payment_status = refreshed.paid_total, refreshed.payment_status
+    if sale.status == SaleStatus.COMPLETED:
+        # Its units went out and arrived: one fulfilment of them all (after the payments, which a
+        # prepaid sale needs first).
+        fulfil_everything_left(sale, user=user, items=items, arrived=True)
+        sale.save(update_fields=["fulfillment_status", "delivery_status"])
     # The rows just written are all the sale's items and payments: keep them on the instance,
     # as prefetch_related would, so the caller can show the sale without reading them back.
     _keep_loaded(sale, "items", items)
     _keep_loaded(sale, "payments", recorded)
+    _keep_loaded(sale, "children", [])
     return sale
 
 
@@ -93,6 +100,9 @@ def _unsaved_sale(seller, data: NewSale) -> Sale:
         note=data.note,
         staff_note=data.staff_note,
         tags=list(data.tags),
+        delivery_mode=data.delivery_mode,
+        payment_mode=data.payment_mode,
+        delivery_note=data.delivery_note,
     )
     if data.sold_at is not None:
         sale.sold_at = data.sold_at
@@ -149,7 +159,7 @@ def sale_update(*, sale: Sale, user, data: dict[str, Any]) -> Sale:
         set_tax(sale, data["tax"])
         changed.append("tax")
     simple = ("discount", "discount_type", "prices_include_tax", "shipping_cost", "tax_shipping", "channel",
-              "external_id", "sold_at", "note", "staff_note", "tags", "currency")
+              "external_id", "sold_at", "note", "staff_note", "tags", "currency", "delivery_mode", "delivery_note")
     for name in simple:
         if name in data and data[name] is not None:
             value = data[name]
@@ -160,6 +170,9 @@ def sale_update(*, sale: Sale, user, data: dict[str, Any]) -> Sale:
             if getattr(sale, name) != value:
                 setattr(sale, name, value)
                 changed.append(name)
+    if "payment_mode" in data and (data["payment_mode"] or None) != sale.payment_mode:  # null: not stated
+        sale.payment_mode = data["payment_mode"] or None
+        changed.append("payment_mode")
     if "warehouse" in data and data["warehouse"] is not None and data["warehouse"] != sale.warehouse:
         old_warehouse_id = sale.warehouse_id
         sale.warehouse = data["warehouse"]
@@ -186,6 +199,7 @@ def sale_update(*, sale: Sale, user, data: dict[str, Any]) -> Sale:
                 )
             sale.items.all().delete()
             SaleItem.objects.bulk_create(new_items)
+            sale.cancellation_status = CancellationStatus.NONE  # the new lines have nothing cancelled
         else:
             SaleItem.objects.bulk_update(
                 items, ["tax_rate", "subtotal", "discount_total", "tax_total", "net_total", "total"]

@@ -25,6 +25,17 @@ How each exported status is recreated:
 
 Payments are not imported (the file has no payment rows): `paid_total` and
 `payment_status` are informational, so an imported sale starts unpaid.
+
+Delivery: `delivery_mode`, `payment_mode` and `delivery_note` are read when the
+file has them (optional columns: a file exported before they existed imports
+as dispatch, mode not stated, no note). `fulfillment_status`, `delivery_status`,
+`cancellation_status` and `item_quantity_fulfilled` are informational: an
+in_delivery sale is recreated with one fulfilment of everything (the ship
+transition), a completed one fulfilled and delivered. A sale with some units
+cancelled (`item_quantity_cancelled`) is rejected with a reason, like one with
+returns: its totals count only the units left and the file does not say how it
+got there. (A sale cancelled whole keeps its lines as sold, 0 cancelled, and
+imports as cancelled.)
 """
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -52,7 +63,18 @@ from sales.csv_io import (
     parse_quantity,
     parse_when,
 )
-from sales.models import CancelReason, Carrier, Channel, DiscountType, Sale, SaleItem, SaleStatus, TaxRate
+from sales.models import (
+    CancelReason,
+    Carrier,
+    Channel,
+    DeliveryMode,
+    DiscountType,
+    PaymentMode,
+    Sale,
+    SaleItem,
+    SaleStatus,
+    TaxRate,
+)
 from sales.services.commands import ItemData, NewSale
 from sales.services.editing import sale_create
 from sales.services.transitions import sale_cancel, sale_reject, sale_ship
@@ -288,6 +310,13 @@ class _Importer:
             "channel": self._by_code(Channel, row["channel"], "channel", problems, row.line),
             "warehouse": self._by_code(Warehouse, row["warehouse"], "warehouse", problems, row.line),
             "tax": self._by_code(TaxRate, row["tax"], "tax", problems, row.line),
+            # Optional columns: blank or absent take the defaults of a new sale.
+            "delivery_mode": value(
+                parse_choice, row["delivery_mode"], "delivery_mode", DeliveryMode.values, blank=DeliveryMode.DISPATCH
+            ),
+            "payment_mode": value(parse_choice, row["payment_mode"], "payment_mode", PaymentMode.values, blank="")
+            or None,
+            "delivery_note": row["delivery_note"],
         }
         expected = {}
         for name in SALE_CHECKED:
@@ -356,6 +385,15 @@ class _Importer:
                     row.line,
                     "item_quantity_returned: sales with returned units are not imported (the "
                     "file does not say whether they were restocked or refunded).",
+                )
+            )
+        cancelled = value(parse_count, row["item_quantity_cancelled"], "item_quantity_cancelled")
+        if cancelled:
+            problems.append(
+                (
+                    row.line,
+                    "item_quantity_cancelled: sales with part of their units cancelled are not imported (their "
+                    "totals count only the units left, and the file does not say how the others were cancelled).",
                 )
             )
         unit_price = value(parse_money, row["item_unit_price"], "item_unit_price")

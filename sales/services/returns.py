@@ -40,11 +40,13 @@ def returned_total_of(*, sale: Sale, items: Iterable[SaleItem]) -> Decimal:
 def charged_for_units(*, item: SaleItem, already_returned: int, quantity: int) -> Decimal:
     """What `quantity` more units of a line were actually charged.
 
-    Computed as the difference of two cumulative shares so that returning a
-    line in several parts refunds exactly its total, cent for cent.
+    Computed as the difference of two cumulative shares of the units still sold (cancelled ones
+    are not charged) so that returning a line in several parts refunds exactly its total, cent for cent.
     """
-    before = quantize(item.total * already_returned / item.quantity)
-    after = quantize(item.total * (already_returned + quantity) / item.quantity)
+    if not quantity:
+        return ZERO  # nothing more (a line cancelled whole has no units left to charge)
+    before = quantize(item.total * already_returned / item.quantity_active)
+    after = quantize(item.total * (already_returned + quantity) / item.quantity_active)
     return after - before
 
 
@@ -75,7 +77,7 @@ def sale_return(
             raise ValidationError("Quantity must be a whole number of at least 1.", attr=f"items.{index}.quantity")
         item = items[item_id]
         total = requested.get(item_id, 0) + line.quantity
-        returnable = item.quantity - item.quantity_returned
+        returnable = item.quantity_active - item.quantity_returned
         if total > returnable:
             raise ValidationError(
                 f"Only {returnable} unit(s) of {item.sku} can still be returned.", code="max_value",
@@ -98,7 +100,7 @@ def sale_return(
         stock.stock_restock(lines=restock_lines, sale=sale, user=user, reason=stock_reason(sale, "returned"))
     SaleItem.objects.bulk_update([items[i] for i in requested], ["quantity_returned"])
     all_items = list(items.values())
-    fully = all(item.quantity_returned == item.quantity for item in all_items)
+    fully = all(item.quantity_returned == item.quantity_active for item in all_items)
     sale.return_status = ReturnStatus.FULL if fully else ReturnStatus.PARTIAL
     sale.returned_total += amount
     sale.save(update_fields=["return_status", "returned_total", "updated_at"])

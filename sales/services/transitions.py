@@ -12,6 +12,7 @@ from sales.models import (
     COMMITTED_STATUSES,
     RESERVING_STATUSES,
     TRANSITION_FOR_STATUS,
+    CancellationStatus,
     CancelReason,
     Carrier,
     ReturnStatus,
@@ -29,8 +30,8 @@ from sales.services._common import (
     sale_lock,
     stock_lines,
     stock_reason,
-    tracking_url_for,
 )
+from sales.services.fulfilment import fulfil_everything_left
 from sales.services.payments import sale_refresh_payments, sale_refund_money
 from salesproject.db import retry_on_transient_db_errors
 from salesproject.errors import ValidationError
@@ -118,21 +119,15 @@ def sale_confirm(*, sale: Sale, user) -> Sale:
 def sale_ship(
     *, sale: Sale, user, carrier: Carrier | None = None, tracking_code: str = "", tracking_url: str = ""
 ) -> Sale:
-    """Confirmed → in delivery, setting carrier and tracking on every line when given."""
+    """Confirmed → in delivery: one fulfilment of every unit not fulfilled yet, with this carrier and tracking."""
     sale = sale_lock(sale=sale)
     check_transition(sale, "ship", user)
-    if carrier is not None or tracking_code or tracking_url:
-        items = list(sale.items.all())
-        for item in items:
-            if carrier is not None:
-                item.carrier = carrier
-            if tracking_code:
-                item.tracking_code = tracking_code
-            item.tracking_url = tracking_url or tracking_url_for(item.carrier, item.tracking_code) or item.tracking_url
-        SaleItem.objects.bulk_update(items, ["carrier", "tracking_code", "tracking_url"])
+    fulfillment = fulfil_everything_left(
+        sale, user=user, carrier=carrier, tracking_code=tracking_code, tracking_url=tracking_url
+    )
     run_transition(
         sale, "ship", user=user, carrier=carrier.code if carrier else None, tracking_code=tracking_code,
-        tracking_url=tracking_url,
+        tracking_url=tracking_url, fulfillment=fulfillment.number if fulfillment else None,
     )
     return sale
 
@@ -140,9 +135,11 @@ def sale_ship(
 @retry_on_transient_db_errors
 @transaction.atomic
 def sale_complete(*, sale: Sale, user) -> Sale:
-    """Confirmed or in delivery → completed."""
+    """Confirmed or in delivery → completed; units not fulfilled yet go out in one fulfilment that has
+    already arrived (delivered, or picked up), so a completed sale is fulfilled."""
     sale = sale_lock(sale=sale)
     check_transition(sale, "complete", user)
+    fulfil_everything_left(sale, user=user, arrived=True)
     _advance(sale, (), ("complete",), user=user)  # its units have left already: no lines needed
     return sale
 
@@ -164,6 +161,8 @@ def sale_cancel(*, sale: Sale, user, reason: str = CancelReason.OTHER, note: str
         stock.stock_restock(
             lines=stock_lines(items, remaining=True), sale=sale, user=user, reason=stock_reason(sale, "cancelled")
         )
+    # The lines stay as sold (a whole cancel keeps its totals, which pricing its lines still gives).
+    sale.cancellation_status = CancellationStatus.FULL
     run_transition(sale, "cancel", user=user, args={"reason": reason}, note=note)
     return sale
 
@@ -198,7 +197,7 @@ def sale_refund(*, sale: Sale, user, restock: bool = False, reason: str = "") ->
             lines=stock_lines(items, remaining=True), sale=sale, user=user, reason=stock_reason(sale, "refunded")
         )
     for item in items:
-        item.quantity_returned = item.quantity
+        item.quantity_returned = item.quantity_active
     SaleItem.objects.bulk_update(items, ["quantity_returned"])
     sale.return_status = ReturnStatus.FULL
     sale.returned_total = sale.grand_total  # a refunded sale is worth nothing (see returned_total_of)
@@ -231,7 +230,10 @@ def sale_transition_to(*, sale: Sale, user, status: str, reason: str = "", note:
     to the service that takes them; a blank cancel reason is the service's default (`other`).
     """
     if status not in SaleStatus.values:
-        raise ValidationError(f"Unknown status {status!r}.", code="invalid_choice", attr="status")
+        raise ValidationError(
+            f'Unknown status "{status}". Valid choices: {", ".join(SaleStatus.values)}.', code="invalid_choice",
+            attr="status",
+        )
     name = TRANSITION_FOR_STATUS.get(status)
     if name is None:
         current = Sale.objects.get(pk=sale.pk)

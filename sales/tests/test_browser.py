@@ -204,3 +204,54 @@ def test_the_api_docs_render_without_any_request_outside_the_server(
     outside = sorted(url for url in sent if urlsplit(url).netloc != f"{DOCS_HOST}:{port}")
     refused = sorted(url for request_id, url in started.items() if request_id in blocked)
     assert outside == [], f"{url_name} asked outside the server for: {outside} (refused by its policy: {refused})"
+
+
+def test_a_sale_with_two_fulfilments_and_its_pages_fit_the_window(browser, live_server):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sales.tests.factories import CarrierFactory
+
+    staff = StaffFactory(is_superuser=True)
+    staff.set_password(PASSWORD)
+    staff.save()
+    dhl = CarrierFactory(code="dhl", name="DHL", tracking_url_template="https://www.dhl.com/track?id={tracking_code}")
+    sale = services.sale_create(
+        seller=UserFactory(),
+        data=services.NewSale(
+            items=[
+                services.ItemData(variant=stocked_variant(10), quantity=3),
+                services.ItemData(variant=stocked_variant(10), quantity=2),
+            ],
+            status="confirmed",
+            payment_mode="on_delivery",
+            delivery_note="Leave with the porter",
+        ),
+    )
+    first, second = sale.items.order_by("pk")
+    parcel = services.sale_fulfil(
+        sale=sale, user=staff, lines=[services.ItemQuantity(first, 2)], carrier=dhl, tracking_code="JD014600003",
+        expected_at=timezone.now() - timedelta(days=1), note="first parcel",
+    )
+    services.fulfillment_track(fulfillment=parcel, user=staff, status="in_transit", location="Milan hub")
+    services.sale_fulfil(
+        sale=sale, user=staff, lines=[services.ItemQuantity(first, 1), services.ItemQuantity(second, 2)],
+        carrier=dhl, tracking_code="JD014600004", expected_at=timezone.now() + timedelta(days=2),
+    )
+    services.sale_lock_for_review(sale=sale, user=staff, reason="address check")
+
+    log_in(browser, live_server, staff)
+    browser.get(live_server.url + reverse("admin:sales_sale_change", args=[sale.pk]))
+    assert "Update tracking" in browser.find_element(By.ID, "fulfillments-group").text
+    fits_the_window(browser, "sale-two-fulfilments")
+    browser.execute_script("arguments[0].scrollIntoView()", browser.find_element(By.ID, "fulfillments-group"))
+    assert browser.save_screenshot(str(ARTIFACTS / "sale-two-fulfilments-parcels.png"))
+    browser.get(live_server.url + reverse("admin:sales_sale_changelist") + "?delayed=yes")
+    assert sale.reference in browser.find_element(By.ID, "result_list").text
+    fits_the_window(browser, "sale-list-delayed")
+    services.sale_unlock(sale=sale, user=staff)
+    browser.get(live_server.url + reverse("admin:sales_sale_fulfil", args=[sale.pk]))
+    fits_the_window(browser, "sale-fulfil-form")
+    browser.get(live_server.url + reverse("admin:sales_sale_track", args=[sale.pk, parcel.pk]))
+    fits_the_window(browser, "sale-track-form")

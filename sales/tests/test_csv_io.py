@@ -12,6 +12,8 @@ from inventory.tests.factories import WarehouseFactory, default_warehouse, stock
 from sales import services
 from sales.csv_io import (
     EXPORT_COLUMNS,
+    INFORMATIONAL_COLUMNS,
+    OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
     CsvFormatError,
     CsvValueError,
@@ -235,6 +237,38 @@ def test_read_accepts_a_file_without_the_informational_columns():
     text = ",".join(REQUIRED_COLUMNS) + "\nA\n"
 
     assert [r.reference for r in read_sales_csv(io.StringIO(text))] == ["A"]
+
+
+def test_the_delivery_columns_are_optional_and_the_statuses_informational():
+    assert {"delivery_mode", "payment_mode", "delivery_note", "item_quantity_cancelled"} == OPTIONAL_COLUMNS
+    assert {"fulfillment_status", "delivery_status", "cancellation_status", "item_quantity_fulfilled"} <= (
+        INFORMATIONAL_COLUMNS
+    )
+    assert not (OPTIONAL_COLUMNS | INFORMATIONAL_COLUMNS) & set(REQUIRED_COLUMNS)
+    assert set(EXPORT_COLUMNS) >= (OPTIONAL_COLUMNS | INFORMATIONAL_COLUMNS)
+
+
+def test_export_writes_delivery_mode_payment_mode_note_and_unit_counts(db):
+    sale = services.sale_create(
+        seller=SaleFactory().seller,
+        data=services.NewSale(
+            status=SaleStatus.CONFIRMED, delivery_mode="pickup", payment_mode="on_delivery",
+            delivery_note="Gate 3", items=[ItemData(variant=stocked_variant(5), quantity=2)],
+        ),
+    )
+    services.sale_fulfil(sale=sale, user=None, lines=[services.ItemQuantity(sale.items.get(), 1)])
+    out = io.StringIO()
+    write_sales_csv(Sale.objects.filter(pk=sale.pk), out)
+
+    [row] = list(csv.DictReader(io.StringIO(out.getvalue())))
+
+    assert {k: row[k] for k in ("delivery_mode", "payment_mode", "delivery_note", "fulfillment_status",
+                                "delivery_status", "cancellation_status")} == {
+        "delivery_mode": "pickup", "payment_mode": "on_delivery", "delivery_note": "Gate 3",
+        "fulfillment_status": "partially_fulfilled", "delivery_status": "ready_for_pickup",
+        "cancellation_status": "none",
+    }
+    assert (row["item_quantity_cancelled"], row["item_quantity_fulfilled"]) == ("0", "1")
 
 
 def test_read_refuses_an_empty_file():

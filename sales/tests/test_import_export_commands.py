@@ -17,7 +17,7 @@ from inventory.models import StockLevel, StockMovement
 from inventory.tests.factories import WarehouseFactory, default_warehouse, stocked_variant
 from sales import services
 from sales.csv_io import EXPORT_COLUMNS
-from sales.models import Sale, SaleEvent, SaleItem, SaleStatus
+from sales.models import Fulfillment, Sale, SaleEvent, SaleItem, SaleStatus
 from sales.services import ItemData
 from sales.tests.factories import CarrierFactory, ChannelFactory, SaleFactory, TaxRateFactory, UserFactory
 
@@ -145,6 +145,7 @@ def row(reference: str, sku: str, **values) -> dict[str, str]:
 def delete_sales() -> None:
     """Empty the sales tables (stock levels keep what the original sales took) to import into a fresh state."""
     SaleEvent.objects.all().delete()
+    Fulfillment.objects.all().delete()  # protects its sale (history); its lines and tracking go with it
     Sale.objects.all().delete()
 
 
@@ -414,6 +415,138 @@ def test_import_into_the_same_database_skips_every_sale(tmp_path, every_status):
 
     assert counts() == before
     assert "sales created 0, skipped (already imported) 7" in out
+
+
+# --- import_sales: delivery, payment mode, fulfilments and cancelled units (round 2) ---
+
+NEW_COLUMNS = (
+    "delivery_mode", "payment_mode", "delivery_note", "fulfillment_status", "delivery_status", "cancellation_status",
+    "item_quantity_cancelled", "item_quantity_fulfilled",
+)
+
+
+@pytest.fixture
+def delivered_in_two_parcels(catalogue, seller):
+    """A pick-up sale paid in store, handed over in two parts, and a dispatch sale cancelled line by line."""
+    pickup = services.sale_create(
+        seller=seller,
+        data=services.NewSale(
+            status=SaleStatus.CONFIRMED,
+            reference="R-PICKUP",
+            delivery_mode="pickup",
+            payment_mode="in_store",
+            delivery_note="Ask for Marta, back door",
+            items=[ItemData(variant=catalogue["a"], quantity=3), ItemData(variant=catalogue["b"], quantity=1)],
+        ),
+    )
+    a, _ = pickup.items.order_by("pk")
+    services.sale_fulfil(sale=pickup, user=seller, lines=[services.ItemQuantity(a, 2)])
+    services.sale_fulfil(sale=pickup, user=seller)
+    called_off = services.sale_create(
+        seller=seller,
+        data=services.NewSale(
+            status=SaleStatus.CONFIRMED,
+            reference="R-CALLED-OFF",
+            payment_mode="prepaid",
+            items=[ItemData(variant=catalogue["c"], quantity=2)],
+        ),
+    )
+    services.sale_cancel_items(
+        sale=called_off, user=seller, lines=[services.ItemQuantity(called_off.items.get(), 2)], reason="customer"
+    )
+
+
+def test_export_carries_delivery_payment_mode_statuses_and_unit_counts(tmp_path, delivered_in_two_parcels):
+    path = tmp_path / "sales.csv"
+    run("export_sales", str(path))
+
+    rows = {(r["reference"], r["item_sku"]): r for r in read_csv(path)}
+
+    pickup = rows[("R-PICKUP", "A-1")]
+    assert {name: pickup[name] for name in NEW_COLUMNS} == {
+        "delivery_mode": "pickup",
+        "payment_mode": "in_store",
+        "delivery_note": "Ask for Marta, back door",
+        "fulfillment_status": "fulfilled",
+        "delivery_status": "ready_for_pickup",
+        "cancellation_status": "none",
+        "item_quantity_cancelled": "0",
+        "item_quantity_fulfilled": "3",
+    }
+    called_off = rows[("R-CALLED-OFF", "C-1")]
+    assert (called_off["status"], called_off["payment_mode"], called_off["cancellation_status"]) == (
+        "cancelled", "prepaid", "full"
+    )
+    # Cancelled whole: its line stays as sold (cancellation_status says it all).
+    assert (called_off["item_quantity_cancelled"], called_off["item_quantity_fulfilled"]) == ("0", "0")
+
+
+def test_round_trip_keeps_delivery_and_payment_mode_and_the_note(tmp_path, delivered_in_two_parcels):
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    run("export_sales", str(first))
+    delete_sales()
+
+    out, err = run("import_sales", str(first))
+
+    assert "sales created 2, skipped (already imported) 0, rejected 0" in out, err
+    pickup = Sale.objects.get(reference="R-PICKUP")
+    assert (pickup.delivery_mode, pickup.payment_mode, pickup.delivery_note) == (
+        "pickup", "in_store", "Ask for Marta, back door"
+    )
+    # Two parcels come back as one (the import ships everything at once): the per-line counts agree.
+    assert [f.status for f in pickup.fulfillments.all()] == ["ready_for_pickup"]
+    run("export_sales", str(second))
+
+    def comparable(path):
+        return sorted(
+            ({k: v for k, v in r.items() if k not in ("number", "created_at")} for r in read_csv(path)),
+            key=lambda r: (r["reference"], r["item_sku"]),
+        )
+
+    assert comparable(second) == comparable(first)
+
+
+def test_a_file_from_before_the_delivery_columns_still_imports(tmp_path, catalogue, seller):
+    old_columns = tuple(c for c in EXPORT_COLUMNS if c not in NEW_COLUMNS)
+    path = write_csv(tmp_path / "old.csv", [row("OLD", "A-1", status="in_delivery")], columns=old_columns)
+
+    out, err = run("import_sales", path, "--user", seller.username)
+
+    assert "sales created 1" in out and err == ""
+    sale = Sale.objects.get(reference="OLD")
+    assert (sale.delivery_mode, sale.payment_mode, sale.delivery_note) == ("dispatch", None, "")
+    assert (sale.status, sale.fulfillment_status, sale.delivery_status) == ("in_delivery", "fulfilled", "shipped")
+
+
+def test_status_columns_are_informational_and_modes_are_checked(tmp_path, catalogue, seller):
+    path = write_csv(
+        tmp_path / "in.csv",
+        [
+            row(
+                "INFO", "A-1", fulfillment_status="fulfilled", delivery_status="delivered", item_quantity_fulfilled="1"
+            ),
+            row("BADMODE", "A-1", delivery_mode="drone", payment_mode="barter"),
+        ],
+    )
+
+    _, _, err = run_failing("import_sales", path, "--user", seller.username)
+
+    info = Sale.objects.get(reference="INFO")
+    assert (info.status, info.fulfillment_status, info.delivery_status) == ("confirmed", "unfulfilled", "none")
+    assert "line 3 (BADMODE): delivery_mode: 'drone' is not one of dispatch, pickup." in err
+    assert "line 3 (BADMODE): payment_mode: 'barter' is not one of prepaid, on_delivery, in_store." in err
+
+
+def test_import_rejects_a_sale_with_part_of_its_units_cancelled(tmp_path, catalogue, seller):
+    path = write_csv(
+        tmp_path / "in.csv",
+        [row("PART", "A-1", item_quantity="3", item_quantity_cancelled="1"), row("OK", "B-1")],
+    )
+
+    _, _, err = run_failing("import_sales", path, "--user", seller.username)
+
+    assert "line 2 (PART): item_quantity_cancelled: sales with part of their units cancelled are not imported" in err
+    assert list(Sale.objects.values_list("reference", flat=True)) == ["OK"]
 
 
 # --- import_sales: statuses ---

@@ -233,6 +233,31 @@ MATRIX: dict[tuple[str, str], Route] = {
         on_sale("confirmed"),
         body=lambda world, role, params: {"items": [{"item": params["item_id"], "quantity": 1}], "refund": True},
     ),
+    # Fulfilment and structure (fulfilment.md): the owner's like any sale route; locking is staff's.
+    ("GET", f"{SALE}fulfillments/"): Route(own(200), on_sale("in_delivery")),
+    ("POST", f"{SALE}fulfillments/"): Route(
+        own(201), on_sale("confirmed"),
+        body=lambda world, role, params: {"items": [{"item": params["item_id"], "quantity": 1}]},
+    ),
+    ("POST", f"{SALE}fulfillments/{{fulfillment_id}}/tracking/"): Route(
+        own(201),
+        lambda world: {
+            "id": world.sale("in_delivery").pk,
+            "fulfillment_id": world.sale("in_delivery").fulfillments.get().pk,
+        },
+        body={"status": "in_transit"},
+    ),
+    ("POST", f"{SALE}lock/"): Route((401, 403, 404, 200), on_sale("pending"), body={"reason": "review"}),
+    ("POST", f"{SALE}unlock/"): Route((401, 403, 404, 200), on_sale("pending")),
+    ("POST", f"{SALE}cancel-items/"): Route(
+        own(200), on_sale("pending"),
+        body=lambda world, role, params: {"items": [{"item": params["item_id"], "quantity": 1}]},
+    ),
+    ("POST", f"{SALE}split/"): Route(
+        own(201), on_sale("pending"),
+        body=lambda world, role, params: {"items": [{"item": params["item_id"], "quantity": 1}]},
+    ),
+    ("POST", f"{SALE}clone/"): Route(own(201), on_sale("completed"), body={"reason": "exchange"}),
     ("GET", f"{SALE}invoice/"): Route(own(200), on_sale("pending")),
     ("POST", f"{SALE}invoice/"): Route(
         own(201), on_sale("pending"), body={"invoice": base64.b64encode(PDF).decode(), "filename": "b.pdf"}

@@ -150,6 +150,8 @@ class World:
         "complete": "in_delivery",
         "refund": "completed",
         "returns": "confirmed",
+        "fulfillments": "confirmed",
+        "tracking": "in_delivery",
     }
 
     def __init__(self) -> None:
@@ -192,9 +194,12 @@ class World:
         parts = op[1].removeprefix(f"{API}/").strip("/").split("/")
         resource = parts[0]
         if resource == "sales":
-            action = parts[2] if len(parts) > 2 else ""
+            action = parts[-1] if len(parts) > 2 else ""
             sale = self.sale(self.STATE_OF_ACTION.get(action, "pending"))
-            return {"id": sale.pk, "item_id": sale.items.first().pk}
+            params = {"id": sale.pk, "item_id": sale.items.first().pk}
+            if action == "tracking":
+                params["fulfillment_id"] = sale.fulfillments.get().pk
+            return params
         ids = {
             "payments": self.payment.pk,
             "stock": self.level.pk,
@@ -252,7 +257,7 @@ class World:
             "tracking_url": "https://track.example.com/T1",
             "tracking_url_template": "https://t.example.com/{code}",
             "tracking_code": "T1",
-            "reason": "other" if op[1].endswith("/cancel/") else "count",
+            "reason": REASON_OF_ACTION.get(op[1].rstrip("/").rsplit("/", 1)[-1], "count"),
             "restock": True,
             "refund": False,
             "is_default": False,
@@ -352,7 +357,14 @@ def _the_default_variant(body: dict, world: World) -> dict:
     return body
 
 
+# `reason` is a choice on these operations, free text elsewhere.
+REASON_OF_ACTION = {"cancel": "other", "cancel-items": "customer", "clone": "exchange"}
+
 BASE_BODY_FIXES = {
+    # A dispatch fulfilment's next step (the body would take the first tracking status, `ready_for_pickup`).
+    ("POST", f"{API}/sales/{{id}}/fulfillments/{{fulfillment_id}}/tracking/"): lambda body, world: {
+        **body, "status": "in_transit"
+    },
     ("POST", f"{API}/products/"): _new_variants,
     ("PUT", f"{API}/products/{{id}}/"): _the_default_variant,
     ("PATCH", f"{API}/products/{{id}}/"): _the_default_variant,

@@ -6,6 +6,11 @@ stock is received with `stock_receive`, and every sale is made by `sale_create`
 and moved on by the transition services, so stock levels, ledger, payments and
 activity log are exactly what real use would leave behind (`check_inventory`,
 `recalculate_totals` and `reconcile_payments` find nothing to repair).
+
+On top of the random mix, a few fixed "showcase" sales show fulfilments off on
+first run: two sent in two parcels with tracking, two pick-ups, one parcel
+that is late (the admin's "delayed" filter, `report_delayed_fulfilments`) and
+one sale locked for review.
 """
 
 import random
@@ -28,7 +33,7 @@ from inventory.models import Product, Variant
 from payments.models import PaymentMethod
 from sales import services
 from sales.factories import CarrierFactory, ChannelFactory, TaxRateFactory, UserFactory
-from sales.models import CancelReason, ChannelKind, Sale, SaleStatus
+from sales.models import CancelReason, ChannelKind, DeliveryMode, PaymentMode, Sale, SaleStatus
 from salesproject.errors import DomainError
 
 CATALOGUE = [
@@ -109,12 +114,14 @@ class Command(BaseCommand):
                     returned += came_back
                 except DomainError:
                     refused += 1  # out of stock, for example: a real shop sees that too
+            showcase = self._showcase(rng, refs, variants, customers, sellers) if sales else 0
             summary = (
                 f"{Product.objects.count()} products, {Variant.objects.count()} variants, "
                 f"{Customer.objects.count()} customers, {sum(made.values())} new sales ({refused} refused"
                 + "".join(f", {made[status]} {status}" for status in SaleStatus.values if made[status])
                 + (f", {returned} with a partial return" if returned else "")
-                + f"), sellers {', '.join(s.username for s in sellers)} (password pass-w0rd!)"
+                + f") and {showcase} showcase sales (parcels, pick-ups, a late parcel, a locked sale), "
+                f"sellers {', '.join(s.username for s in sellers)} (password pass-w0rd!)"
             )
             if dry_run:
                 transaction.set_rollback(True)
@@ -263,6 +270,90 @@ class Command(BaseCommand):
             services.sale_refund(sale=sale, user=None, restock=rng.random() < 0.5, reason="demo refund")
             return target, False
         return target, self._maybe_return(rng, sale)
+
+    def _showcase(self, rng, refs, variants, customers, sellers) -> int:
+        """Six fixed sales for the fulfilment screens; returns how many were made (stock may refuse one)."""
+        dhl, ups = refs["carriers"]
+        now = self.now
+        steps = [
+            # Two parcels: the first delivered, the second on its way.
+            lambda: self._parcels(rng, refs, variants, customers, sellers, [
+                (dhl, now + timedelta(days=1), ["in_transit", "out_for_delivery", "delivered"]),
+                (ups, now + timedelta(days=3), ["in_transit"]),
+            ]),
+            # Two parcels, both delivered: the sale completed by itself.
+            lambda: self._parcels(rng, refs, variants, customers, sellers, [
+                (ups, now - timedelta(days=2), ["in_transit", "delivered"]),
+                (dhl, now - timedelta(days=1), ["in_transit", "out_for_delivery", "delivered"]),
+            ]),
+            # Pick-ups: one waiting at the counter, one collected (and paid there).
+            lambda: self._pickup(rng, refs, variants, customers, sellers, collected=False),
+            lambda: self._pickup(rng, refs, variants, customers, sellers, collected=True),
+            # A parcel two days late, stuck at a hub.
+            lambda: self._parcels(rng, refs, variants, customers, sellers, [
+                (dhl, now - timedelta(days=2), ["in_transit"]),
+            ], whole=True, location="Bologna hub", note="held at the hub: address incomplete"),
+            # A sale held for a fraud check before anything goes out.
+            lambda: self._locked(rng, refs, variants, customers, sellers),
+        ]
+        made = 0
+        for step in steps:
+            try:
+                step()
+                made += 1
+            except DomainError:
+                pass  # out of stock after a large --sales run: the rest still show
+        return made
+
+    def _showcase_sale(self, rng, refs, variants, customers, sellers, *, mode=DeliveryMode.DISPATCH,
+                       payment_mode=None, note=""):
+        seller = rng.choice(sellers)
+        pickup = mode == DeliveryMode.PICKUP
+        command = services.NewSale(
+            items=[services.ItemData(variant=variant, quantity=2) for variant in rng.sample(variants, 2)],
+            status=SaleStatus.CONFIRMED,
+            customer=rng.choice(customers),
+            channel=refs["channels"][1],
+            warehouse=refs["warehouses"][0],
+            tax=refs["taxes"][1],
+            shipping_cost=Decimal("0.00") if pickup else Decimal("7.50"),
+            delivery_mode=mode,
+            payment_mode=payment_mode,
+            delivery_note=note,
+            sold_at=self.now - timedelta(days=rng.randint(3, 6), hours=rng.randint(0, 8)),
+            tags=["demo", "showcase"],
+        )
+        return services.sale_create(seller=seller, data=command), seller
+
+    def _parcels(self, rng, refs, variants, customers, sellers, parcels, *, whole=False, location="", note=""):
+        """A prepaid dispatch sale sent in len(parcels) parcels (the first line, then the rest; or all at once)."""
+        sale, seller = self._showcase_sale(rng, refs, variants, customers, sellers, payment_mode=PaymentMode.PREPAID,
+                                           note="Ring twice; leave with the neighbour if out.")
+        self._pay(rng, sale, seller)
+        first_line = sale.items.order_by("pk").first()
+        for index, (carrier, expected_at, tracking) in enumerate(parcels):
+            lines = None if whole or index else [services.ItemQuantity(first_line, first_line.quantity)]
+            fulfillment = services.sale_fulfil(
+                sale=sale, user=seller, lines=lines, carrier=carrier, tracking_code=f"TRK{sale.pk:06d}{index + 1}",
+                expected_at=expected_at,
+            )
+            for status in tracking:
+                services.fulfillment_track(fulfillment=fulfillment, user=None, status=status, location=location,
+                                           note=note if status == tracking[-1] else "")
+        return sale
+
+    def _pickup(self, rng, refs, variants, customers, sellers, *, collected: bool):
+        sale, seller = self._showcase_sale(rng, refs, variants, customers, sellers, mode=DeliveryMode.PICKUP,
+                                           payment_mode=PaymentMode.IN_STORE, note="Collect at the shop counter.")
+        fulfillment = services.sale_fulfil(sale=sale, user=seller, expected_at=self.now + timedelta(days=2))
+        if collected:
+            self._pay(rng, sale, seller)
+            services.fulfillment_track(fulfillment=fulfillment, user=seller, status="picked_up")
+        return sale
+
+    def _locked(self, rng, refs, variants, customers, sellers):
+        sale, _ = self._showcase_sale(rng, refs, variants, customers, sellers, payment_mode=PaymentMode.ON_DELIVERY)
+        return services.sale_lock_for_review(sale=sale, user=None, reason="fraud check: billing and shipping differ")
 
     @staticmethod
     def _maybe_return(rng, sale: Sale) -> bool:

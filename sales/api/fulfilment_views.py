@@ -152,8 +152,8 @@ class FulfilmentActions:
     )
     def tracking(self, request, pk=None, fulfillment_id=None):
         sale = self.get_object()
+        data = self._input(TrackingCreateSerializer)  # the body first: a bad one is a 400 whatever it names
         fulfillment = get_object_or_404(Fulfillment.objects.filter(sale=sale), pk=fulfillment_id)
-        data = self._input(TrackingCreateSerializer)
         fulfillment = services.fulfillment_track(fulfillment=fulfillment, user=request.user, **data)
         return self._fulfillment_response(fulfillment)
 

@@ -67,7 +67,7 @@ def sale_create(*, seller, data: NewSale, user=None) -> Sale:
     if sale.status == SaleStatus.COMPLETED:
         # Its units went out and arrived: one fulfilment of them all (after the payments, which a
         # prepaid sale needs first).
-        fulfil_everything_left(sale, user=user, items=items, arrived=True)
+        fulfil_everything_left(sale, user=user, items=items, arrived=True, new_sale=True)
         sale.save(update_fields=["fulfillment_status", "delivery_status"])
     # The rows just written are all the sale's items and payments: keep them on the instance,
     # as prefetch_related would, so the caller can show the sale without reading them back.

@@ -119,12 +119,13 @@ def sale_fulfil(
 
 def fulfil_everything_left(
     sale: Sale, *, user, items: Iterable[SaleItem] | None = None, carrier: Carrier | None = None,
-    tracking_code: str = "", tracking_url: str = "", arrived: bool = False,
+    tracking_code: str = "", tracking_url: str = "", arrived: bool = False, new_sale: bool = False,
 ) -> Fulfillment | None:
     """One fulfilment of every unit not fulfilled yet (None if there is none) on a locked sale, and its
     delivery statuses; the caller runs the transition (`ship`, `complete`) and saves the sale.
     `items`: the sale's lines when the caller has them; `arrived`: the fulfilment is already delivered
-    or picked up (a sale completed)."""
+    or picked up (a sale completed); `new_sale`: the sale was inserted in this transaction, so it has no
+    fulfilment yet (two reads saved on the create path)."""
     items = {item.pk: item for item in items} if items is not None else _items(sale)
     requested = {pk: item.quantity_unfulfilled for pk, item in items.items() if item.quantity_unfulfilled > 0}
     fulfillment = None
@@ -132,9 +133,10 @@ def fulfil_everything_left(
         check_payment(sale)
         fulfillment = record_fulfilment(
             sale, items, requested, user=user, carrier=carrier, tracking_code=tracking_code,
-            tracking_url=tracking_url, arrived=arrived,
+            tracking_url=tracking_url, arrived=arrived, sequence=1 if new_sale else None,
         )
-    refresh_delivery(sale, items.values())
+    statuses = [fulfillment.status] if new_sale and fulfillment is not None else None
+    refresh_delivery(sale, items.values(), statuses=statuses)
     return fulfillment
 
 
@@ -165,11 +167,13 @@ def record_fulfilment(
     expected_at: datetime | None = None,
     note: str = "",
     arrived: bool = False,
+    sequence: int | None = None,
 ) -> Fulfillment:
     """Write one fulfilment of `requested` ({item id: units}) on a locked sale, with its first tracking
     event(s) and the lines' fulfilled units, carrier and tracking; log `fulfillment_created`."""
     now = timezone.now()
-    sequence = (sale.fulfillments.aggregate(last=Max("sequence"))["last"] or 0) + 1
+    if sequence is None:  # the sale's next number, under its row lock
+        sequence = (sale.fulfillments.aggregate(last=Max("sequence"))["last"] or 0) + 1
     tracking_url = tracking_url or tracking_url_for(carrier, tracking_code)
     start = first_tracking_status(sale.delivery_mode)
     fulfillment = Fulfillment.objects.create(
@@ -213,8 +217,9 @@ def _user(user):
     return user if user is not None and getattr(user, "is_authenticated", False) else None
 
 
-def refresh_delivery(sale: Sale, items: Iterable[SaleItem]) -> None:
-    """Set the sale's `fulfillment_status` (by units) and `delivery_status` (by its fulfilments); not saved."""
+def refresh_delivery(sale: Sale, items: Iterable[SaleItem], *, statuses: Iterable[str] | None = None) -> None:
+    """Set the sale's `fulfillment_status` (by units) and `delivery_status` (by its fulfilments' `statuses`,
+    read when not given); not saved."""
     items = list(items)
     sold = sum(item.quantity_active for item in items)
     fulfilled = sum(item.quantity_fulfilled for item in items)
@@ -224,7 +229,9 @@ def refresh_delivery(sale: Sale, items: Iterable[SaleItem]) -> None:
         sale.fulfillment_status = FulfillmentStatus.FULFILLED
     else:
         sale.fulfillment_status = FulfillmentStatus.PARTIALLY_FULFILLED
-    sale.delivery_status = delivery_status_of(sale.fulfillments.values_list("status", flat=True))
+    if statuses is None:
+        statuses = sale.fulfillments.values_list("status", flat=True)
+    sale.delivery_status = delivery_status_of(statuses)
 
 
 def delivery_status_of(statuses: Iterable[str]) -> str:

@@ -26,10 +26,9 @@ SALES = "/api/v1/sales/"
 CREATE_MAX_QUERIES = 22
 # token + user, count, sales with their references, items with theirs, the sales split off them.
 LIST_MAX_QUERIES = 5
-# A sale created completed also records its units as one fulfilment that arrived: its number (the last
-# one), the fulfilment, its lines, its tracking, the lines' fulfilled units, the event, the delivery status,
-# the sale's statuses.
-FULFILMENT_QUERIES = 8
+# A sale created completed also records its units as one fulfilment that arrived: the fulfilment, its
+# status, its lines, its tracking, the lines' fulfilled units, the event, the sale's statuses.
+FULFILMENT_QUERIES = 7
 
 
 def count_queries(call) -> tuple[int, object]:

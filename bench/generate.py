@@ -39,9 +39,10 @@ import psycopg
 from tqdm import tqdm
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repository, for `sales`
-from sales.rollup_triggers import PG_ROW_TRIGGERS  # constants only: no Django needed
+from sales.rollup_triggers import PG_ROW_TRIGGERS, base_amount_sql  # constants only: no Django needed
+from salesproject.money import minor_units  # no Django either
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: round-2 columns, payment allocations, fulfilments, rollup per currency
 WAREHOUSES = 3
 PRODUCTS = 5_000
 VARIANTS_PER_PRODUCT = 2  # 10,000 variants
@@ -51,11 +52,26 @@ PRODUCT_GROUPS = 20
 BENCH_USER = "bench"
 STOCK_BUFFER = 1_000_000  # units available on every level after generation, so creates never run short
 SPAN_DAYS = 730
+# Every generated sale is in USD at exchange_rate 1, so its base amounts are its amounts when the base currency
+# (settings.SALES_BASE_CURRENCY, read by the rollup triggers) is USD, the default.
+CURRENCY = "USD"
+BASE_CURRENCY = os.environ.get("SALES_BASE_CURRENCY", "USD")
+BASE_PLACES = minor_units(BASE_CURRENCY)
 RECENT_DAYS = 30
 CHUNK = 50_000
 
 # The tables the sales load fills; their secondary indexes and constraints are rebuilt after it.
-BULK_TABLES = ("sales_sale", "sales_saleitem", "sales_saleevent", "inventory_stockmovement", "payments_payment")
+BULK_TABLES = (
+    "sales_sale",
+    "sales_saleitem",
+    "sales_saleevent",
+    "inventory_stockmovement",
+    "payments_payment",
+    "payments_paymentallocation",
+    "sales_fulfillment",
+    "sales_fulfillmentline",
+    "sales_trackingevent",
+)
 # Tables whose rows the benchmark adds; `restore` deletes rows above the ids recorded after generation.
 GROWING_TABLES = (*BULK_TABLES, "salesproject_idempotencykey", "sales_invoice")
 
@@ -176,14 +192,19 @@ def required_columns(cur, table: str) -> set[str]:
     return {row[0] for row in cur.fetchall()}
 
 
-def insert_select(cur, table: str, columns: dict[str, str], tail: str, params: dict | None = None) -> int:
-    """INSERT INTO table (columns) SELECT expressions tail; refuses if the table needs a column we do not fill."""
+def require_filled(cur, table: str, columns) -> None:
+    """Refuse if `table` needs a column that `columns` (what our INSERT names) leaves out."""
     missing = required_columns(cur, table) - set(columns)
     if missing:
         raise SchemaChanged(
             f"{table} has required column(s) {', '.join(sorted(missing))} that bench/generate.py does not fill; "
             "add them to its INSERT."
         )
+
+
+def insert_select(cur, table: str, columns: dict[str, str], tail: str, params: dict | None = None) -> int:
+    """INSERT INTO table (columns) SELECT expressions tail; refuses if the table needs a column we do not fill."""
+    require_filled(cur, table, columns)
     names = ", ".join(columns)
     exprs = ",\n       ".join(columns.values())
     cur.execute(f"INSERT INTO {table} ({names})\nSELECT {exprs}\n{tail}", params or {})
@@ -248,17 +269,25 @@ def _drop_secondary(cur, tables) -> list[str]:
 # The summary's rollup, daily (sales/migrations/0004_sale_daily_totals) and monthly (0006_sale_monthly_totals):
 # row triggers on sales_sale keep both exact. Bulk SQL here switches them off and recomputes the rollup
 # set-based instead.
+# Key (period, seller, status, currency) and sums, base sums included (sales/migrations/0012_rollup_currency): each
+# sale's amount × its exchange_rate rounded to the base currency's minor units, as the triggers compute it.
 ROLLUP_TRIGGERS = PG_ROW_TRIGGERS
-ROLLUP_GROUPS = """SELECT (created_at AT TIME ZONE 'UTC')::date AS day, seller_id, status, count(*) AS count,
-                          sum(grand_total) AS grand_total, sum(paid_total) AS paid_total
-                   FROM sales_sale {where} GROUP BY 1, 2, 3"""
-MONTHLY_SALES_GROUPS = """SELECT date_trunc('month', created_at AT TIME ZONE 'UTC')::date AS month, seller_id, status,
-                                 count(*) AS count, sum(grand_total) AS grand_total, sum(paid_total) AS paid_total
-                          FROM sales_sale GROUP BY 1, 2, 3"""
+ROLLUP_COLUMNS = "seller_id, status, currency, count, grand_total, paid_total, grand_total_base, paid_total_base"
+_SALE_SUMS = (
+    "count(*) AS count, sum(grand_total) AS grand_total, sum(paid_total) AS paid_total, "
+    f"sum({base_amount_sql('postgresql', 'grand_total', 'exchange_rate', BASE_PLACES)}) AS grand_total_base, "
+    f"sum({base_amount_sql('postgresql', 'paid_total', 'exchange_rate', BASE_PLACES)}) AS paid_total_base"
+)
+ROLLUP_GROUPS = f"""SELECT (created_at AT TIME ZONE 'UTC')::date AS day, seller_id, status, currency, {_SALE_SUMS}
+                   FROM sales_sale {{where}} GROUP BY 1, 2, 3, 4"""
+MONTHLY_SALES_GROUPS = f"""SELECT date_trunc('month', created_at AT TIME ZONE 'UTC')::date AS month, seller_id, status,
+                                 currency, {_SALE_SUMS}
+                          FROM sales_sale GROUP BY 1, 2, 3, 4"""
 # The monthly rows from the daily ones just rebuilt: a tenth of the rows to read.
-MONTHLY_GROUPS = """SELECT date_trunc('month', day::timestamp)::date AS month, seller_id, status, sum(count) AS count,
-                           sum(grand_total) AS grand_total, sum(paid_total) AS paid_total
-                    FROM sales_saledailytotal {where} GROUP BY 1, 2, 3"""
+MONTHLY_GROUPS = """SELECT date_trunc('month', day::timestamp)::date AS month, seller_id, status, currency,
+                           sum(count) AS count, sum(grand_total) AS grand_total, sum(paid_total) AS paid_total,
+                           sum(grand_total_base) AS grand_total_base, sum(paid_total_base) AS paid_total_base
+                    FROM sales_saledailytotal {where} GROUP BY 1, 2, 3, 4"""
 
 
 def has_rollup(cur) -> bool:
@@ -283,8 +312,7 @@ def rebuild_rollup(cur, *, since=None) -> None:
     where, params = ("WHERE created_at >= %s::date::timestamp AT TIME ZONE 'UTC'", (since,)) if since else ("", ())
     cur.execute("DELETE FROM sales_saledailytotal" + (" WHERE day >= %s" if since else ""), params)
     cur.execute(
-        "INSERT INTO sales_saledailytotal (day, seller_id, status, count, grand_total, paid_total) "
-        + ROLLUP_GROUPS.format(where=where),
+        f"INSERT INTO sales_saledailytotal (day, {ROLLUP_COLUMNS}) " + ROLLUP_GROUPS.format(where=where),
         params,
     )
     if not has_monthly_rollup(cur):
@@ -293,8 +321,7 @@ def rebuild_rollup(cur, *, since=None) -> None:
     where = f"WHERE day >= {month}" if since else ""
     cur.execute("DELETE FROM sales_salemonthlytotal" + (f" WHERE month >= {month}" if since else ""), params)
     cur.execute(
-        "INSERT INTO sales_salemonthlytotal (month, seller_id, status, count, grand_total, paid_total) "
-        + MONTHLY_GROUPS.format(where=where),
+        f"INSERT INTO sales_salemonthlytotal (month, {ROLLUP_COLUMNS}) " + MONTHLY_GROUPS.format(where=where),
         params,
     )
 
@@ -370,7 +397,11 @@ def load_reference_data(cur, *, products: int, customers: int) -> None:
         p,
     )
     insert_select(
-        cur, "sales_taxrate", {**stamp, "id": "1", "code": "'vat5'", "name": "'VAT 5%%'", "rate": "5.00"}, "", p
+        cur,
+        "sales_taxrate",
+        {**stamp, "id": "1", "code": "'vat5'", "name": "'VAT 5%%'", "rate": "5.00", "kind": "'percent'"},
+        "",
+        p,
     )
     insert_select(
         cur,
@@ -487,6 +518,8 @@ def _session_setup(cur, *, variants: int, customers: int) -> None:
             sale_id bigint, line int, variant_id bigint, product_id bigint, product_group_id bigint, sku text,
             name text, quantity int, unit_price numeric(14,2), cost_price numeric(14,2), tax_rate numeric(5,2),
             subtotal numeric(14,2), tax numeric(14,2))""")
+    # The items just inserted (their ids), for the fulfilment lines.
+    cur.execute("CREATE TEMP TABLE IF NOT EXISTS bench_items (id bigint, sale_id bigint, quantity int)")
     cur.execute("SELECT to_regclass('pg_temp.bench_addresses') IS NOT NULL")
     if not cur.fetchone()[0]:
         snapshot = "jsonb_build_object('name', a.name, 'line1', a.line1, 'line2', a.line2, 'city', a.city,"
@@ -534,7 +567,7 @@ def _plan_chunk(
     cur, *, first: int, last: int, start, step_seconds: float, variants: int, customers: int, path: str | None
 ) -> None:
     """Decide every sale of ids first..last: time, lifecycle path, customer, warehouse, lines, payment."""
-    cur.execute("TRUNCATE bench_plan, bench_lines")
+    cur.execute("TRUNCATE bench_plan, bench_lines, bench_items")
     recent = f"(t.created_at > now() - interval '{RECENT_DAYS} days')"
     chosen = (
         f"'{path}'"
@@ -600,8 +633,16 @@ def _plan_chunk(
 
 
 def _write_chunk(cur) -> None:
-    """Insert the planned sales with their items, ledger rows, payments and events."""
+    """Insert the planned sales with their items, fulfilments, ledger rows, payments and events."""
     committed = [path for path, steps in PATHS.items() if CONFIRM in steps]
+    shipped = [path for path, steps in PATHS.items() if SHIP in steps]
+    shipped_in = ", ".join(f"'{path}'" for path in shipped)
+    # The tax breakdown pricing gives (sales.pricing._split_tax): one line for the sale's tax, none untaxed.
+    tax_lines = (
+        "CASE WHEN p.tax_id IS NULL OR p.tax_total = 0 THEN '[]'::jsonb ELSE jsonb_build_array(jsonb_build_object("
+        "'code', t.code, 'name', t.name, 'jurisdiction', '', 'rate', to_char(t.rate, 'FM999999990.00'),"
+        " 'amount', to_char(p.tax_total, 'FM999999999990.00'))) END"
+    )
     reference = "'S-' || CASE WHEN p.id >= 100000 THEN p.id::text ELSE lpad(p.id::text, 6, '0') END"
     insert_select(
         cur,
@@ -655,10 +696,29 @@ def _write_chunk(cur) -> None:
             "seller_id": "p.seller_id",
             "warehouse_id": "p.warehouse_id",
             "tax_id": "p.tax_id",
+            # Round 2 (sales/migrations/0009, 0011): the model defaults, except what a shipped sale implies.
+            "cancellation_status": "'none'",
+            "clone_reason": "''",
+            "delivery_mode": "'dispatch'",
+            "delivery_note": "''",
+            # As sales/migrations/0010_fulfilments_for_shipped_sales sets it for a sale's one fulfilment.
+            "delivery_status": _case(
+                "p.path", {"completed": "'delivered'", "in_delivery": "'shipped'", "refunded": "'shipped'"}, "'none'"
+            ),
+            "locked": "false",
+            "locked_reason": "''",
+            "discount_code": "''",
+            "exchange_rate": "1",
+            "promotions_counted": "false",
+            "tax_calculation": "'default'",
+            "tax_lines": tax_lines,
         },
-        "FROM bench_plan p LEFT JOIN bench_addresses a ON a.customer_id = p.customer_id ORDER BY p.id",
+        "FROM bench_plan p LEFT JOIN bench_addresses a ON a.customer_id = p.customer_id"
+        " LEFT JOIN sales_taxrate t ON t.id = p.tax_id ORDER BY p.id",
     )
     stock_warehouse = _case("p.path", {k: "p.warehouse_id" for k in committed})
+    cur.execute("SELECT coalesce(max(id), 0) FROM sales_saleitem")
+    items_before = cur.fetchone()[0]
     insert_select(
         cur,
         "sales_saleitem",
@@ -687,9 +747,17 @@ def _write_chunk(cur) -> None:
             "variant_id": "l.variant_id",
             "warehouse_id": "p.warehouse_id",
             "stock_warehouse_id": stock_warehouse,
+            "quantity_cancelled": "0",
+            # Every unit of a shipped sale is in its one fulfilment.
+            "quantity_fulfilled": f"CASE WHEN p.path IN ({shipped_in}) THEN l.quantity ELSE 0 END",
+            "tax_included": "false",
         },
         "FROM bench_lines l JOIN bench_plan p ON p.id = l.sale_id ORDER BY l.sale_id, l.line",
     )
+    cur.execute(
+        "INSERT INTO bench_items SELECT id, sale_id, quantity FROM sales_saleitem WHERE id > %s", (items_before,)
+    )
+    _fulfil_shipped(cur, shipped_in)
     at = "least(p.created_at + s.after_hours * interval '1 hour', p.now)"
     insert_select(
         cur,
@@ -732,7 +800,13 @@ def _write_chunk(cur) -> None:
             FROM bench_plan p JOIN bench_steps s ON s.path = p.path
         ) e ORDER BY e.sale_id, e.ord""",
     )
-    # Payments (and the refund of a refunded sale), each with its activity event.
+    # Payments (and the refund of a refunded sale), each with its allocation and its activity event.
+    require_filled(
+        cur,
+        "payments_payment",
+        ("amount", "currency", "method", "kind", "status", "reference", "received_at", "note", "created_at"),
+    )
+    require_filled(cur, "payments_paymentallocation", ("amount", "payment_id", "sale_id"))
     cur.execute(
         """
         WITH money AS (
@@ -750,6 +824,10 @@ def _write_chunk(cur) -> None:
                                           created_at, sale_id, user_id)
             SELECT amount, 'USD', method, kind, 'successful', NULL, at, '', at, sale_id, seller_id FROM money
             RETURNING id, sale_id, amount, method, kind, created_at, user_id
+        ), allocated AS (
+            -- The whole payment (or refund) on its sale: what paid_total is derived from (sale_refresh_payments).
+            INSERT INTO payments_paymentallocation (amount, payment_id, sale_id)
+            SELECT amount, id, sale_id FROM paid
         )
         INSERT INTO sales_saleevent (type, from_status, to_status, data, created_at, sale_id, user_id)
         SELECT CASE kind WHEN 'refund' THEN 'refund_recorded' ELSE 'payment_recorded' END, '', '',
@@ -757,6 +835,46 @@ def _write_chunk(cur) -> None:
                                   'status', 'successful', 'reference', ''),
                created_at, sale_id, user_id
         FROM paid
+        """
+    )
+
+
+FULFILLMENT_COLUMNS = (
+    "sale_id, sequence, number, status, delivery_mode, carrier_id, tracking_code, tracking_url, expected_at, note,"
+    " created_at, delivered_at, user_id"
+)
+TRACKING_COLUMNS = "fulfillment_id, status, note, location, occurred_at, created_at, user_id"
+
+
+def _fulfil_shipped(cur, shipped_in: str) -> None:
+    """One fulfilment `<reference>-F1` of every unit per shipped sale (in delivery, completed, refunded), its lines
+    and tracking (shipped; delivered when completed): the shape of sales/migrations/0010_fulfilments_for_shipped_sales.
+    """
+    require_filled(cur, "sales_fulfillment", FULFILLMENT_COLUMNS.split(", "))
+    require_filled(cur, "sales_fulfillmentline", ("quantity", "fulfillment_id", "item_id"))
+    require_filled(cur, "sales_trackingevent", TRACKING_COLUMNS.split(", "))
+    shipped_at = f"least(p.created_at + interval '{SHIP.after_hours} hours', p.now)"
+    completed_at = f"least(p.created_at + interval '{COMPLETE.after_hours} hours', p.now)"
+    cur.execute(
+        f"""
+        WITH f AS (
+            INSERT INTO sales_fulfillment ({FULFILLMENT_COLUMNS})
+            SELECT p.id, 1, {_reference_of("p.id")} || '-F1',
+                   CASE WHEN p.path = 'completed' THEN 'delivered' ELSE 'shipped' END, 'dispatch', NULL, '', '', NULL,
+                   '', {shipped_at}, CASE WHEN p.path = 'completed' THEN {completed_at} END, p.seller_id
+            FROM bench_plan p WHERE p.path IN ({shipped_in}) ORDER BY p.id
+            RETURNING id, sale_id, status, created_at, delivered_at, user_id
+        ), lines AS (
+            INSERT INTO sales_fulfillmentline (quantity, fulfillment_id, item_id)
+            SELECT i.quantity, f.id, i.id FROM f JOIN bench_items i ON i.sale_id = f.sale_id ORDER BY i.id
+        )
+        INSERT INTO sales_trackingevent ({TRACKING_COLUMNS})
+        SELECT e.* FROM (
+            SELECT f.id, 'shipped', '', '', f.created_at, f.created_at, f.user_id FROM f
+            UNION ALL
+            SELECT f.id, 'delivered', '', '', f.delivered_at, f.delivered_at, f.user_id FROM f
+            WHERE f.status = 'delivered'
+        ) e ORDER BY 1, 5
         """
     )
 
@@ -840,6 +958,7 @@ def generate(
             cur.execute("DROP TABLE IF EXISTS bench_meta")
             cur.execute(
                 "TRUNCATE sales_sale, sales_saleitem, sales_saleevent, sales_invoice, payments_payment,"
+                " payments_paymentallocation, sales_fulfillment, sales_fulfillmentline, sales_trackingevent,"
                 " inventory_stockmovement, inventory_stocklevel, inventory_variant, inventory_product,"
                 " inventory_productgroup, inventory_warehouse, customers_address, customers_customer, sales_channel,"
                 " sales_carrier, sales_taxrate, salesproject_idempotencykey, authtoken_token, auth_user"
@@ -981,7 +1100,11 @@ def restore(url: str) -> dict[str, int]:
         deleted["inventory_stockmovement.levels"] = cur.rowcount
         for table in (
             "salesproject_idempotencykey",
+            "payments_paymentallocation",
             "payments_payment",
+            "sales_trackingevent",
+            "sales_fulfillmentline",
+            "sales_fulfillment",
             "sales_saleevent",
             "sales_invoice",
             "sales_saleitem",
@@ -1042,14 +1165,40 @@ def check(url: str) -> list[str]:
         )
         if n := cur.fetchone()[0]:
             problems.append(f"{n} sales whose totals do not match their items")
+        # paid_total is derived from the allocations of successful payments and refunds (sale_refresh_payments).
         cur.execute(
             """SELECT count(*) FROM sales_sale s
-               LEFT JOIN (SELECT sale_id, sum(CASE kind WHEN 'refund' THEN -amount ELSE amount END) AS paid
-                          FROM payments_payment WHERE status = 'successful' GROUP BY 1) p ON p.sale_id = s.id
+               LEFT JOIN (SELECT a.sale_id, sum(CASE p.kind WHEN 'refund' THEN -a.amount ELSE a.amount END) AS paid
+                          FROM payments_paymentallocation a JOIN payments_payment p ON p.id = a.payment_id
+                          WHERE p.status = 'successful' GROUP BY 1) p ON p.sale_id = s.id
                WHERE s.paid_total <> coalesce(p.paid, 0)"""
         )
         if n := cur.fetchone()[0]:
-            problems.append(f"{n} sales whose paid_total differs from their payments")
+            problems.append(f"{n} sales whose paid_total differs from their payments' allocations")
+        cur.execute(
+            """SELECT count(*) FROM payments_payment p
+               LEFT JOIN (SELECT payment_id, sum(amount) AS amount FROM payments_paymentallocation GROUP BY 1) a
+                 ON a.payment_id = p.id
+               WHERE p.sale_id IS NOT NULL AND a.amount IS DISTINCT FROM p.amount"""
+        )
+        if n := cur.fetchone()[0]:
+            problems.append(f"{n} payments of a sale not allocated to it in full")
+        # Fulfilled units are the units in fulfilments: a shipped sale's every unit, in its one fulfilment.
+        cur.execute(
+            """SELECT count(*) FROM sales_saleitem i
+               LEFT JOIN (SELECT item_id, sum(quantity) AS q FROM sales_fulfillmentline GROUP BY 1) l
+                 ON l.item_id = i.id
+               WHERE i.quantity_fulfilled <> coalesce(l.q, 0)"""
+        )
+        if n := cur.fetchone()[0]:
+            problems.append(f"{n} sale items whose quantity_fulfilled differs from their fulfilment lines")
+        cur.execute(
+            """SELECT count(*) FROM sales_sale s
+               WHERE (s.fulfillment_status = 'fulfilled') <> EXISTS (SELECT 1 FROM sales_fulfillment f
+                                                                     WHERE f.sale_id = s.id)"""
+        )
+        if n := cur.fetchone()[0]:
+            problems.append(f"{n} sales fulfilled without a fulfilment, or with one and not fulfilled")
         cur.execute("SELECT count(*) FROM inventory_stocklevel WHERE on_hand < 0 OR reserved < 0 OR reserved > on_hand")
         if n := cur.fetchone()[0]:
             problems.append(f"{n} stock levels break on_hand >= reserved >= 0")
@@ -1071,11 +1220,15 @@ def check(url: str) -> list[str]:
             cur.execute(
                 f"""SELECT count(*) FROM ({groups}) a
                     FULL JOIN {table} r ON r.{period} = a.{period} AND r.seller_id = a.seller_id AND r.status = a.status
+                                       AND r.currency = a.currency
                     WHERE r.id IS NULL OR a.count IS NULL OR r.count <> a.count
-                       OR r.grand_total <> a.grand_total OR r.paid_total <> a.paid_total"""
+                       OR r.grand_total <> a.grand_total OR r.paid_total <> a.paid_total
+                       OR r.grand_total_base <> a.grand_total_base OR r.paid_total_base <> a.paid_total_base"""
             )
             if n := cur.fetchone()[0]:
-                problems.append(f"{n} ({period}, seller, status) rows of the {level} rollup differ from the sales")
+                problems.append(
+                    f"{n} ({period}, seller, status, currency) rows of the {level} rollup differ from the sales"
+                )
         if has_rollup(cur):
             cur.execute(
                 "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'sales_sale'::regclass AND tgname = ANY(%s)"

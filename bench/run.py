@@ -57,6 +57,7 @@ RESULTS = BENCH / "RESULTS.md"
 PROFILE_DIR = BENCH / "profile"
 STATE_DIR = BENCH / ".state"  # scratch files of a run: id and path lists, gunicorn logs (git-ignored)
 API = "/api/v1/sales/"
+REPORTS = "/api/v1/reports/sales/"
 CONFIRM_RATE = 700  # confirms per second the pool is sized for; a faster server would run out (reported)
 
 TARGETS = {"create_ratio": 0.25, "list_p99_ms": 50.0, "summary_p99_ms": 250.0, "rss_mb": 150.0}
@@ -347,6 +348,15 @@ def list_scenario(data: DataSet, key: str = "list") -> Scenario:
         paths.append(f"{API}?status=completed&created_after={start}&created_before={end}&page_size=50")
     label = f"list 50 with items, status + 30 days, at {data.sales:,}"
     return get_scenario(key, label, paths, data.name)
+
+
+def report_scenarios(data: DataSet) -> list[Scenario]:
+    """`/reports/sales/` over all sales: by month (a time grouping) and by seller (a sale column)."""
+    return [
+        get_scenario(f"report_{group_by}", f"report by {group_by} over {data.sales:,} sales",
+                     [f"{REPORTS}?group_by={group_by}"], data.name)
+        for group_by in ("month", "seller")
+    ]
 
 
 def search_scenario(data: DataSet) -> Scenario:
@@ -695,7 +705,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add(
         "--only",
         help="comma-separated scenario keys (detail,list,list_first,list_deep,list_first_cursor,list_deep_cursor,"
-        "summary,search,create,"
+        "summary,report_month,report_seller,search,create,"
         "create_1,create_10,create_50,create_200,confirm); default all",
     )
     add("--profile", action="store_true", help="also write pyinstrument profiles of the hot paths to bench/profile/")
@@ -739,6 +749,7 @@ def main(argv: list[str] | None = None) -> int:
         get_scenario("list_first", "list first page (50 with items)", [f"{API}?page_size=50"], data.name),
         "list_deep",  # its path comes from the running server
         get_scenario("summary", f"summary over {data.sales:,} sales", [f"{API}summary/"], data.name),
+        *report_scenarios(data),
         search_scenario(data),
         *(create_scenario(data, n) for n in (3, 1, 10, 50, 200)),
         "confirm",  # its pool of pending sales is made just before the server starts

@@ -31,6 +31,7 @@ def _replace_addresses(customer: Customer, addresses: Sequence[dict[str, Any]]) 
 def customer_create(*, name: str, addresses: Sequence[dict[str, Any]] = (), **fields: Any) -> Customer:
     """Create a customer with its addresses."""
     customer = Customer(name=name, **{k: v for k, v in fields.items() if k in CUSTOMER_FIELDS and v is not None})
+    customer.price_list = fields.get("price_list")
     customer.full_clean()
     customer.save()
     if addresses:
@@ -44,6 +45,8 @@ def customer_update(*, customer: Customer, data: dict[str, Any]) -> Customer:
     for name in CUSTOMER_FIELDS:
         if name in data and data[name] is not None:
             setattr(customer, name, data[name])
+    if "price_list" in data:  # null takes the customer off any list
+        customer.price_list = data["price_list"]
     customer.full_clean()
     customer.save()
     if "addresses" in data and data["addresses"] is not None:

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib import admin
 
 from payments import services
-from payments.models import Payment
+from payments.models import Payment, PaymentAllocation
 from salesproject.admin_views import ServiceAdmin, adopt
 from salesproject.errors import ValidationError
 
@@ -61,8 +61,33 @@ class PaymentAddForm(forms.ModelForm):
         return (self.cleaned_data["currency"] or "").strip().upper()
 
 
+class PaymentAllocationInline(admin.TabularInline):
+    """Which sales a recorded transaction pays for, and how much of it each: read only (written by the services)."""
+
+    model = PaymentAllocation
+    fields = ("sale", "amount")
+    readonly_fields = ("sale", "amount")
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "allocations (the sales this transaction pays for)"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) or request.user.has_perm("payments.view_payment")
+
+
 class PaymentAdmin(ServiceAdmin):
     form = PaymentAddForm
+    inlines = (PaymentAllocationInline,)
+    change_form_template = "admin/payments/payment/change_form.html"
     list_display = (
         "__str__",
         "sale",
@@ -81,6 +106,9 @@ class PaymentAdmin(ServiceAdmin):
     search_fields = ("reference", "sale__reference", "note")
     date_hierarchy = "received_at"
     raw_id_fields = ("sale",)
+
+    def get_inlines(self, request, obj=None):
+        return self.inlines if obj is not None else ()  # the add form records the transaction, allocations follow
 
     def get_fields(self, request, obj=None):
         if obj is None:

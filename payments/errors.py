@@ -9,3 +9,15 @@ class AlreadyAssigned(DomainError):
 class RefundExceedsPaid(DomainError):
     code = "refund_exceeds_paid"
     default_detail = "A refund cannot exceed what the sale still holds."
+
+
+class InvalidPaymentTransition(DomainError):
+    code = "invalid_transition"
+    default_detail = "Only a pending transaction changes status."
+
+    def __init__(self, *, current: str, target: str) -> None:
+        super().__init__(
+            f"Cannot move a {current} transaction to {target}: only a pending one changes status.",
+            current_status=current,
+            allowed=[],
+        )

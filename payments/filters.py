@@ -1,16 +1,18 @@
 import django_filters
 
 from payments.models import Payment, PaymentKind, PaymentMethod, PaymentState
+from payments.selectors import payment_assigned, payment_on_sale
 from salesproject.filters import DateBoundFilter, IntegerFilter, StrictBooleanFilter
 from salesproject.ordering import OrderingFilter
 
 
 class PaymentFilter(django_filters.FilterSet):
-    sale = IntegerFilter(field_name="sale_id")
+    # A payment spread over several sales is on each of them (its allocations), not only on its `sale`.
+    sale = IntegerFilter(method="filter_sale")
     method = django_filters.MultipleChoiceFilter(choices=PaymentMethod.choices)
     status = django_filters.MultipleChoiceFilter(choices=PaymentState.choices)
     kind = django_filters.ChoiceFilter(choices=PaymentKind.choices)
-    assigned = StrictBooleanFilter(field_name="sale", lookup_expr="isnull", exclude=True)
+    assigned = StrictBooleanFilter(method="filter_assigned")
     reference = django_filters.CharFilter(field_name="reference")
     received_after = DateBoundFilter(field_name="received_at", upper=False)
     received_before = DateBoundFilter(field_name="received_at", upper=True)
@@ -21,3 +23,11 @@ class PaymentFilter(django_filters.FilterSet):
     class Meta:
         model = Payment
         fields: list[str] = []
+
+    def filter_sale(self, queryset, name, value):
+        return queryset if value is None else queryset.filter(payment_on_sale(sale_id=value))
+
+    def filter_assigned(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return queryset.filter(payment_assigned()) if value else queryset.exclude(payment_assigned())

@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from salesproject.models import MoneyField
+
 
 class PaymentMethod(models.TextChoices):
     CASH = "cash", "Cash"
@@ -32,8 +34,15 @@ class PaymentState(models.TextChoices):
 class Payment(models.Model):
     # Empty until the transaction is matched (a bank transfer that arrives first).
     # PROTECT: a sale with payments is never deleted, so no transaction is orphaned (and re-assignable).
-    sale = models.ForeignKey("sales.Sale", null=True, blank=True, on_delete=models.PROTECT, related_name="payments")
-    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    #
+    # What a payment pays for is its allocations (`PaymentAllocation`, `sales` below): a sale's money counts
+    # only its own. `sale` repeats the sale when there is exactly one allocation (then of the whole amount),
+    # and is empty for an unassigned transaction and for one spread over several sales; the services keep
+    # both in step (`payments.services.payment_allocate`).
+    sale = models.ForeignKey("sales.Sale", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # `sale.payments`: every payment with an allocation on that sale.
+    sales = models.ManyToManyField("sales.Sale", through="PaymentAllocation", related_name="payments", blank=True)
+    amount = MoneyField()  # in `currency`'s minor units
     currency = models.CharField(max_length=3, default="USD")
     method = models.CharField(max_length=20, choices=PaymentMethod.choices, default=PaymentMethod.CASH)
     kind = models.CharField(max_length=10, choices=PaymentKind.choices, default=PaymentKind.PAYMENT)
@@ -59,3 +68,39 @@ class Payment(models.Model):
     @property
     def signed_amount(self) -> Decimal:
         return -self.amount if self.kind == PaymentKind.REFUND else self.amount
+
+    @property
+    def allocation_rows(self) -> list["PaymentAllocation"]:
+        """The payment's allocations, read without a query when they are loaded or implied by `sale`.
+
+        Loaded (prefetched, or kept by the service that wrote them): those. Else a payment with a
+        `sale` has exactly one allocation, of its whole amount: it is built in memory (so a sale's
+        detail shows its payments' allocations without a query per payment). Else they are read.
+        """
+        loaded = getattr(self, "_prefetched_objects_cache", {}).get("allocations")
+        if loaded is not None:
+            return list(loaded)
+        if self.sale_id is not None:
+            return [PaymentAllocation(payment=self, sale_id=self.sale_id, amount=self.amount)]
+        if self.pk is None:
+            return []
+        return list(self.allocations.order_by("pk"))
+
+
+class PaymentAllocation(models.Model):
+    """The part of a payment or refund that is one sale's money (seed 004: one transaction over several sales)."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="allocations")
+    # PROTECT: a sale with money on it is never deleted.
+    sale = models.ForeignKey("sales.Sale", on_delete=models.PROTECT, related_name="payment_allocations")
+    amount = MoneyField()  # in the payment's currency
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["payment", "sale"], name="payment_allocation_one_per_sale"),
+            models.CheckConstraint(condition=Q(amount__gt=Decimal("0")), name="payment_allocation_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} of payment {self.payment_id} to sale {self.sale_id}"

@@ -60,6 +60,7 @@ from sales.models import (
     SaleEventType,
     SaleItem,
     SaleStatus,
+    TaxComponent,
     TaxRate,
     TrackingStatus,
 )
@@ -95,6 +96,11 @@ COMPUTED_FIELDS = (
     "returned_total",
     "net_total",
     "balance_due",
+    "cost_total",
+    "profit",
+    "margin",
+    "exchange_rate",
+    "tax_lines_display",
     "shipping_country",
     "cancel_reason",
     "reject_reason",
@@ -471,6 +477,9 @@ class SaleAdmin(SaleOperationsMixin, ServiceErrorsAsMessages, FSMAdminMixin, adm
                     "net_total",
                     "paid_total",
                     "balance_due",
+                    "tax_lines_display",
+                    "exchange_rate",
+                    ("cost_total", "profit", "margin"),
                 )
             },
         ),
@@ -568,6 +577,29 @@ class SaleAdmin(SaleOperationsMixin, ServiceErrorsAsMessages, FSMAdminMixin, adm
     @admin.display(description="Balance due")
     def balance_due(self, obj: Sale):
         return obj.balance_due
+
+    # Cost and profit (money.md: staff see them; every admin user is staff).
+    @admin.display(description="Cost")
+    def cost_total(self, obj: Sale):
+        return obj.cost_total
+
+    @admin.display(description="Profit")
+    def profit(self, obj: Sale):
+        return obj.profit
+
+    @admin.display(description="Margin %")
+    def margin(self, obj: Sale):
+        return "-" if obj.margin is None else obj.margin
+
+    @admin.display(description="Tax breakdown")
+    def tax_lines_display(self, obj: Sale):
+        if not obj.tax_lines:
+            return "-"
+        return "; ".join(
+            f"{line['name'] or line['code'] or 'Tax'}"
+            f"{' (' + line['jurisdiction'] + ')' if line.get('jurisdiction') else ''} {line['rate']}%: {line['amount']}"
+            for line in obj.tax_lines
+        )
 
     def has_delete_permission(self, request, obj=None):
         """Only sales `sale_delete` accepts (draft, pending, cancelled, rejected, without history) offer Delete."""
@@ -911,11 +943,145 @@ class CarrierAdmin(ReferenceDataAdmin):
     search_fields = ("code", "name")
 
 
+class TaxComponentInline(admin.TabularInline):
+    model = TaxComponent
+    extra = 0
+    fields = ("name", "jurisdiction", "location", "rate")
+
+
 @admin.register(TaxRate)
 class TaxRateAdmin(ReferenceDataAdmin):
+    """Taxes with their components; the components are written by the service with the tax, so the rate stays
+    their sum (a rate that differs is refused, and nothing is saved)."""
+
     keyword = "tax_rate"
     create_service = staticmethod(reference_services.tax_rate_create)
     update_service = staticmethod(reference_services.tax_rate_update)
     delete_service = staticmethod(reference_services.tax_rate_delete)
-    list_display = ("code", "name", "rate")
+    list_display = ("code", "name", "kind", "rate")
+    list_filter = ("kind",)
     search_fields = ("code", "name")
+    inlines = [TaxComponentInline]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            super().save_model(request, obj, form, change)
+        # A change is written in save_related, together with the components the inline sends.
+
+    def save_related(self, request, form, formsets, change):
+        components = None
+        for formset in formsets:
+            if formset.model is TaxComponent and formset.has_changed():
+                components = [
+                    {name: row.cleaned_data.get(name) for name in ("name", "jurisdiction", "location", "rate")}
+                    for row in formset.forms
+                    if row.cleaned_data and not row.cleaned_data.get("DELETE")
+                ]
+        for formset in formsets:  # written by the service: nothing for the change message to list
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        data = {name: form.cleaned_data[name] for name in form.changed_data} if change else {}
+        if components is not None:
+            data["components"] = components
+            if "rate" in form.changed_data:
+                data["rate"] = form.cleaned_data["rate"]  # checked against the components' sum
+            else:
+                data.pop("rate", None)  # follows the components
+        elif not change:
+            return
+        if data:
+            self.update_service(tax_rate=form.instance, data=data)
+
+
+# --- exchange rates to the base currency (money.md), written through their services -----------------------------
+
+from sales.models import ExchangeRate  # noqa: E402
+from sales.services import exchange_rates as exchange_rate_services  # noqa: E402
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(ReferenceDataAdmin):
+    keyword = "exchange_rate"
+    create_service = staticmethod(exchange_rate_services.exchange_rate_create)
+    update_service = staticmethod(exchange_rate_services.exchange_rate_update)
+    delete_service = staticmethod(exchange_rate_services.exchange_rate_delete)
+    fields = ("currency", "rate", "valid_from")
+    list_display = ("currency", "rate", "valid_from", "created_at")
+    list_filter = ("currency",)
+    search_fields = ("currency",)
+    date_hierarchy = "valid_from"
+    ordering = ("currency", "-valid_from")
+
+
+# --- price lists and promotions (money.md), written through their services ---------------------------------------
+
+from sales.models import PriceList, PriceListEntry, Promotion  # noqa: E402
+from sales.services import prices as price_list_services  # noqa: E402
+from sales.services import promotions as promotion_services  # noqa: E402
+
+
+class PriceListEntryInline(admin.TabularInline):
+    model = PriceListEntry
+    extra = 0
+    fields = ("variant", "min_quantity", "price")
+    raw_id_fields = ("variant",)
+
+
+@admin.register(PriceList)
+class PriceListAdmin(ReferenceDataAdmin):
+    """Price lists with their entries; the entries are written by the service with the list (checked together:
+    one price per variant and minimum quantity, in the list's currency's decimals)."""
+
+    keyword = "price_list"
+    create_service = staticmethod(price_list_services.price_list_create)
+    update_service = staticmethod(price_list_services.price_list_update)
+    delete_service = staticmethod(price_list_services.price_list_delete)
+    fields = ("code", "name", "currency", "channel", "valid_from", "valid_to", "active")
+    list_display = ("code", "name", "currency", "channel", "valid_from", "valid_to", "active")
+    list_filter = ("active", "currency", "channel")
+    search_fields = ("code", "name")
+    inlines = [PriceListEntryInline]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            super().save_model(request, obj, form, change)
+        # A change is written in save_related, together with the entries the inline sends.
+
+    def save_related(self, request, form, formsets, change):
+        prices = None
+        for formset in formsets:
+            if formset.model is PriceListEntry and formset.has_changed():
+                prices = [
+                    {name: row.cleaned_data.get(name) for name in ("variant", "min_quantity", "price")}
+                    for row in formset.forms
+                    if row.cleaned_data and not row.cleaned_data.get("DELETE")
+                ]
+        for formset in formsets:  # written by the service: nothing for the change message to list
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        data = {name: form.cleaned_data[name] for name in form.changed_data} if change else {}
+        if prices is not None:
+            data["prices"] = [{**entry, "min_quantity": entry["min_quantity"] or 1} for entry in prices]
+        if data:
+            self.update_service(price_list=form.instance, data=data)
+
+
+@admin.register(Promotion)
+class PromotionAdmin(ReferenceDataAdmin):
+    """Promotions and discount codes; `usage_count` moves only with confirmed and cancelled sales."""
+
+    keyword = "promotion"
+    create_service = staticmethod(promotion_services.promotion_create)
+    update_service = staticmethod(promotion_services.promotion_update)
+    delete_service = staticmethod(promotion_services.promotion_delete)
+    fields = (
+        "name", "code", "automatic", "active", "kind", "value", "currency", "applies_to", "products",
+        "product_groups", "min_subtotal", "starts_at", "ends_at", "usage_limit", "usage_count",
+    )
+    readonly_fields = ("usage_count",)
+    filter_horizontal = ("products", "product_groups")
+    list_display = ("name", "code", "automatic", "kind", "value", "currency", "applies_to", "usage_count",
+                    "usage_limit", "active")
+    list_filter = ("active", "automatic", "kind", "applies_to")
+    search_fields = ("name", "code")
+
+    def save_related(self, request, form, formsets, change):
+        pass  # products and product groups are written by the service, checked against the scope

@@ -3,7 +3,7 @@
 Mounted in `salesproject/urls.py` under the admin's own `admin_view`, so an
 anonymous or non-staff visitor is sent to the admin login. Reading it also
 needs the permission to view sales (a superuser has it). All figures come
-from `sales.dashboard`; this view only picks the currency and renders.
+from `sales.dashboard`, in the base currency, with a table per currency; this view only renders.
 """
 
 from django.conf import settings
@@ -28,24 +28,22 @@ def _changelist_url(name: str) -> str | None:
 def sales_dashboard(request: HttpRequest) -> TemplateResponse:
     if not request.user.has_perm("sales.view_sale"):
         raise PermissionDenied
-    currencies = dashboard.dashboard_currencies()
-    currency = request.GET.get("currency", "")
-    if currency not in currencies:
-        currency = settings.SALES_DEFAULT_CURRENCY
+    # Every money figure is in the base currency, each sale converted with its own rate (see sales.dashboard).
+    currency = dashboard.base_currency()
     today = dashboard.local_today()
-    days = dashboard.revenue_per_day(currency=currency, today=today)
+    days = dashboard.revenue_per_day(today=today)
     context = {
         **admin.site.each_context(request),
         "title": "Sales dashboard",
         "subtitle": None,
         "currency": currency,
-        "currencies": currencies,
         "today": today,
-        "periods": dashboard.revenue_periods(currency=currency, today=today),
+        "periods": dashboard.revenue_periods(today=today),
         "days": days,
         "chart": dashboard.revenue_chart_svg(days, currency=currency),
-        "by_status": dashboard.sales_by_status(currency=currency),
-        "top_products": dashboard.top_products(currency=currency, today=today),
+        "by_status": dashboard.sales_by_status(),
+        "by_currency": dashboard.currency_figures(today=today),
+        "top_products": dashboard.top_products(today=today),
         "low_stock": dashboard.low_stock_levels(),
         "low_stock_threshold": LOW_STOCK_THRESHOLD,
         "chart_days": dashboard.CHART_DAYS,

@@ -1,19 +1,27 @@
 """The admin of `payments.Payment`: `payments.admin.PaymentAdmin` plus what needs the sale services.
 
-Recording a payment on a sale (`sale_record_payment`) and the "Assign to sale" action
-(`sale_assign_payment`) are sale operations, so this admin is registered by the sales app
-(`payments` imports nothing of `sales`; see the import-linter contracts in pyproject.toml).
+Recording a payment on a sale (`sale_record_payment`), the "Assign to sale" action
+(`sale_assign_payment`) and the status buttons of a pending transaction (`sale_payment_set_status`)
+are sale operations, so this admin is registered by the sales app (`payments` imports nothing of
+`sales`; see the import-linter contracts in pyproject.toml).
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
 
 from payments.admin import PaymentAdmin
-from payments.models import Payment
+from payments.models import Payment, PaymentState
 from sales import services
 from sales.models import Sale
+from sales.services.payments import sale_payment_set_status
 from salesproject.admin_views import action_form_page, describe, report
 from salesproject.errors import DomainError
+
+# The status buttons of a pending transaction: (status, label).
+STATUS_BUTTONS = ((PaymentState.SUCCESSFUL, "Mark successful"), (PaymentState.FAILED, "Mark failed"))
 
 
 class AssignToSaleForm(forms.Form):
@@ -38,6 +46,42 @@ class SalePaymentAdmin(PaymentAdmin):
 
     def has_assign_permission(self, request) -> bool:
         return request.user.has_perm("payments.change_payment")
+
+    # --- status buttons ---------------------------------------------------------------------------
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        urls = [path("<path:object_id>/status/", view(self.status_view), name="payments_payment_status")]
+        return urls + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        payment = self.get_object(request, object_id)
+        if payment is not None and payment.status == PaymentState.PENDING and self.has_assign_permission(request):
+            extra_context = {
+                **(extra_context or {}),
+                "payment_status_buttons": STATUS_BUTTONS,
+                "payment_status_url": reverse("admin:payments_payment_status", args=[payment.pk]),
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def status_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Move a pending transaction to the status of the button pressed, through `sale_payment_set_status`."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        payment = self.get_object(request, object_id)
+        if payment is None:
+            raise Http404("No such payment.")
+        if not self.has_assign_permission(request):
+            raise PermissionDenied
+        target = request.POST.get("status", "")
+        try:
+            sale_payment_set_status(payment=payment, status=target, user=request.user,
+                                    note=request.POST.get("status_note", "").strip()[:2000])
+        except DomainError as error:
+            messages.error(request, f"The status of {payment} did not change: {describe(error)}")
+        else:
+            messages.success(request, f"{payment} is now {target}.")
+        return HttpResponseRedirect(reverse("admin:payments_payment_change", args=[payment.pk]))
 
     @admin.action(description="Assign the selected transactions to a sale…", permissions=["assign"])
     def assign_to_sale(self, request, queryset):

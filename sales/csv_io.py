@@ -21,7 +21,7 @@ from django.utils.dateparse import parse_datetime
 
 from sales.api.representation import ITEM, SALE
 from sales.models import Sale, SaleItem
-from salesproject.api.representation import MONEY
+from salesproject.api.representation import MONEY, RATE
 from salesproject.money import quantize
 
 # The file's columns in order (what the import reads). Values come from the field tables
@@ -64,6 +64,9 @@ SALE_COLUMNS = (
     "returned_total",
     "net_total",
     "balance_due",
+    "cost_total",
+    "profit",
+    "margin",
 )
 ITEM_COLUMNS = (
     "item_sku",
@@ -80,6 +83,8 @@ ITEM_COLUMNS = (
     "item_discount_total",
     "item_tax_total",
     "item_total",
+    "item_cost_total",
+    "item_profit",
     "item_warehouse",
     "item_carrier",
     "item_tracking_code",
@@ -93,6 +98,8 @@ INFORMATIONAL_COLUMNS = frozenset(
         "number", "payment_status", "fulfillment_status", "delivery_status", "cancellation_status", "created_at",
         "customer_name", "paid_total", "returned_total", "net_total", "balance_due", "item_name",
         "item_quantity_fulfilled",
+        # Cost and profit (money.md "Cost, profit and reports"): derived, for reading only.
+        "cost_total", "profit", "margin", "item_cost_total", "item_profit",
     }
 )
 # Read when the file has them; a file without them (exported before they existed) imports with their
@@ -179,16 +186,21 @@ def _iter_for_export(sales: QuerySet[Sale] | Iterable[Sale]) -> Iterator[Sale]:
 
 def _values(instance, table, columns: tuple[str, ...]) -> list[str]:
     getters = table.csv_getters()
+    currency = instance.sale.currency if isinstance(instance, SaleItem) else instance.currency
     values = []
     for name in columns:
         kind, read = getters[name]
         value = read(instance)
-        values.append(_money(value) if kind == MONEY else _text(value))
+        if kind in (MONEY, RATE):
+            values.append(_money(value, currency if kind == MONEY else None))
+        else:
+            values.append(_text(value))
     return values
 
 
-def _money(value: Decimal | None) -> str:
-    return "" if value is None else format(quantize(value), "f")
+def _money(value: Decimal | None, currency: str | None) -> str:
+    """In the currency's decimals (`1500` JPY), as the API writes it; rates with two."""
+    return "" if value is None else format(quantize(value, currency), "f")
 
 
 def _text(value: object) -> str:

@@ -11,9 +11,12 @@ Rules the dashboard follows (the design is silent on them):
 - A sale belongs to the day it was sold (`sold_at`), in the `TIME_ZONE`
   setting's time zone. "Today" runs from local midnight; "last 7 days" is today
   and the 6 days before it; "last 30 days" today and the 29 before.
-- Money of different currencies is never added up: every money figure, and
-  the sale counts by status, are for one currency (the default one unless
-  the page is asked for another).
+- Money of different currencies is never added up as it is (money.md): every
+  money figure is in the base currency (`SALES_BASE_CURRENCY`), each sale
+  converted with its own snapshotted `exchange_rate` and rounded to the base's
+  minor units, then summed (as the API's summary does). The per-currency table
+  gives each currency's own money next to its base value, over the chart's days.
+  A product's revenue converts each of its lines the same way.
 - Low stock is the stock list's rule: available (on hand − reserved) at or
   below `LOW_STOCK_THRESHOLD`, per variant and warehouse.
 """
@@ -23,7 +26,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -31,6 +34,8 @@ from django.utils.safestring import SafeString
 
 from inventory.models import LOW_STOCK_THRESHOLD, StockLevel
 from sales.models import REVENUE_STATUSES, Sale, SaleItem, SaleStatus, net_total_expression
+from sales.selectors import BaseAmount, net_base_amount
+from salesproject.money import quantize
 
 ZERO = Decimal("0.00")
 PERIODS = (("Today", 1), ("Last 7 days", 7), ("Last 30 days", 30))
@@ -63,6 +68,15 @@ class StatusFigures:
 
 
 @dataclass(frozen=True)
+class CurrencyFigures:
+    currency: str
+    sales: int
+    revenue: Decimal  # in `currency`
+    revenue_base: Decimal  # in the base currency
+    paid: Decimal  # in `currency`
+
+
+@dataclass(frozen=True)
 class ProductFigures:
     product_id: int
     sku: str
@@ -89,40 +103,51 @@ def _window(days: int, today: date) -> tuple[datetime, datetime]:
     return day_start(today - timedelta(days=days - 1)), day_start(today + timedelta(days=1))
 
 
-def revenue_sales(*, currency: str) -> QuerySet[Sale]:
-    """The sales whose grand total is revenue, in one currency."""
-    return Sale.objects.filter(status__in=REVENUE_STATUSES, currency=currency).order_by()
+def base_currency() -> str:
+    return settings.SALES_BASE_CURRENCY
+
+
+def _of_currency(queryset: QuerySet, currency: str | None, path: str = "currency") -> QuerySet:
+    return queryset if currency is None else queryset.filter(**{path: currency})
+
+
+def revenue_sales(*, currency: str | None = None) -> QuerySet[Sale]:
+    """The sales whose net total is revenue (of one currency, or all)."""
+    return _of_currency(Sale.objects.filter(status__in=REVENUE_STATUSES), currency).order_by()
 
 
 # --- selectors -------------------------------------------------------------------------
 
 
-def dashboard_currencies() -> list[str]:
-    """The currencies sales were made in, the default one first (even before any sale)."""
-    default = settings.SALES_DEFAULT_CURRENCY
-    used = set(Sale.objects.order_by().values_list("currency", flat=True).distinct())
-    return [default, *sorted(used - {default})]
+def revenue_periods(*, currency: str | None = None, today: date | None = None) -> list[PeriodFigures]:
+    """Revenue (base currency) and sale count of today, the last 7 and the last 30 days, in one query.
 
-
-def revenue_periods(*, currency: str, today: date | None = None) -> list[PeriodFigures]:
-    """Revenue and sale count of today, the last 7 and the last 30 days, in one query."""
+    `currency`: only the sales in that currency (still converted to the base one); None: all."""
     today = today or local_today()
     longest = max(days for _, days in PERIODS)
     start, end = _window(longest, today)
     aggregates = {}
     for _, days in PERIODS:
         since = Q(sold_at__gte=_window(days, today)[0])
-        aggregates[f"revenue_{days}"] = Sum(net_total_expression(), filter=since, default=ZERO)
+        aggregates[f"revenue_{days}"] = Sum(net_base_amount(), filter=since, default=ZERO)
         aggregates[f"sales_{days}"] = Count("pk", filter=since)
     totals = revenue_sales(currency=currency).filter(sold_at__gte=start, sold_at__lt=end).aggregate(**aggregates)
     return [
-        PeriodFigures(label=label, days=days, revenue=totals[f"revenue_{days}"], sales=totals[f"sales_{days}"])
+        PeriodFigures(
+            label=label,
+            days=days,
+            revenue=quantize(totals[f"revenue_{days}"], base_currency()),
+            sales=totals[f"sales_{days}"],
+        )
         for label, days in PERIODS
     ]
 
 
-def revenue_per_day(*, currency: str, days: int = CHART_DAYS, today: date | None = None) -> list[DayFigures]:
-    """Revenue and sale count of each of the last `days` local days, oldest first, days without sales as zero."""
+def revenue_per_day(
+    *, currency: str | None = None, days: int = CHART_DAYS, today: date | None = None
+) -> list[DayFigures]:
+    """Revenue (base currency) and sale count of each of the last `days` local days, oldest first, days without
+    sales as zero."""
     today = today or local_today()
     start, end = _window(days, today)
     rows = (
@@ -130,7 +155,7 @@ def revenue_per_day(*, currency: str, days: int = CHART_DAYS, today: date | None
         .filter(sold_at__gte=start, sold_at__lt=end)
         .annotate(day=TruncDate("sold_at", tzinfo=timezone.get_default_timezone()))
         .values("day")
-        .annotate(revenue=Sum(net_total_expression()), sales=Count("pk"))
+        .annotate(revenue=Sum(net_base_amount()), sales=Count("pk"))
         .order_by("day")
     )
     by_day = {row["day"]: row for row in rows}
@@ -138,17 +163,18 @@ def revenue_per_day(*, currency: str, days: int = CHART_DAYS, today: date | None
     for offset in range(days - 1, -1, -1):
         day = today - timedelta(days=offset)
         row = by_day.get(day)
-        figures.append(DayFigures(day=day, revenue=row["revenue"] if row else ZERO, sales=row["sales"] if row else 0))
+        revenue = quantize(row["revenue"], base_currency()) if row else ZERO
+        figures.append(DayFigures(day=day, revenue=revenue, sales=row["sales"] if row else 0))
     return figures
 
 
-def sales_by_status(*, currency: str) -> list[StatusFigures]:
-    """How many sales (and of what value) are in each status now, every status listed."""
+def sales_by_status(*, currency: str | None = None) -> list[StatusFigures]:
+    """How many sales (and of what net value, base currency) are in each status now, every status listed."""
     rows = (
-        Sale.objects.filter(currency=currency)
+        _of_currency(Sale.objects.all(), currency)
         .order_by()
         .values("status")
-        .annotate(sales=Count("pk"), total=Sum(net_total_expression(), default=ZERO))
+        .annotate(sales=Count("pk"), total=Sum(net_base_amount(), default=ZERO))
     )
     by_status = {row["status"]: row for row in rows}
     return [
@@ -156,32 +182,65 @@ def sales_by_status(*, currency: str) -> list[StatusFigures]:
             status=status,
             label=label,
             sales=by_status[status]["sales"] if status in by_status else 0,
-            total=by_status[status]["total"] if status in by_status else ZERO,
+            total=quantize(by_status[status]["total"], base_currency()) if status in by_status else ZERO,
         )
         for status, label in SaleStatus.choices
     ]
 
 
+def currency_figures(*, days: int = CHART_DAYS, today: date | None = None) -> list[CurrencyFigures]:
+    """Per currency, over the last `days` local days: the revenue-counting sales, their net revenue in the
+    currency and in the base currency, and what they were paid (in the currency); the base currency first."""
+    today = today or local_today()
+    start, end = _window(days, today)
+    rows = (
+        revenue_sales()
+        .filter(sold_at__gte=start, sold_at__lt=end)
+        .values("currency")
+        .annotate(
+            sales=Count("pk"),
+            revenue=Sum(net_total_expression(), default=ZERO),
+            revenue_base=Sum(net_base_amount(), default=ZERO),
+            paid=Sum("paid_total", default=ZERO),
+        )
+        .order_by("currency")
+    )
+    figures = [
+        CurrencyFigures(
+            currency=row["currency"],
+            sales=row["sales"],
+            revenue=quantize(row["revenue"], row["currency"]),
+            revenue_base=quantize(row["revenue_base"], base_currency()),
+            paid=quantize(row["paid"], row["currency"]),
+        )
+        for row in rows
+    ]
+    return sorted(figures, key=lambda row: (row.currency != base_currency(), row.currency))
+
+
 def top_products(
-    *, currency: str, days: int = CHART_DAYS, limit: int = TOP_PRODUCTS, today: date | None = None
+    *, currency: str | None = None, days: int = CHART_DAYS, limit: int = TOP_PRODUCTS, today: date | None = None
 ) -> list[ProductFigures]:
-    """The products that brought the most revenue over the last `days` days.
+    """The products that brought the most revenue (base currency) over the last `days` days.
 
     A product's revenue is the sum of what its lines were charged (line
     totals, tax included; shipping belongs to no product) in the sales that
-    count as revenue.
+    count as revenue, each line converted with its sale's rate and rounded.
     """
     today = today or local_today()
     start, end = _window(days, today)
     rows = (
-        SaleItem.objects.filter(
-            sale__status__in=REVENUE_STATUSES,
-            sale__currency=currency,
-            sale__sold_at__gte=start,
-            sale__sold_at__lt=end,
+        _of_currency(
+            SaleItem.objects.filter(
+                sale__status__in=REVENUE_STATUSES,
+                sale__sold_at__gte=start,
+                sale__sold_at__lt=end,
+            ),
+            currency,
+            "sale__currency",
         )
         .values("product_id", "product__sku", "product__name")
-        .annotate(units=Sum("quantity"), revenue=Sum("total"))
+        .annotate(units=Sum("quantity"), revenue=Sum(BaseAmount(F("total"), F("sale__exchange_rate"))))
         .order_by("-revenue", "product__sku")[:limit]
     )
     return [
@@ -190,7 +249,7 @@ def top_products(
             sku=row["product__sku"],
             name=row["product__name"],
             units=row["units"],
-            revenue=row["revenue"],
+            revenue=quantize(row["revenue"], base_currency()),
         )
         for row in rows
     ]

@@ -40,3 +40,15 @@ class TrackingRefused(DomainError):
 
     code = "invalid_transition"
     default_detail = "This tracking status does not fit the fulfilment."
+
+
+class InvalidDiscountCode(DomainError):
+    """A discount code that cannot apply (400; `detail` says why), or whose last use another sale took (409)."""
+
+    code = "invalid_discount_code"
+    status_code = 400
+    default_detail = "This discount code cannot be used."
+
+    def __init__(self, detail: str | None = None, *, status_code: int = 400) -> None:
+        super().__init__(detail, attr="discount_code")
+        self.status_code = status_code

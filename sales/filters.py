@@ -3,6 +3,8 @@
 import re
 
 import django_filters
+import iso4217
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db.models import Exists, OuterRef, Q
 
@@ -13,6 +15,20 @@ from salesproject.filters import DateBoundFilter, IntegerFilter, MoneyFilter
 from salesproject.ordering import OrderingFilter
 
 COUNTRY_RE = re.compile(r"^[A-Za-z]{2}$")
+CURRENCY_RE = re.compile(r"^[A-Za-z]{3}$")
+
+
+def validate_currency(value: str) -> None:
+    """Refuse anything but an ISO 4217 currency code (400, as any unknown code)."""
+    try:
+        if not CURRENCY_RE.match(value):
+            raise ValueError(value)
+        iso4217.Currency(value.upper())
+    except (ValueError, KeyError):
+        # The value as a parameter, never in the message itself: django-filter formats messages with `%`.
+        raise ValidationError(
+            '"%(value)s" is not an ISO 4217 code such as EUR.', code="invalid", params={"value": value}
+        ) from None
 
 
 class SaleFilter(django_filters.FilterSet):
@@ -31,6 +47,11 @@ class SaleFilter(django_filters.FilterSet):
         method="filter_country",
         validators=[RegexValidator(COUNTRY_RE, "Use an ISO 3166 alpha-2 code such as IT.")],
         help_text="Shipping country, ISO 3166 alpha-2 (e.g. IT).",
+    )
+    currency = django_filters.CharFilter(
+        method="filter_currency",
+        validators=[validate_currency],
+        help_text="ISO 4217 currency code of the sales (e.g. EUR).",
     )
     reference = django_filters.CharFilter(field_name="reference")
     external_id = django_filters.CharFilter(field_name="external_id")
@@ -60,6 +81,9 @@ class SaleFilter(django_filters.FilterSet):
 
     def filter_country(self, qs, name, value):
         return qs.filter(shipping_country=value.upper())
+
+    def filter_currency(self, qs, name, value):
+        return qs.filter(currency=value.upper())
 
     def filter_search(self, qs, name, value):
         return sale_search(qs, value)

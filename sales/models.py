@@ -6,7 +6,7 @@ sale row locked, inside one transaction, together with its stock and money
 side effects.
 """
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -15,9 +15,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from salesproject.models import TimeStampedModel
+from salesproject.models import MoneyField, TimeStampedModel
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
+# Every money column holds three decimals, the most any ISO 4217 currency has (KWD, BHD, JOD, OMR, TND);
+# amounts are quantized to their own currency's minor units (`salesproject.money`) before they are stored.
+MONEY = {"max_digits": 15, "decimal_places": 3}  # MoneyField's; kept for the rollups' sums
+# An exchange rate: one unit of a currency in the base currency.
+RATE = {"max_digits": 18, "decimal_places": 8}
 
 
 class ChannelKind(models.TextChoices):
@@ -58,19 +62,167 @@ class Carrier(TimeStampedModel):
         return self.tracking_url_template.replace("{tracking_code}", tracking_code)
 
 
+class TaxKind(models.TextChoices):
+    PERCENT = "percent", "Percent of the price"
+    FIXED = "fixed", "Fixed amount per unit"
+
+
+class Jurisdiction(models.TextChoices):
+    STATE = "state", "State"
+    COUNTY = "county", "County"
+    CITY = "city", "City"
+    DISTRICT = "district", "District"
+    OTHER = "other", "Other"
+
+
 class TaxRate(TimeStampedModel):
+    """A tax: a percent of the price, or a fixed amount per unit (an excise) in the sale's currency.
+
+    With components (state, county, city, district rates of seed 003), `rate` is their sum.
+    """
+
     code = models.SlugField(max_length=50, unique=True)
     name = models.CharField(max_length=200)
-    rate = models.DecimalField(max_digits=5, decimal_places=2, help_text="Percent, e.g. 5.00")
+    kind = models.CharField(max_length=10, choices=TaxKind.choices, default=TaxKind.PERCENT)
+    rate = models.DecimalField(
+        max_digits=12, decimal_places=2, help_text="Percent (e.g. 5.00), or for a fixed tax an amount per unit"
+    )
 
     class Meta:
         ordering = ["code"]
         constraints = [
-            models.CheckConstraint(condition=Q(rate__gte=0) & Q(rate__lte=100), name="tax_rate_percent_range"),
+            models.CheckConstraint(
+                condition=Q(rate__gte=0) & (Q(kind="fixed") | Q(rate__lte=100)), name="tax_rate_percent_range"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.code} ({self.rate}%)"
+
+
+class TaxComponent(models.Model):
+    """One jurisdiction's part of a combined tax (e.g. state 6.25 + county 1.00 + city 1.00)."""
+
+    tax = models.ForeignKey(TaxRate, on_delete=models.CASCADE, related_name="components")
+    name = models.CharField(max_length=200)
+    jurisdiction = models.CharField(max_length=10, choices=Jurisdiction.choices, default=Jurisdiction.OTHER)
+    location = models.CharField(max_length=200, blank=True)
+    rate = models.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=Q(rate__gte=0), name="tax_component_rate_non_negative")]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.rate}"
+
+
+class ExchangeRate(models.Model):
+    """One unit of `currency` is worth `rate` units of the base currency (`SALES_BASE_CURRENCY`) from `valid_from`."""
+
+    currency = models.CharField(max_length=3)
+    rate = models.DecimalField(**RATE)
+    valid_from = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["currency", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "valid_from"], name="exchange_rate_currency_from_key"),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="exchange_rate_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.rate} from {self.valid_from:%Y-%m-%d}"
+
+
+class PriceList(TimeStampedModel):
+    """Prices per variant in one currency, with quantity tiers; for a customer, a channel or named by a sale."""
+
+    code = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=200)
+    currency = models.CharField(max_length=3)
+    channel = models.ForeignKey(
+        "Channel", null=True, blank=True, on_delete=models.PROTECT, related_name="price_lists"
+    )
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_to = models.DateTimeField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class PriceListEntry(models.Model):
+    price_list = models.ForeignKey(PriceList, on_delete=models.CASCADE, related_name="prices")
+    variant = models.ForeignKey("inventory.Variant", on_delete=models.CASCADE, related_name="price_list_entries")
+    price = MoneyField()
+    min_quantity = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["price_list", "variant", "min_quantity"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["price_list", "variant", "min_quantity"], name="price_list_entry_tier_key"
+            ),
+            models.CheckConstraint(condition=Q(price__gte=0), name="price_list_entry_price_non_negative"),
+            models.CheckConstraint(condition=Q(min_quantity__gte=1), name="price_list_entry_min_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.price_list_id} {self.variant_id} ≥{self.min_quantity}: {self.price}"
+
+
+class PromotionKind(models.TextChoices):
+    PERCENT = "percent", "Percent"
+    FIXED = "fixed", "Fixed amount"
+
+
+class PromotionScope(models.TextChoices):
+    ORDER = "order", "The whole order"
+    PRODUCTS = "products", "Some products"
+    PRODUCT_GROUPS = "product_groups", "Some product groups"
+
+
+class Promotion(TimeStampedModel):
+    """A discount that applies by itself (`automatic`) or with its `code`, to the order or to some lines."""
+
+    name = models.CharField(max_length=200)
+    code = models.CharField(max_length=50, unique=True, null=True, blank=True)
+    automatic = models.BooleanField(default=False)
+    kind = models.CharField(max_length=10, choices=PromotionKind.choices, default=PromotionKind.PERCENT)
+    value = MoneyField()
+    applies_to = models.CharField(max_length=20, choices=PromotionScope.choices, default=PromotionScope.ORDER)
+    products = models.ManyToManyField("inventory.Product", blank=True, related_name="promotions")
+    product_groups = models.ManyToManyField("inventory.ProductGroup", blank=True, related_name="promotions")
+    min_subtotal = MoneyField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)  # required for `fixed`
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    usage_limit = models.PositiveIntegerField(null=True, blank=True)
+    usage_count = models.PositiveIntegerField(default=0)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(value__gte=0), name="promotion_value_non_negative"),
+            models.CheckConstraint(
+                condition=Q(usage_limit__isnull=True) | Q(usage_count__lte=F("usage_limit")),
+                name="promotion_usage_within_limit",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code or self.name
+
+
+class TaxCalculation(models.TextChoices):
+    DEFAULT = "default", "Computed from the rates"
+    CUSTOM = "custom", "Given amount (tax_amount)"
 
 
 class SaleStatus(models.TextChoices):
@@ -92,6 +244,13 @@ DELETABLE_STATUSES = frozenset({SaleStatus.DRAFT, SaleStatus.PENDING, SaleStatus
 CLOSED_STATUSES = frozenset({SaleStatus.CANCELLED, SaleStatus.REJECTED})
 REVENUE_STATUSES = frozenset({SaleStatus.CONFIRMED, SaleStatus.IN_DELIVERY, SaleStatus.COMPLETED})
 RETURNABLE_STATUSES = COMMITTED_STATUSES
+
+
+def margin_percent(profit: Decimal, net: Decimal) -> Decimal | None:
+    """Profit as a percent of `net` (without tax), two decimals half-up; None when `net` is 0 (no base)."""
+    if not net:
+        return None
+    return (profit * 100 / net).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def net_total_expression() -> models.Expression:
@@ -236,6 +395,21 @@ class Sale(FSMModelMixin, TimeStampedModel):
     )
     delivery_note = models.TextField(blank=True)
 
+    # Money round 2 (money.md): the rate to the base currency snapshotted at creation, per-jurisdiction tax
+    # breakdown, custom tax, the price list and promotions the lines were priced with.
+    exchange_rate = models.DecimalField(default=Decimal("1"), **RATE)
+    tax_calculation = models.CharField(
+        max_length=10, choices=TaxCalculation.choices, default=TaxCalculation.DEFAULT
+    )
+    tax_amount = MoneyField(null=True, blank=True)  # the custom tax
+    tax_lines = models.JSONField(default=list, blank=True)  # [{code, name, jurisdiction, rate, amount}]
+    price_list = models.ForeignKey(
+        PriceList, null=True, blank=True, on_delete=models.PROTECT, related_name="sales"
+    )
+    discount_code = models.CharField(max_length=50, blank=True)
+    # Whether this sale's promotions count in their usage (counted at confirm, given back on cancel).
+    promotions_counted = models.BooleanField(default=False)
+
     # Structure: a partial sale split off another, or a sale cloned from another (exchange, re-order).
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
@@ -261,23 +435,23 @@ class Sale(FSMModelMixin, TimeStampedModel):
     warehouse = models.ForeignKey("inventory.Warehouse", on_delete=models.PROTECT, related_name="sales")
     currency = models.CharField(max_length=3, default="USD")
 
-    discount = models.DecimalField(default=Decimal("0.00"), **MONEY)
+    discount = MoneyField(default=Decimal("0.00"))
     discount_type = models.CharField(max_length=10, choices=DiscountType.choices, default=DiscountType.FIXED)
     tax = models.ForeignKey(TaxRate, null=True, blank=True, on_delete=models.PROTECT, related_name="sales")
-    tax_rate = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0.00"))  # snapshot
+    tax_rate = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))  # snapshot
     prices_include_tax = models.BooleanField(default=False)
     tax_shipping = models.BooleanField(default=False)
-    shipping_cost = models.DecimalField(default=Decimal("0.00"), **MONEY)
+    shipping_cost = MoneyField(default=Decimal("0.00"))
 
-    subtotal = models.DecimalField(default=Decimal("0.00"), **MONEY)
-    discount_total = models.DecimalField(default=Decimal("0.00"), **MONEY)
-    shipping_tax = models.DecimalField(default=Decimal("0.00"), **MONEY)
-    tax_total = models.DecimalField(default=Decimal("0.00"), **MONEY)
-    grand_total = models.DecimalField(default=Decimal("0.00"), **MONEY)
+    subtotal = MoneyField(default=Decimal("0.00"))
+    discount_total = MoneyField(default=Decimal("0.00"))
+    shipping_tax = MoneyField(default=Decimal("0.00"))
+    tax_total = MoneyField(default=Decimal("0.00"))
+    grand_total = MoneyField(default=Decimal("0.00"))
     # Successful payments minus successful refunds: never below zero.
-    paid_total = models.DecimalField(default=Decimal("0.00"), **MONEY)
+    paid_total = MoneyField(default=Decimal("0.00"))
     # What the returned units were charged (tax included); net_total = grand_total - returned_total.
-    returned_total = models.DecimalField(default=Decimal("0.00"), **MONEY)
+    returned_total = MoneyField(default=Decimal("0.00"))
 
     billing_address = models.JSONField(default=dict, blank=True)
     shipping_address = models.JSONField(default=dict, blank=True)
@@ -399,6 +573,20 @@ class Sale(FSMModelMixin, TimeStampedModel):
     def quantity_remaining(self) -> int:
         return sum(item.quantity_unfulfilled for item in self.items.all())
 
+    # --- cost and profit (staff only in the API), from the loaded items like the quantities above ---
+    @property
+    def cost_total(self) -> Decimal:
+        return sum((item.cost_total for item in self.items.all()), Decimal("0.00"))
+
+    @property
+    def profit(self) -> Decimal:
+        return sum((item.profit for item in self.items.all()), Decimal("0.00"))
+
+    @property
+    def margin(self) -> Decimal | None:
+        """Profit as a percent of the lines' net without tax, two decimals half-up; None when that net is 0."""
+        return margin_percent(self.profit, sum((item.total - item.tax_total for item in self.items.all()), Decimal(0)))
+
     def available_transitions_for(self, user) -> list[str]:
         """The statuses this user may move the sale to now, in lifecycle order."""
         targets = {str(t.target) for t in self.get_available_user_status_transitions(user)}
@@ -481,20 +669,23 @@ class SaleItem(models.Model):
     # Units in fulfilments that are not failed or returned (kept by the fulfilment services).
     quantity_fulfilled = models.PositiveIntegerField(default=0)
     quantity_returned = models.PositiveIntegerField(default=0)
-    unit_price = models.DecimalField(**MONEY)
-    cost_price = models.DecimalField(default=Decimal("0.00"), **MONEY)
-    tax_rate = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0.00"))
-    discount = models.DecimalField(default=Decimal("0.00"), **MONEY)
+    unit_price = MoneyField()
+    cost_price = MoneyField(default=Decimal("0.00"))
+    tax_rate = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    # The line's own tax (seed 001 per-line tax), else the sale's; `tax_included` is the method in force.
+    tax = models.ForeignKey(TaxRate, null=True, blank=True, on_delete=models.PROTECT, related_name="sale_items")
+    tax_included = models.BooleanField(default=False)
+    discount = MoneyField(default=Decimal("0.00"))
     discount_type = models.CharField(max_length=10, choices=DiscountType.choices, default=DiscountType.FIXED)
 
-    subtotal = models.DecimalField(default=Decimal("0.00"), **MONEY)
+    subtotal = MoneyField(default=Decimal("0.00"))
     # Line discount plus this line's share of the order discount.
-    discount_total = models.DecimalField(default=Decimal("0.00"), **MONEY)
-    tax_total = models.DecimalField(default=Decimal("0.00"), **MONEY)
+    discount_total = MoneyField(default=Decimal("0.00"))
+    tax_total = MoneyField(default=Decimal("0.00"))
     # Net of discounts and tax: what the profit is computed from.
-    net_total = models.DecimalField(default=Decimal("0.00"), **MONEY)
+    net_total = MoneyField(default=Decimal("0.00"))
     # What the customer is charged for this line (tax included).
-    total = models.DecimalField(default=Decimal("0.00"), **MONEY)
+    total = MoneyField(default=Decimal("0.00"))
 
     # Where the units were taken from on confirm; returns and cancellations put them back there
     # even if `warehouse` is changed afterwards (it then only records where the line is handled).
@@ -540,8 +731,30 @@ class SaleItem(models.Model):
         return self.quantity_active - self.quantity_fulfilled
 
     @property
+    def cost_total(self) -> Decimal:
+        """What the units still sold cost (cost price × units sold minus cancelled)."""
+        return self.cost_price * self.quantity_active
+
+    @property
     def profit(self) -> Decimal:
-        return self.net_total - self.cost_price * self.quantity
+        """The line's net without tax minus its cost. Net is read as `total - tax_total` (what pricing
+        stores as `net_total`) so the fast renderers, which see only the shown columns, say the same."""
+        return self.total - self.tax_total - self.cost_total
+
+
+class SalePromotion(models.Model):
+    """A promotion as applied to a sale when it was last priced: its scope and what it took off."""
+
+    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="applied_promotions")
+    promotion = models.ForeignKey(Promotion, on_delete=models.PROTECT, related_name="applications")
+    scope = models.CharField(max_length=10)  # "line" or "order"
+    amount = MoneyField()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.sale_id} {self.promotion_id} {self.amount}"
 
 
 class SaleEventType(models.TextChoices):
@@ -723,33 +936,42 @@ class Invoice(models.Model):
 
 
 class _SaleTotals(models.Model):
-    """What a rollup row adds up: the sales of one seller in one status, and their totals."""
+    """What a rollup row adds up: the sales of one seller in one status and one currency, and their totals.
+
+    `grand_total` / `paid_total` are in the row's `currency`; the `_base` sums add up each sale's amount
+    converted with its own `exchange_rate` and rounded to the base currency's minor units
+    (`SALES_BASE_CURRENCY`), so totals across currencies are sums of per-sale base amounts.
+    """
 
     # No foreign key constraint: the row follows the sales, not the user (Sale.seller protects the user).
     seller = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
     )
     status = models.CharField(max_length=20, choices=SaleStatus.choices)
+    currency = models.CharField(max_length=3)
     count = models.BigIntegerField(default=0)
-    grand_total = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal("0.00"))
-    paid_total = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal("0.00"))
+    grand_total = models.DecimalField(max_digits=20, decimal_places=3, default=Decimal("0.000"))
+    paid_total = models.DecimalField(max_digits=20, decimal_places=3, default=Decimal("0.000"))
+    grand_total_base = models.DecimalField(max_digits=20, decimal_places=3, default=Decimal("0.000"))
+    paid_total_base = models.DecimalField(max_digits=20, decimal_places=3, default=Decimal("0.000"))
 
     class Meta:
         abstract = True
 
 
 class SaleDailyTotal(_SaleTotals):
-    """Sales per UTC day, seller and status, with their totals: what the summary adds up.
+    """Sales per UTC day, seller, status and currency, with their totals: what the summary adds up.
 
     Nothing in Python writes this table (but the audit's repair, below). Database
-    triggers on `sales_sale` (migration 0004_sale_daily_totals) keep it exact on every
-    insert, delete, and update of `created_at`, `seller_id`, `status`, `grand_total` or
-    `paid_total`, because a sale row is written from many paths — the services,
-    `QuerySet.update` in the payment services, imports, `recalculate_totals --fix`, the
-    bench generator's set-based SQL — and a trigger sees them all. On PostgreSQL the
+    triggers on `sales_sale` (migration 0004_sale_daily_totals; currency and base sums since
+    0012_rollup_currency) keep it exact on every insert, delete, and update of `created_at`,
+    `seller_id`, `status`, `currency`, `exchange_rate`, `grand_total` or `paid_total`, because
+    a sale row is written from many paths — the services, `QuerySet.update` in the payment
+    services, imports, `recalculate_totals --fix`, the bench generator's set-based SQL — and a
+    trigger sees them all. On PostgreSQL the
     trigger is deferred to COMMIT, so a busy (day, seller, status) row is locked only
     while a transaction commits. A row whose count reaches 0 is deleted, so the table
-    equals `GROUP BY day, seller, status` over the sales exactly;
+    equals `GROUP BY day, seller, status, currency` over the sales exactly;
     `sales.services.maintenance.audit_sale_daily_totals` (`recalculate_totals`) checks
     that, and with `--fix` rewrites drifted rows.
     """
@@ -757,16 +979,16 @@ class SaleDailyTotal(_SaleTotals):
     day = models.DateField()  # UTC date of Sale.created_at
 
     class Meta:
-        ordering = ["day", "seller", "status"]
+        ordering = ["day", "seller", "status", "currency"]
         constraints = [
-            models.UniqueConstraint(fields=["day", "seller", "status"], name="sale_daily_total_key"),
+            models.UniqueConstraint(fields=["day", "seller", "status", "currency"], name="sale_daily_total_key"),
         ]
         indexes = [
             models.Index(fields=["seller", "day"], name="sale_daily_total_seller_idx"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.day} {self.seller_id} {self.status}: {self.count}"
+        return f"{self.day} {self.seller_id} {self.status} {self.currency}: {self.count}"
 
 
 class SaleMonthlyTotal(_SaleTotals):
@@ -783,13 +1005,13 @@ class SaleMonthlyTotal(_SaleTotals):
     month = models.DateField()  # first day of the UTC month of Sale.created_at
 
     class Meta:
-        ordering = ["month", "seller", "status"]
+        ordering = ["month", "seller", "status", "currency"]
         constraints = [
-            models.UniqueConstraint(fields=["month", "seller", "status"], name="sale_monthly_total_key"),
+            models.UniqueConstraint(fields=["month", "seller", "status", "currency"], name="sale_monthly_total_key"),
         ]
         indexes = [
             models.Index(fields=["seller", "month"], name="sale_monthly_total_seller_idx"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.month:%Y-%m} {self.seller_id} {self.status}: {self.count}"
+        return f"{self.month:%Y-%m} {self.seller_id} {self.status} {self.currency}: {self.count}"

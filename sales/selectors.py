@@ -5,8 +5,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import connections
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, DecimalField, F, Func, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 from django_filters.constants import EMPTY_VALUES
 
@@ -24,11 +25,14 @@ from sales.models import (
     SaleEvent,
     SaleItem,
     SaleMonthlyTotal,
+    SalePromotion,
     SaleStatus,
     TrackingEvent,
 )
+from sales.rollup_triggers import base_amount_sql
 from salesproject.db_router import on_replica
 from salesproject.filters import IntegerFilter
+from salesproject.money import minor_units, quantize
 
 ZERO = Decimal("0.00")
 
@@ -53,6 +57,7 @@ def sale_with_related(queryset: QuerySet[Sale], *, payments: bool = False) -> Qu
     ).prefetch_related(
         Prefetch("items", queryset=items),
         Prefetch("children", queryset=Sale.objects.only("id", "parent_id", "status").order_by("pk")),
+        Prefetch("applied_promotions", queryset=SalePromotion.objects.select_related("promotion").order_by("pk")),
     )
     if payments:
         queryset = queryset.prefetch_related(
@@ -74,52 +79,112 @@ def sale_fulfillments(*, sale: Sale) -> QuerySet[Fulfillment]:
     return fulfillments_with_related(Fulfillment.objects.filter(sale=sale).order_by("pk"))
 
 
+class BaseAmount(Func):
+    """One sale's `amount` in the base currency: × its `exchange_rate`, rounded half-up to the base currency's
+    minor units (`SALES_BASE_CURRENCY`); what the rollup's triggers add up (`rollup_triggers.BASE_AMOUNT_SQL`).
+
+    `amount` is an expression of the sale's own columns (no parameters), e.g. `F("grand_total")`.
+    """
+
+    arity = 2
+    output_field = DecimalField(max_digits=30, decimal_places=3)
+
+    def __init__(self, amount, rate=None, *, places: int | None = None):
+        super().__init__(amount, rate if rate is not None else F("exchange_rate"))
+        self.places = minor_units(settings.SALES_BASE_CURRENCY) if places is None else places
+
+    def as_sql(self, compiler, connection, **extra_context):
+        (amount, amount_params), (rate, rate_params) = (compiler.compile(e) for e in self.source_expressions)
+        if amount_params or rate_params:  # each may appear twice in the SQL: columns only
+            raise ValueError("BaseAmount takes column expressions without parameters")
+        return base_amount_sql(connection.vendor, amount, rate, self.places), []
+
+
+def net_base_amount() -> BaseAmount:
+    """A sale's net total (grand total minus returns) in the base currency."""
+    return BaseAmount(F("grand_total") - F("returned_total"))
+
+
 def sale_summary(*, queryset: QuerySet[Sale], user=None, filters: Mapping[str, Any] | None = None) -> dict:
     """Counts and net totals (grand total minus returns) of the matching sales; revenue counts confirmed,
-    shipped and completed ones.
+    shipped and completed ones. Money of different currencies is never added up (money.md): `total_revenue`,
+    `total_paid` and `by_status` are in the base currency (each sale converted with its own rate and
+    rounded to the base's minor units, then summed); `by_currency` gives each currency's own figures.
 
     `queryset` is the user's scope with the list's filters applied; `filters` the
     filter set's cleaned data and `user` the reader. When every filter in use is
-    one the rollup answers exactly — status, seller, and date bounds on UTC day
+    one the rollup answers exactly — status, seller, currency, and date bounds on UTC day
     boundaries — and the reader's scope is a seller or everything, the figures are
     added up from the rollup in one query: whole UTC months from `SaleMonthlyTotal`
-    (one row per month, seller and status: about 4,000 rows for two years of 20
-    sellers), the partial months at the edges of a date range from `SaleDailyTotal`
-    (one row per day, seller and status). Anything else (search, customer, channel, a date-time bound inside a
-    day, …), or no `filters`/`user`, reads the sales themselves: one pass grouped
-    by status, which the (status) / (seller, status) indexes that include both
-    totals answer without reading the table. Both give the same answer, to the cent.
+    (one row per month, seller, status and currency), the partial months at the edges of a date
+    range from `SaleDailyTotal` (one row per day, seller, status and currency). Anything else
+    (search, customer, channel, a date-time bound inside a day, …), or no `filters`/`user`, reads
+    the sales themselves: one pass grouped by status and currency. Both give the same answer, to the
+    minor unit of every currency and of the base one.
     """
     rows = _rollup_rows(user=user, filters=filters) if user is not None and filters is not None else None
     if rows is None:
         rows = (
             queryset.order_by()
-            .values("status")
-            .annotate(count=Count("*"), total=Sum("grand_total", default=ZERO), paid=Sum("paid_total", default=ZERO))
+            .values("status", "currency")
+            .annotate(
+                count=Count("*"),
+                total=Sum("grand_total", default=ZERO),
+                paid=Sum("paid_total", default=ZERO),
+                total_base=Sum(BaseAmount(F("grand_total")), default=ZERO),
+                paid_base=Sum(BaseAmount(F("paid_total")), default=ZERO),
+            )
         )
+    base = settings.SALES_BASE_CURRENCY
     by_status = {status: {"count": 0, "total": ZERO} for status in SaleStatus.values}
+    by_currency: dict[str, dict] = {}
     total_paid = ZERO
-    for row in rows:  # the rollup may give a status twice (its monthly and its daily part): add them up
-        entry = by_status[row["status"]]
-        by_status[row["status"]] = {"count": entry["count"] + int(row["count"]), "total": entry["total"] + row["total"]}
-        total_paid += row["paid"]
-    # Totals are net of returns: the few sales with returns, through their own partial index.
+    for row in rows:  # the rollup may give a key twice (its monthly and its daily part): add them up
+        status, currency = row["status"], row["currency"]
+        by_status[status]["count"] += int(row["count"])
+        by_status[status]["total"] += row["total_base"]
+        total_paid += row["paid_base"]
+        money = by_currency.setdefault(currency, {"count": 0, "total_revenue": ZERO, "total_paid": ZERO})
+        money["count"] += int(row["count"])
+        money["total_paid"] += row["paid"]
+        if status in REVENUE_STATUSES:
+            money["total_revenue"] += row["total"]
+    # Totals are net of returns: the few sales with returns, through their own partial index. In base, a
+    # sale's net is its net total converted (not its converted grand total minus its converted returns).
     returns = (
-        queryset.filter(returned_total__gt=0).order_by().values("status").annotate(returned=Sum("returned_total"))
+        queryset.filter(returned_total__gt=0)
+        .order_by()
+        .values("status", "currency")
+        .annotate(
+            returned=Sum("returned_total"),
+            returned_base=Sum(BaseAmount(F("grand_total")) - net_base_amount()),
+        )
     )
     for row in returns:
-        by_status[row["status"]]["total"] -= row["returned"]
+        by_status[row["status"]]["total"] -= row["returned_base"]
+        if row["status"] in REVENUE_STATUSES:
+            by_currency[row["currency"]]["total_revenue"] -= row["returned"]
+    for entry in by_status.values():
+        entry["total"] = quantize(entry["total"], base)
     return {
         "total_sales": sum(entry["count"] for entry in by_status.values()),
-        "total_revenue": sum((by_status[status]["total"] for status in REVENUE_STATUSES), ZERO),
-        "total_paid": total_paid,
+        "total_revenue": quantize(sum((by_status[status]["total"] for status in REVENUE_STATUSES), ZERO), base),
+        "total_paid": quantize(total_paid, base),
         "by_status": by_status,
+        "by_currency": {
+            currency: {
+                "count": money["count"],
+                "total_revenue": quantize(money["total_revenue"], currency),
+                "total_paid": quantize(money["total_paid"], currency),
+            }
+            for currency, money in sorted(by_currency.items())
+        },
     }
 
 
 # Filters the rollup answers (the dates only on UTC day boundaries); `ordering` does not change a sum.
 DATE_BOUNDS = {"created_after": False, "created_before": True, "start_date": False, "end_date": True}  # name: upper
-ROLLUP_FILTERS = frozenset({"status", "seller", "ordering", *DATE_BOUNDS})
+ROLLUP_FILTERS = frozenset({"status", "seller", "currency", "ordering", *DATE_BOUNDS})
 
 DayRange = tuple[date | None, date | None]  # [first, end) of UTC days; None: open on that side
 
@@ -144,6 +209,8 @@ def _rollup_scope(*, user, filters: Mapping[str, Any]) -> list[QuerySet] | None:
             if abs(value) > IntegerFilter.MAX_ID:
                 return None
             condition &= Q(seller_id=value)
+        elif name == "currency":
+            condition &= Q(currency=value.upper())
         else:
             day = _whole_day_bound(value, upper=DATE_BOUNDS[name])
             if day is None:
@@ -207,17 +274,22 @@ def _range_q(field: str, bounds: DayRange) -> Q:
 
 
 def _rollup_rows(*, user, filters: Mapping[str, Any]) -> QuerySet | None:
-    """Per-status count and totals from the rollup, or None when it cannot answer these filters exactly.
+    """Per-status and currency count and totals from the rollup, or None when it cannot answer these filters
+    exactly.
 
-    One query whatever the split: the monthly and daily parts grouped by status, as one UNION ALL;
-    a status may come twice (once per part), so the caller adds the rows up.
+    One query whatever the split: the monthly and daily parts grouped by status and currency, as one
+    UNION ALL; a key may come twice (once per part), so the caller adds the rows up.
     """
     scopes = _rollup_scope(user=user, filters=filters)
     if scopes is None:
         return None
     rows = [
-        scope.values("status").annotate(
-            count=Sum("count", default=0), total=Sum("grand_total", default=ZERO), paid=Sum("paid_total", default=ZERO)
+        scope.values("status", "currency").annotate(
+            count=Sum("count", default=0),
+            total=Sum("grand_total", default=ZERO),
+            paid=Sum("paid_total", default=ZERO),
+            total_base=Sum("grand_total_base", default=ZERO),
+            paid_base=Sum("paid_total_base", default=ZERO),
         )
         for scope in scopes
     ]

@@ -4,6 +4,28 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
+from salesproject.money import CENT
+
+
+class MoneyField(models.DecimalField):
+    """A money column: 15 digits with three decimals, the most any currency has (KWD, BHD, ...).
+
+    Read back with two decimals unless the third is used (`Decimal("80.00")`, `Decimal("1.505")`), so
+    amounts look in Python as they do in most currencies; what an amount is *shown* with is its currency's
+    minor units (`salesproject.money.quantize(value, currency)`, the API's renderers).
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_digits", 15)
+        kwargs.setdefault("decimal_places", 3)
+        super().__init__(*args, **kwargs)
+
+    def from_db_value(self, value, expression, connection):
+        if value is None:
+            return None
+        two = value.quantize(CENT)
+        return two if two == value else value
+
 
 class TimeStampedModel(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "customers",
     "sales",
     "payments",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -297,6 +298,8 @@ SPECTACULAR_SETTINGS = {
         "PaymentModeEnum": "sales.models.PaymentMode",
         "CloneReasonEnum": "sales.models.CloneReason",
         "PaymentMethodEnum": "payments.models.PaymentMethod",
+        # A discount's type and a promotion's kind: percent / fixed.
+        "DiscountTypeEnum": "sales.models.DiscountType",
         # return_status and cancellation_status: none / partial / full.
         "PartialStatusEnum": "sales.models.ReturnStatus",
     },
@@ -313,6 +316,8 @@ IDEMPOTENCY_KEY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "48"
 
 # Sales settings.
 SALES_DEFAULT_CURRENCY = os.environ.get("SALES_DEFAULT_CURRENCY", "USD")
+# The currency reports convert to, and the only one the catalogue prices are in (money.md).
+SALES_BASE_CURRENCY = os.environ.get("SALES_BASE_CURRENCY", "USD")
 
 LOGGING = {
     "version": 1,

@@ -55,7 +55,7 @@ class CustomerViewSet(IdempotentMixin, viewsets.ModelViewSet):
     lookup_value_regex = r"[0-9]+"
 
     def get_queryset(self):
-        return Customer.objects.prefetch_related("addresses").order_by("pk")
+        return Customer.objects.select_related("price_list").prefetch_related("addresses").order_by("pk")
 
     def perform_create(self, serializer):
         serializer.instance = services.customer_create(**serializer.validated_data)

@@ -15,9 +15,9 @@ beyond what the serializer itself reads, so no query is added.
 
 from django.utils import timezone
 
-from payments.api.representation import PAYMENT
+from payments.api.representation import PAYMENT, render_allocations
 from sales.api.list_rows import sale_dict
-from sales.api.representation import ITEM, SALE
+from sales.api.representation import APPLIED_PROMOTION, ITEM, SALE
 from sales.models import Sale
 
 
@@ -33,12 +33,19 @@ def render_sale(sale: Sale, *, user) -> dict:
     zone, staff = timezone.get_current_timezone(), user.is_staff
     read_item, render_item = ITEM.instance_reader(), ITEM.row_renderer()
     read_payment, render_payment = PAYMENT.instance_reader(), PAYMENT.row_renderer()
+    read_promotion, render_promotion = APPLIED_PROMOTION.instance_reader(), APPLIED_PROMOTION.row_renderer()
     return sale_dict(
         SALE.instance_reader()(sale),
         items=[render_item(read_item(item), None, zone, staff) for item in sale.items.all()],
         transitions=sale.available_transitions_for(user),
         children=sale.children_ids,
-        payments=[render_payment(read_payment(payment), None, zone, staff) for payment in sale.payments.all()],
+        payments=[
+            render_payment(read_payment(payment), {"allocations": render_allocations(payment)}, zone, staff)
+            for payment in sale.payments.all()
+        ],
+        promotions=[
+            render_promotion(read_promotion(applied), None, zone, staff) for applied in sale.applied_promotions.all()
+        ],
         zone=zone,
         staff=staff,
     )

@@ -12,13 +12,15 @@ the serializers. `sales/tests/test_list_rows.py` compares both on varied sales.
 """
 
 from collections import defaultdict
+from decimal import Decimal
 
 from django.utils import timezone
 
-from sales.api.representation import ITEM, SALE
-from sales.models import Sale, SaleItem
+from sales.api.representation import APPLIED_PROMOTION, ITEM, SALE
+from sales.models import Sale, SaleItem, SalePromotion, margin_percent
+from salesproject.api.representation import money
 
-__all__ = ["item_dict", "quantities", "render_sales", "sale_dict", "sale_rows"]
+__all__ = ["item_dict", "profits", "quantities", "render_sales", "sale_dict", "sale_rows"]
 
 
 def sale_rows(queryset):
@@ -37,10 +39,27 @@ def quantities(items: list[dict]) -> dict[str, int]:
     return {"total_quantity": total, "quantity_remaining": total - sum(item["quantity_fulfilled"] for item in items)}
 
 
+def profits(items: list[dict], *, currency: str, staff: bool) -> dict[str, str | None]:
+    """The sale's `cost_total`, `profit` and `margin` from its rendered items (staff only: None for others,
+    whose items carry no cost). What `Sale.cost_total` / `profit` / `margin` say, written as the API writes them."""
+    if not staff:
+        return {"cost_total": None, "profit": None, "margin": None}
+    cost = sum((Decimal(item["cost_total"]) for item in items), Decimal(0))
+    profit = sum((Decimal(item["profit"]) for item in items), Decimal(0))
+    net = sum((Decimal(item["total"]) - Decimal(item["tax_total"]) for item in items), Decimal(0))
+    margin = margin_percent(profit, net)
+    return {
+        "cost_total": money(cost, currency),
+        "profit": money(profit, currency),
+        "margin": None if margin is None else money(margin),
+    }
+
+
 def render_sales(rows: list[dict], *, user, using: str) -> list[dict]:
     """The list representation of these sale rows, their lines and split-off sales read in one query each."""
     lines = defaultdict(list)
     children = defaultdict(list)
+    promotions = defaultdict(list)
     zone = timezone.get_current_timezone()
     staff = user.is_staff
     ids = [row["id"] for row in rows]
@@ -52,6 +71,10 @@ def render_sales(rows: list[dict], *, user, using: str) -> list[dict]:
         split_off = Sale.objects.using(using).filter(parent_id__in=ids).order_by("pk").values_list("parent_id", "pk")
         for parent_id, child_id in split_off:
             children[parent_id].append(child_id)
+        render_promotion = APPLIED_PROMOTION.row_renderer()
+        applied = SalePromotion.objects.using(using).filter(sale_id__in=ids).order_by("pk")
+        for promotion in applied.values("sale_id", *APPLIED_PROMOTION.columns()):
+            promotions[promotion["sale_id"]].append(render_promotion(promotion, None, zone, staff))
     transitions: dict[str, list[str]] = {}  # per status: the same for every sale of that status and this user
 
     def allowed(status: str) -> list[str]:
@@ -62,7 +85,7 @@ def render_sales(rows: list[dict], *, user, using: str) -> list[dict]:
     return [
         sale_dict(
             row, items=lines[row["id"]], transitions=allowed(row["status"]), children=children[row["id"]],
-            zone=zone, staff=staff,
+            zone=zone, staff=staff, promotions=promotions[row["id"]],
         )
         for row in rows
     ]
@@ -77,6 +100,7 @@ def sale_dict(
     zone,
     staff: bool,
     payments: list[dict] | None = None,
+    promotions: list[dict] | None = None,
 ) -> dict:
     """One sale's JSON from its row (`SALE.columns()` keys): the list's entry, or with `payments` the detail's."""
     ctx = {
@@ -84,7 +108,9 @@ def sale_dict(
         "available_transitions": transitions,
         "payments": payments,
         "children": children,
+        "promotions": promotions or [],
         "is_partial": row["parent_id"] is not None or bool(children),
         **quantities(items),
+        **profits(items, currency=row["currency"], staff=staff),
     }
     return SALE.row_renderer(detail=payments is not None)(row, ctx, zone, staff)

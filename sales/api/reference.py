@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 
 from sales import reference_services as services
-from sales.models import Carrier, Channel, TaxRate
+from sales.models import Carrier, Channel, TaxComponent, TaxRate
 from salesproject.api.idempotency import IdempotentMixin
 from salesproject.api.permissions import IsStaffOrReadOnly
 from salesproject.api.serializers import StrictModelSerializer
@@ -29,15 +29,29 @@ class CarrierSerializer(StrictModelSerializer):
         extra_kwargs = {"tracking_url_template": {"help_text": "e.g. https://track.example/{tracking_code}"}}
 
 
+class TaxComponentSerializer(StrictModelSerializer):
+    rate = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, coerce_to_string=True)
+
+    class Meta:
+        model = TaxComponent
+        fields = ["name", "jurisdiction", "location", "rate"]
+        extra_kwargs = {"location": {"required": False}, "jurisdiction": {"required": False}}
+
+
 class TaxRateSerializer(StrictModelSerializer):
     rate = serializers.DecimalField(
-        max_digits=5, decimal_places=2, min_value=0, max_value=100, coerce_to_string=True,
-        help_text="Percent, e.g. \"5.00\".",
+        max_digits=12, decimal_places=2, min_value=0, coerce_to_string=True, required=False,
+        help_text="Percent (at most 100), e.g. \"5.00\"; for a `fixed` tax an amount per unit. With components,"
+        " their sum (another value is 400).",
+    )
+    components = TaxComponentSerializer(
+        many=True, required=False,
+        help_text="The jurisdictions' parts of a combined rate; sent, they replace the tax's components.",
     )
 
     class Meta:
         model = TaxRate
-        fields = ["id", "code", "name", "rate"]
+        fields = ["id", "code", "name", "kind", "rate", "components"]
 
 
 ChannelFilter = ordering_filterset(Channel)
@@ -86,7 +100,7 @@ class CarrierViewSet(ReferenceViewSet):
 class TaxRateViewSet(ReferenceViewSet):
     serializer_class = TaxRateSerializer
     filterset_class = TaxRateFilter
-    queryset = TaxRate.objects.order_by("code")
+    queryset = TaxRate.objects.prefetch_related("components").order_by("code")
 
     def perform_create(self, serializer):
         serializer.instance = services.tax_rate_create(**serializer.validated_data)

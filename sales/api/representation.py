@@ -12,7 +12,8 @@ from rest_framework import serializers
 
 from customers.models import Customer
 from payments.api.representation import PAYMENT
-from sales.models import CancelReason, CloneReason, Sale, SaleItem, SaleStatus, TaxRate
+from sales.api import exchange_rates as rates
+from sales.models import CancelReason, CloneReason, Sale, SaleItem, SalePromotion, SaleStatus, TaxRate
 from salesproject.api.representation import (
     BOOL,
     CHOICE,
@@ -22,9 +23,12 @@ from salesproject.api.representation import (
     LIST,
     MONEY,
     OBJECT,
+    RATE,
     STR,
+    CurrencyMoneyField,
     Field,
     Table,
+    money,
 )
 from salesproject.api.serializers import StrictSerializer
 
@@ -72,7 +76,67 @@ CUSTOMER_SUMMARY = Table(
     model=Customer,
 )
 
-TAX_SUMMARY = Table("TaxSummary", [Field("code", STR), Field("name", STR), Field("rate", MONEY)], model=TaxRate)
+TAX_SUMMARY = Table("TaxSummary", [Field("code", STR), Field("name", STR), Field("rate", RATE)], model=TaxRate)
+
+
+class TaxLineSerializer(serializers.Serializer):
+    """One tax or tax component charged on the sale."""
+
+    code = serializers.CharField(read_only=True, help_text="The tax's code (`custom` for a custom tax).")
+    name = serializers.CharField(read_only=True, help_text="The tax's name, or its component's.")
+    jurisdiction = serializers.CharField(
+        read_only=True, help_text='The component\'s: "state", "county", "city", "district", "other"; "" for a tax '
+        "without components.",
+    )
+    rate = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True, coerce_to_string=True)
+    amount = serializers.CharField(read_only=True, help_text="In the sale's currency.")
+
+
+class NullableMoneyField(CurrencyMoneyField):
+    """A money amount in the sale's currency, or null."""
+
+    def to_representation(self, value):
+        amount, currency = value
+        return None if amount is None else money(amount, currency)
+
+
+def tax_lines_of(row: dict) -> list[dict]:
+    """The sale's `tax_lines` as the API shows them: amounts in the currency's decimals, rates with two."""
+    currency = row["currency"]
+    return [
+        {
+            "code": entry.get("code", ""),
+            "name": entry.get("name", ""),
+            "jurisdiction": entry.get("jurisdiction", ""),
+            "rate": money(entry.get("rate") or 0),
+            "amount": money(entry.get("amount") or 0, currency),
+        }
+        for entry in row["tax_lines"] or ()
+    ]
+
+
+@extend_schema_field(TaxLineSerializer(many=True))
+class TaxLinesField(serializers.Field):
+    """`tax_lines_of` for the serializer (so the schema, and the same JSON as the fast renderers)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, sale: Sale) -> list[dict]:
+        return tax_lines_of({"currency": sale.currency, "tax_lines": sale.tax_lines})
+
+
+def tax_lines_field() -> TaxLinesField:
+    return TaxLinesField(help_text="One entry per tax or tax component charged; they add up to tax_total.")
+
+
+def _item_cost_total(row: dict):
+    return row["cost_price"] * (row["quantity"] - row["quantity_cancelled"])
+
+
+def _item_profit(row: dict):
+    return row["total"] - row["tax_total"] - _item_cost_total(row)
+
 
 ITEM = Table(
     "SaleItem",
@@ -90,6 +154,15 @@ ITEM = Table(
         Field("discount_total", MONEY, csv="item_discount_total"),
         Field("tax_total", MONEY, csv="item_tax_total"),
         Field("total", MONEY, csv="item_total"),
+        Field("cost_price", MONEY, staff_only=True, help="Cost of one unit, snapshotted at sale time (staff only)."),
+        Field(
+            "cost_total", MONEY, staff_only=True, compute=_item_cost_total,
+            help="cost_price × units sold minus cancelled (staff only).", csv="item_cost_total",
+        ),
+        Field(
+            "profit", MONEY, staff_only=True, compute=_item_profit,
+            help="The line's net without tax (total - tax_total) minus cost_total (staff only).", csv="item_profit",
+        ),
         Field("quantity_cancelled", INT, csv="item_quantity_cancelled"),
         Field(
             "quantity_fulfilled", INT, help="Units in fulfilments that did not fail or come back.",
@@ -101,10 +174,32 @@ ITEM = Table(
         Field("tracking_code", STR, csv="item_tracking_code"),
         Field("tracking_url", STR),
         Field("product_group", STR, source="product_group__code", nullable=True),
-        # In the CSV only.
-        Field("tax_rate", MONEY, api=False, csv="item_tax_rate"),
+        Field("tax", STR, source="tax__code", nullable=True, help="The line's own tax (code); null: the sale's."),
+        Field(
+            "tax_rate", RATE, csv="item_tax_rate",
+            help="The rate in force on the line (its tax's, else the sale's): a percent, or per unit for a fixed tax.",
+        ),
+        Field("tax_included", BOOL, help="Whether the line's price includes its tax."),
     ],
     model=SaleItem,
+    currency="sale__currency",
+)
+
+
+APPLIED_PROMOTION = Table(
+    "AppliedPromotion",
+    [
+        Field("id", INT, source="promotion_id", help="The promotion's id."),
+        Field("name", STR, source="promotion__name"),
+        Field("code", STR, source="promotion__code", nullable=True),
+        Field(
+            "scope", CHOICE,
+            drf=lambda: serializers.ChoiceField(choices=[("line", "line"), ("order", "order")], read_only=True),
+        ),
+        Field("amount", MONEY, help="What it took off the sale."),
+    ],
+    model=SalePromotion,
+    currency="sale__currency",
 )
 
 
@@ -140,6 +235,8 @@ SALE = Table(
         Field("channel", STR, source="channel__code", nullable=True, csv="channel"),
         Field("warehouse", STR, source="warehouse__code", csv="warehouse"),
         Field("currency", STR, csv="currency"),
+        Field("exchange_rate", STR, compute=rates.rate_text, reads=("exchange_rate",)),
+        Field("base_currency", STR, compute=rates.base_currency_of, drf=rates.base_currency_field),
         Field("items", LIST, of=ITEM, context=True),
         Field("discount", MONEY, csv="discount"),
         Field("discount_type", CHOICE, csv="discount_type"),
@@ -149,6 +246,7 @@ SALE = Table(
         Field("shipping_cost", MONEY, csv="shipping_cost"),
         Field("tax_shipping", BOOL, csv="tax_shipping"),
         Field("grand_total", MONEY, csv="grand_total"),
+        Field("grand_total_base", STR, compute=rates.grand_total_base, drf=rates.grand_total_base_field),
         Field("paid_total", MONEY, csv="paid_total"),
         Field("returned_total", MONEY, csv="returned_total"),
         Field("net_total", MONEY, compute=_net_total, help="grand_total - returned_total.", csv="net_total"),
@@ -159,8 +257,41 @@ SALE = Table(
             help="net_total - paid_total; negative when the customer is owed money.",
             csv="balance_due",
         ),
+        Field(
+            "cost_total", MONEY, context=True, staff_only=True, help="The lines' cost_total added up (staff only).",
+            csv="cost_total",
+        ),
+        Field(
+            "profit", MONEY, context=True, staff_only=True,
+            help="The lines' profit added up: net without tax minus cost; shipping not included (staff only).",
+            csv="profit",
+        ),
+        Field(
+            "margin", RATE, context=True, staff_only=True, nullable=True,
+            help="profit as a percent of the lines' net without tax; null when that is 0 (staff only).",
+            csv="margin",
+            drf=lambda: serializers.DecimalField(
+                max_digits=12, decimal_places=2, read_only=True, allow_null=True,
+                help_text="profit as a percent of the lines' net without tax; null when that is 0 (staff only).",
+            ),
+        ),
         Field("tax", OBJECT, of=TAX_SUMMARY, nullable=True, csv={"code": "tax"}),
         Field("prices_include_tax", BOOL, csv="prices_include_tax"),
+        Field("tax_calculation", CHOICE, help="`custom`: tax_total is tax_amount, shared over the lines by net."),
+        Field(
+            "tax_amount", MONEY, nullable=True, help="The custom tax (tax_calculation `custom`).",
+            drf=lambda: NullableMoneyField(
+                currency="currency", allow_null=True, help_text="The custom tax (tax_calculation `custom`)."
+            ),
+        ),
+        # Not the JSON column as stored: its amounts in the sale's currency decimals, rates with two.
+        Field("tax_lines", STR, source="*", compute=tax_lines_of, reads=("tax_lines",), drf=tax_lines_field),
+        Field("price_list", STR, source="price_list__code", nullable=True),
+        Field("discount_code", STR),
+        Field(
+            "promotions", LIST, of=APPLIED_PROMOTION, context=True,
+            drf=lambda: APPLIED_PROMOTION.serializer()(many=True, read_only=True, source="applied_promotions"),
+        ),
         Field("billing_address", JSON_OBJECT, of=SaleAddressSerializer),
         Field("shipping_address", JSON_OBJECT, of=SaleAddressSerializer),
         Field("delivery_mode", CHOICE, csv="delivery_mode"),
@@ -216,8 +347,9 @@ SALE = Table(
         Field("completed_at", DATETIME, nullable=True),
         Field("cancelled_at", DATETIME, nullable=True),
         # In the CSV only.
-        Field("tax_rate", MONEY, api=False, csv="tax_rate"),
+        Field("tax_rate", RATE, api=False, csv="tax_rate"),
         Field("shipping_tax", MONEY, api=False, csv="shipping_tax"),
     ],
     model=Sale,
+    currency="currency",
 )

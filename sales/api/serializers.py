@@ -10,6 +10,7 @@ from rest_framework import serializers
 from customers.models import Customer
 from inventory.models import Product, ProductGroup, Variant, Warehouse
 from payments.models import PaymentMethod, PaymentState
+from sales.api.exchange_rates import RateField
 from sales.api.representation import CUSTOMER_SUMMARY, ITEM, SALE, TAX_SUMMARY, USER_SUMMARY, SaleAddressSerializer
 from sales.models import (
     CancelReason,
@@ -19,17 +20,19 @@ from sales.models import (
     DiscountType,
     Invoice,
     PaymentMode,
+    PriceList,
     Sale,
     SaleEvent,
     SaleStatus,
+    TaxCalculation,
     TaxRate,
 )
 from sales.services import CREATE_STATUSES
 from salesproject.api.fields import (
     MAX_ID,
+    AmountField,
     CodeRelatedField,
     IdField,
-    MoneyField,
     StrictIntegerField,
     StrictPrimaryKeyRelatedField,
     whole_number,
@@ -70,23 +73,39 @@ class SaleEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-# Sums over any number of sales: no digit limit of their own (a 14-digit column summed over a billion
+# Sums over any number of sales: no digit limit of their own (a 15-digit column summed over a billion
 # sales still fits the 28 digits of Python's decimal context), so no stored data can break the summary.
-SUM = {"max_digits": None, "decimal_places": 2}
+# No fixed places either: the selector quantizes each figure to its currency's minor units ("1500" JPY).
+SUM = {"max_digits": None, "decimal_places": None}
 
 
 class SaleSummaryStatusSerializer(serializers.Serializer):
     count = serializers.IntegerField()
-    total = serializers.DecimalField(**SUM, help_text="Net totals (grand total minus returns) added up.")
+    total = serializers.DecimalField(
+        **SUM, help_text="Net totals (grand total minus returns) in the base currency, each sale converted."
+    )
+
+
+class SaleSummaryCurrencySerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="The matching sales in this currency, every status.")
+    total_revenue = serializers.DecimalField(
+        **SUM, help_text="Net totals of its confirmed, in-delivery and completed sales, in this currency."
+    )
+    total_paid = serializers.DecimalField(**SUM, help_text="Paid totals of its sales, in this currency.")
 
 
 class SaleSummarySerializer(serializers.Serializer):
     total_sales = serializers.IntegerField()
     total_revenue = serializers.DecimalField(
-        **SUM, help_text="Net totals of the confirmed, in-delivery and completed sales."
+        **SUM,
+        help_text="Net totals of the confirmed, in-delivery and completed sales in the base currency "
+        "(`SALES_BASE_CURRENCY`): each sale converted with its own exchange rate and rounded, then added up.",
     )
-    total_paid = serializers.DecimalField(**SUM)
+    total_paid = serializers.DecimalField(**SUM, help_text="Paid totals in the base currency, converted per sale.")
     by_status = serializers.DictField(child=SaleSummaryStatusSerializer())
+    by_currency = serializers.DictField(
+        child=SaleSummaryCurrencySerializer(), help_text="Per currency code, in that currency's own money."
+    )
 
 
 class InvoiceSerializer(serializers.ModelSerializer):
@@ -175,14 +194,21 @@ class SaleItemInputSerializer(StrictSerializer):
         queryset=Variant.objects.select_related("product__product_group"), required=False, allow_null=True
     )
     quantity = StrictIntegerField(min_value=1, max_value=1_000_000)
-    unit_price = MoneyField(min_value=0, required=False, allow_null=True)
-    discount = MoneyField(min_value=0, required=False, default=0)
+    unit_price = AmountField(min_value=0, required=False, allow_null=True)
+    discount = AmountField(min_value=0, required=False, default=0)
     discount_type = serializers.ChoiceField(choices=DiscountType.choices, required=False, default=DiscountType.FIXED)
     warehouse = PreloadedCodeField(queryset=Warehouse.objects.all(), required=False, allow_null=True)
     carrier = PreloadedCodeField(queryset=Carrier.objects.all(), required=False, allow_null=True)
     tracking_code = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     tracking_url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
     product_group = PreloadedCodeField(queryset=ProductGroup.objects.all(), required=False, allow_null=True)
+    tax = PreloadedCodeField(
+        queryset=TaxRate.objects.prefetch_related("components"), required=False, allow_null=True,
+        help_text="This line's own tax (code); null: the sale's.",
+    )
+    tax_included = serializers.BooleanField(
+        required=False, allow_null=True, help_text="Whether this line's price includes its tax; null: the sale's."
+    )
 
     class Meta:
         list_serializer_class = PreloadingListSerializer
@@ -194,7 +220,7 @@ class SaleItemInputSerializer(StrictSerializer):
 
 
 class PaymentInputSerializer(StrictSerializer):
-    amount = MoneyField(min_value=Decimal("0.01"))
+    amount = AmountField(min_value=Decimal("0.001"))
     method = serializers.ChoiceField(choices=PaymentMethod.choices, default=PaymentMethod.CASH)
     reference = serializers.CharField(max_length=100, required=False, allow_blank=True, allow_null=True)
     received_at = serializers.DateTimeField(required=False, allow_null=True)
@@ -210,14 +236,33 @@ class SaleWriteSerializer(StrictSerializer):
     warehouse = CodeRelatedField(queryset=Warehouse.objects.all(), required=False)
     external_id = serializers.CharField(max_length=100, required=False, allow_blank=True)
     currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False)
+    exchange_rate = RateField(
+        required=False, allow_null=True,
+        help_text="Base-currency units per unit of `currency` (> 0, up to 8 decimals). Default: the rate valid at "
+        "`sold_at` (400 `exchange_rate_missing` without one); 1 in the base currency. Taken again when a draft "
+        "or pending sale's currency changes.",
+    )
     sold_at = serializers.DateTimeField(required=False)
     items = SaleItemInputSerializer(many=True, allow_empty=False, max_length=1000)
-    discount = MoneyField(min_value=0, required=False)
+    discount = AmountField(min_value=0, required=False)
     discount_type = serializers.ChoiceField(choices=DiscountType.choices, required=False)
     tax = CodeRelatedField(queryset=TaxRate.objects.all(), required=False, allow_null=True)
     prices_include_tax = serializers.BooleanField(required=False)
-    shipping_cost = MoneyField(min_value=0, required=False)
+    shipping_cost = AmountField(min_value=0, required=False)
     tax_shipping = serializers.BooleanField(required=False)
+    tax_calculation = serializers.ChoiceField(
+        choices=TaxCalculation.choices, required=False,
+        help_text="`custom`: the sale's tax is `tax_amount`, shared over the lines by their net.",
+    )
+    tax_amount = AmountField(min_value=0, required=False, allow_null=True, help_text="The custom tax.")
+    price_list = CodeRelatedField(
+        queryset=PriceList.objects.all(), required=False, allow_null=True,
+        help_text="Prices the items sent without unit_price; null: the customer's, else the channel's list.",
+    )
+    discount_code = serializers.CharField(
+        max_length=50, required=False, allow_blank=True,
+        help_text="A promotion's code; 400 `invalid_discount_code` when it cannot apply.",
+    )
     billing_address = SaleAddressSerializer(required=False)
     shipping_address = SaleAddressSerializer(required=False)
     note = serializers.CharField(max_length=5000, required=False, allow_blank=True)

@@ -5,9 +5,11 @@ the inputs of the services are in `commands`.
 """
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import prefetch_related_objects
 from django_fsm import can_proceed, has_transition_perm
@@ -17,10 +19,11 @@ from inventory import services as stock
 from inventory.services import StockLine
 from sales import pricing
 from sales.errors import InvalidTransition, SaleLocked
-from sales.models import Carrier, DiscountType, Sale, SaleEvent, SaleEventType, SaleItem, TaxRate
+from sales.models import Carrier, DiscountType, Sale, SaleEvent, SaleEventType, SaleItem, TaxCalculation, TaxRate
 from sales.services.commands import ItemData, ItemQuantity
+from sales.services.prices import LinePricer
 from salesproject.errors import DuplicateReference, PermissionDenied, ValidationError
-from salesproject.money import ZERO, quantize
+from salesproject.money import ZERO, has_more_decimals, minor_units, quantize
 
 # Fields a PATCH may change only while the sale is draft or pending.
 OPEN_ONLY_FIELDS = frozenset(
@@ -43,11 +46,16 @@ OPEN_ONLY_FIELDS = frozenset(
         "delivery_mode",
         "payment_mode",
         "delivery_note",
+        "price_list",
+        "discount_code",
+        "tax_calculation",
+        "tax_amount",
     }
 )
 ALWAYS_EDITABLE_FIELDS = frozenset({"note", "staff_note", "tags"})
 REPRICING_FIELDS = frozenset(
-    {"items", "discount", "discount_type", "tax", "prices_include_tax", "shipping_cost", "tax_shipping"}
+    {"items", "discount", "discount_type", "tax", "prices_include_tax", "shipping_cost", "tax_shipping",
+     "discount_code", "tax_calculation", "tax_amount"}
 )
 ITEM_FIELDS = ("warehouse", "carrier", "tracking_code", "tracking_url", "product_group")
 
@@ -154,18 +162,35 @@ def customer_addresses(customer: Customer | None) -> tuple[dict, dict]:
     return (billing.snapshot() if billing else {}, shipping.snapshot() if shipping else {})
 
 
+def cost_in_sale_currency(sale: Sale, cost: Decimal) -> Decimal:
+    """The catalogue's cost price (in the base currency) in the sale's currency, at the sale's rate, so a line's
+    profit subtracts like from like."""
+    if sale.currency.upper() == settings.SALES_BASE_CURRENCY.upper() or not sale.exchange_rate:
+        return quantize(cost, sale.currency)
+    return quantize(cost / sale.exchange_rate, sale.currency)
+
+
 def build_items(sale: Sale, items: Sequence[ItemData]) -> list[SaleItem]:
     """Turn requested lines into unsaved items with their catalogue snapshots."""
     if not items:
         raise ValidationError("A sale needs at least one item.", code="empty", attr="items")
     built = []
+    price_of = LinePricer(sale)  # a line without unit_price: its price list's price, else the catalogue's
     for index, data in enumerate(items):
         attr = f"items.{index}"
         if not isinstance(data.quantity, int) or isinstance(data.quantity, bool) or data.quantity < 1:
             raise ValidationError("Quantity must be a whole number of at least 1.", attr=f"{attr}.quantity")
         variant = stock.resolve_variant(product=data.product, variant=data.variant, attr=attr)
         product = variant.product
-        unit_price = variant.effective_price if data.unit_price is None else data.unit_price
+        unit_price = data.unit_price
+        if unit_price is None:
+            unit_price = price_of(variant, data.quantity, attr=f"{attr}.unit_price")
+        elif has_more_decimals(unit_price, sale.currency):  # an explicit price is refused, never rounded
+            raise ValidationError(
+                f"Ensure that there are no more than {minor_units(sale.currency)} decimal places for {sale.currency}.",
+                code="max_decimal_places", attr=f"{attr}.unit_price",
+            )
+        tax = data.tax  # None: the sale's tax applies (see apply_pricing)
         built.append(
             SaleItem(
                 sale=sale,
@@ -175,9 +200,11 @@ def build_items(sale: Sale, items: Sequence[ItemData]) -> list[SaleItem]:
                 sku=variant.sku,
                 name=variant.display_name,
                 quantity=data.quantity,
-                unit_price=quantize(unit_price),
-                cost_price=quantize(variant.effective_cost_price),
-                tax_rate=sale.tax_rate,
+                unit_price=quantize(unit_price, sale.currency),
+                cost_price=cost_in_sale_currency(sale, variant.effective_cost_price),
+                tax=tax,
+                tax_rate=tax.rate if tax is not None else sale.tax_rate,
+                tax_included=sale.prices_include_tax if data.tax_included is None else data.tax_included,
                 discount=data.discount if data.discount is not None else ZERO,
                 discount_type=data.discount_type or DiscountType.FIXED,
                 product_group=data.product_group or product.product_group,
@@ -193,36 +220,60 @@ def tracking_url_for(carrier: Carrier | None, tracking_code: str) -> str:
     return carrier.tracking_url(tracking_code) if carrier is not None else ""
 
 
-def apply_pricing(sale: Sale, items: Sequence[SaleItem]) -> None:
-    """Price the sale through `sales.pricing` and copy the results onto it and its items.
+def apply_pricing(
+    sale: Sale,
+    items: Sequence[SaleItem],
+    promotions: Sequence[pricing.PromotionInput] = (),  # PROMOTIONS: the candidates (`sales.services.promotions`)
+) -> tuple[pricing.AppliedPromotion, ...]:
+    """Price the sale through `sales.pricing`, copy the results onto it and its items, return the promotions applied.
 
     Only units still sold are priced (`quantity_active`); a line cancelled whole is worth nothing.
+    `promotions` index those lines (the items with units still sold, in order). Each line is taxed
+    with its own tax (its `tax_rate` snapshot) else the sale's (`sale.tax_rate`), included or not
+    as its `tax_included` says; `tax_calculation == "custom"` charges `tax_amount` instead.
     """
     priced = [item for item in items if item.quantity_active > 0]
     for item in items:
         if item.quantity_active <= 0:
             item.subtotal = item.discount_total = item.tax_total = item.net_total = item.total = ZERO
+    taxes = _taxes_of(sale, priced)
+    sale_tax = _tax_input(taxes[sale.tax_id], sale.tax_rate) if sale.tax_id else None
+    lines = []
+    for item in priced:
+        if not item.tax_id:
+            item.tax_rate = sale.tax_rate  # the sale's tax applies: its snapshot rate is the line's
+        lines.append(
+            pricing.LineInput(
+                unit_price=item.unit_price,
+                quantity=item.quantity_active,
+                discount=item.discount,
+                discount_type=item.discount_type,
+                tax_rate=item.tax_rate,
+                tax=_tax_input(taxes[item.tax_id], item.tax_rate) if item.tax_id else sale_tax,
+                tax_included=item.tax_included,
+            )
+        )
+    custom_tax = None
+    if sale.tax_calculation == TaxCalculation.CUSTOM:
+        if sale.tax_amount is None:
+            raise ValidationError("A custom tax calculation needs tax_amount.", code="required", attr="tax_amount")
+        custom_tax = sale.tax_amount
     try:
         result = pricing.price_order(
-            lines=[
-                pricing.LineInput(
-                    unit_price=item.unit_price,
-                    quantity=item.quantity_active,
-                    discount=item.discount,
-                    discount_type=item.discount_type,
-                    tax_rate=item.tax_rate,
-                )
-                for item in priced
-            ],
+            lines=lines,
             discount=sale.discount,
             discount_type=sale.discount_type,
             prices_include_tax=sale.prices_include_tax,
             shipping=sale.shipping_cost,
             tax_shipping=sale.tax_shipping,
             shipping_tax_rate=sale.tax_rate,
+            currency=sale.currency,
+            promotions=promotions,
+            custom_tax=custom_tax,
+            order_tax=sale_tax,
         )
     except pricing.PricingError as exc:
-        raise ValidationError(exc.detail, code=exc.code, attr=exc.attr) from exc
+        raise ValidationError(exc.detail, code=exc.code, attr=_item_attr(exc.attr, items, priced)) from exc
     for item, line in zip(priced, result.lines, strict=True):
         item.subtotal = line.subtotal
         item.discount_total = line.discount_total
@@ -234,6 +285,53 @@ def apply_pricing(sale: Sale, items: Sequence[SaleItem]) -> None:
     sale.shipping_tax = result.shipping_tax
     sale.tax_total = result.tax_total
     sale.grand_total = result.grand_total
+    sale.tax_lines = [
+        {
+            "code": entry.code,
+            "name": entry.name,
+            "jurisdiction": entry.jurisdiction,
+            "rate": format(quantize(entry.rate), "f"),
+            "amount": format(quantize(entry.amount, sale.currency), "f"),
+        }
+        for entry in result.tax_lines
+    ]
+    return result.promotions
+
+
+def _taxes_of(sale: Sale, priced: Sequence[SaleItem]) -> dict[int, TaxRate]:
+    """Every tax the lines are charged, with components: the loaded ones, the rest in one query (none without taxes)."""
+    known: dict[int, TaxRate] = {}
+    if sale.tax_id and Sale.tax.is_cached(sale):
+        known[sale.tax_id] = sale.tax
+    for item in priced:
+        if item.tax_id and SaleItem.tax.is_cached(item):
+            known.setdefault(item.tax_id, item.tax)
+    wanted = {item.tax_id for item in priced if item.tax_id} | ({sale.tax_id} if sale.tax_id else set())
+    missing = wanted - set(known)
+    if missing:
+        known.update({tax.pk: tax for tax in TaxRate.objects.filter(pk__in=missing)})
+    if known:
+        prefetch_related_objects(list(known.values()), "components")
+    return known
+
+
+def _tax_input(tax: TaxRate, rate) -> pricing.TaxInput:
+    """The engine's view of a tax at the line's snapshot `rate`; its components only while they still add up to it."""
+    components = tuple(
+        pricing.TaxComponentInput(name=c.name, jurisdiction=c.jurisdiction, rate=c.rate) for c in tax.components.all()
+    )
+    if sum((c.rate for c in components), ZERO) != rate:
+        components = ()  # the tax changed since this snapshot: charged whole, at the rate the line has
+    return pricing.TaxInput(code=tax.code, name=tax.name, kind=tax.kind, rate=rate, components=components)
+
+
+def _item_attr(attr: str, items: Sequence[SaleItem], priced: Sequence[SaleItem]) -> str:
+    """Name a priced line's input by its index among all `items` (lines cancelled whole are not priced)."""
+    parts = attr.split(".")
+    if len(parts) >= 2 and parts[0] == "items" and parts[1].isdigit() and len(priced) != len(items):
+        position = next(i for i, item in enumerate(items) if item is priced[int(parts[1])])
+        return ".".join(["items", str(position), *parts[2:]])
+    return attr
 
 
 def set_tax(sale: Sale, tax: TaxRate | None) -> None:

@@ -11,7 +11,18 @@ from decimal import Decimal
 from customers.models import Customer
 from inventory.models import Product, ProductGroup, Variant, Warehouse
 from payments.services import NewPayment
-from sales.models import CREATE_STATUSES, Carrier, Channel, DeliveryMode, DiscountType, SaleItem, SaleStatus, TaxRate
+from sales.models import (
+    CREATE_STATUSES,
+    Carrier,
+    Channel,
+    DeliveryMode,
+    DiscountType,
+    PriceList,
+    SaleItem,
+    SaleStatus,
+    TaxCalculation,
+    TaxRate,
+)
 from salesproject.errors import ValidationError
 from salesproject.money import ZERO
 
@@ -31,6 +42,8 @@ class ItemData:
     tracking_code: str = ""
     tracking_url: str = ""
     product_group: ProductGroup | None = None
+    tax: TaxRate | None = None  # None: the sale's tax
+    tax_included: bool | None = None  # None: the sale's prices_include_tax
 
 
 @dataclass(frozen=True)
@@ -61,6 +74,7 @@ class NewSale:
     channel: Channel | None = None
     warehouse: Warehouse | None = None  # None: the default warehouse
     currency: str | None = None  # None: `SALES_DEFAULT_CURRENCY`
+    exchange_rate: Decimal | None = None  # None: the rate valid at `sold_at` (1 in the base currency)
     reference: str | None = None  # None: numbered `S-000123`
     external_id: str = ""
     sold_at: datetime | None = None  # None: now
@@ -70,6 +84,10 @@ class NewSale:
     prices_include_tax: bool = False
     shipping_cost: Decimal = ZERO
     tax_shipping: bool = False
+    tax_calculation: str = TaxCalculation.DEFAULT  # "custom": the tax is `tax_amount`
+    tax_amount: Decimal | None = None
+    price_list: PriceList | None = None  # None: the customer's, else the channel's (lines without unit_price)
+    discount_code: str = ""  # a promotion's code
     billing_address: dict | None = None  # None: the customer's default billing address
     shipping_address: dict | None = None  # None: the customer's default shipping address
     delivery_mode: str = DeliveryMode.DISPATCH
@@ -100,6 +118,8 @@ class NewSale:
             "delivery_mode": self.delivery_mode or DeliveryMode.DISPATCH,
             "payment_mode": self.payment_mode or None,
             "delivery_note": self.delivery_note or "",
+            "discount_code": (self.discount_code or "").strip(),
+            "tax_calculation": self.tax_calculation or TaxCalculation.DEFAULT,
         }
         for name, value in normal.items():
             object.__setattr__(self, name, value)

@@ -8,13 +8,21 @@ from django.db import transaction
 from inventory import services as stock
 from inventory.services import StockLine
 from sales.errors import SaleHasHistory, SaleLocked
-from sales.models import CancellationStatus, Sale, SaleEvent, SaleEventType, SaleItem, SaleStatus, transitions_to
+from sales.models import (
+    CancellationStatus,
+    Sale,
+    SaleEvent,
+    SaleEventType,
+    SaleItem,
+    SalePromotion,
+    SaleStatus,
+    transitions_to,
+)
 from sales.services._common import (
     ALWAYS_EDITABLE_FIELDS,
     ITEM_FIELDS,
     OPEN_ONLY_FIELDS,
     REPRICING_FIELDS,
-    apply_pricing,
     build_event,
     build_items,
     copy_address,
@@ -28,8 +36,10 @@ from sales.services._common import (
     tracking_url_for,
 )
 from sales.services.commands import NewSale
+from sales.services.exchange_rates import sale_rate
 from sales.services.fulfilment import fulfil_everything_left
 from sales.services.payments import derive_payment_status, sale_record_payments, sale_refresh_payments
+from sales.services.promotions import count_usage, price_sale, promotion_candidates, replace_applied
 from sales.services.transitions import advance_in_memory, move_stock_to_status, status_events
 from salesproject.db import retry_on_transient_db_errors
 from salesproject.errors import ValidationError
@@ -47,15 +57,20 @@ def sale_create(*, seller, data: NewSale, user=None) -> Sale:
     user = user or seller
     sale = _unsaved_sale(seller, data)
     items = build_items(sale, data.items)
-    apply_pricing(sale, items)
+    candidates = promotion_candidates(sale, items)
+    applied = price_sale(sale, items, candidates)
     sale.payment_status = derive_payment_status(net_total=sale.net_total, paid=ZERO, refunded=ZERO)
     # The transitions of submit/confirm/complete run on the unsaved sale, so it is inserted once,
     # already in the requested state, and its stock moves in one locked step (reserved and
     # committed at once when created confirmed): a create costs the same few queries whatever
     # its number of lines.
     steps = advance_in_memory(sale, items, transitions_to(data.status))
+    if sale.stock_committed:  # created confirmed or completed: its promotions are used now (locked before stock)
+        count_usage(sale, [row.promotion_id for row in applied])
     insert_sale(sale, data.reference)
     SaleItem.objects.bulk_create(items)
+    if applied:
+        SalePromotion.objects.bulk_create(applied)
     move_stock_to_status(sale, items, was=SaleStatus.DRAFT, user=user)
     created = build_event(sale, SaleEventType.CREATED, user=user, status=data.status, grand_total=str(sale.grand_total))
     SaleEvent.objects.bulk_create([created, *status_events(sale, steps, user=user)])
@@ -74,6 +89,7 @@ def sale_create(*, seller, data: NewSale, user=None) -> Sale:
     _keep_loaded(sale, "items", items)
     _keep_loaded(sale, "payments", recorded)
     _keep_loaded(sale, "children", [])
+    _keep_loaded(sale, "applied_promotions", applied)
     return sale
 
 
@@ -103,9 +119,14 @@ def _unsaved_sale(seller, data: NewSale) -> Sale:
         delivery_mode=data.delivery_mode,
         payment_mode=data.payment_mode,
         delivery_note=data.delivery_note,
+        price_list=data.price_list,
+        discount_code=data.discount_code,
+        tax_calculation=data.tax_calculation,
+        tax_amount=data.tax_amount,
     )
     if data.sold_at is not None:
         sale.sold_at = data.sold_at
+    sale.exchange_rate = sale_rate(currency=sale.currency, sold_at=sale.sold_at, given=data.exchange_rate)
     set_tax(sale, data.tax)
     return sale
 
@@ -128,6 +149,10 @@ def sale_update(*, sale: Sale, user, data: dict[str, Any]) -> Sale:
     """
     sale = sale_lock(sale=sale)
     data = dict(data)
+    # The rate is snapshotted again when the currency changes or one is given (draft and pending sales only).
+    given_rate = data.pop("exchange_rate", None)
+    if given_rate is not None and not sale.is_editable:
+        raise SaleLocked(f"A {sale.status} sale's exchange_rate can no longer change.", attr="exchange_rate")
     unknown = set(data) - OPEN_ONLY_FIELDS - ALWAYS_EDITABLE_FIELDS
     if unknown:
         raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.", attr=sorted(unknown)[0])
@@ -158,6 +183,13 @@ def sale_update(*, sale: Sale, user, data: dict[str, Any]) -> Sale:
     if "tax" in data:
         set_tax(sale, data["tax"])
         changed.append("tax")
+    if data.get("tax_calculation") and data["tax_calculation"] != sale.tax_calculation:
+        sale.tax_calculation = data["tax_calculation"]
+        changed.append("tax_calculation")
+    if "tax_amount" in data and data["tax_amount"] != sale.tax_amount:  # null: none given
+        sale.tax_amount = data["tax_amount"]
+        changed.append("tax_amount")
+    was_inclusive = sale.prices_include_tax
     simple = ("discount", "discount_type", "prices_include_tax", "shipping_cost", "tax_shipping", "channel",
               "external_id", "sold_at", "note", "staff_note", "tags", "currency", "delivery_mode", "delivery_note")
     for name in simple:
@@ -170,6 +202,11 @@ def sale_update(*, sale: Sale, user, data: dict[str, Any]) -> Sale:
             if getattr(sale, name) != value:
                 setattr(sale, name, value)
                 changed.append(name)
+    if "currency" in changed or given_rate is not None:
+        rate = sale_rate(currency=sale.currency, sold_at=sale.sold_at, given=given_rate)
+        if rate != sale.exchange_rate:
+            sale.exchange_rate = rate
+            changed.append("exchange_rate")
     if "payment_mode" in data and (data["payment_mode"] or None) != sale.payment_mode:  # null: not stated
         sale.payment_mode = data["payment_mode"] or None
         changed.append("payment_mode")
@@ -182,15 +219,25 @@ def sale_update(*, sale: Sale, user, data: dict[str, Any]) -> Sale:
             for item in new_items:
                 if item.warehouse_id == old_warehouse_id:
                     item.warehouse = sale.warehouse
+    if "price_list" in data and data["price_list"] != sale.price_list:
+        sale.price_list = data["price_list"]  # null: the customer's or channel's list prices the next items
+        changed.append("price_list")
+    if "discount_code" in data and (data["discount_code"] or "").strip() != sale.discount_code:
+        sale.discount_code = (data["discount_code"] or "").strip()
+        changed.append("discount_code")
     if "items" in data:
         new_items = build_items(sale, data["items"])
         changed.append("items")
 
     if new_items is not None or REPRICING_FIELDS & set(data):
         items = new_items if new_items is not None else old_items
-        for item in items:
-            item.tax_rate = sale.tax_rate
-        apply_pricing(sale, items)
+        if "items" not in data:
+            for item in items:
+                # A line that followed the sale's prices_include_tax follows it still; one that differed keeps its own.
+                if item.tax_included == was_inclusive:
+                    item.tax_included = sale.prices_include_tax
+        candidates = promotion_candidates(sale, items)
+        replace_applied(sale, price_sale(sale, items, candidates))
         if new_items is not None:
             if sale.holds_reservation:
                 stock.stock_rebalance(
@@ -202,7 +249,7 @@ def sale_update(*, sale: Sale, user, data: dict[str, Any]) -> Sale:
             sale.cancellation_status = CancellationStatus.NONE  # the new lines have nothing cancelled
         else:
             SaleItem.objects.bulk_update(
-                items, ["tax_rate", "subtotal", "discount_total", "tax_total", "net_total", "total"]
+                items, ["tax_rate", "tax_included", "subtotal", "discount_total", "tax_total", "net_total", "total"]
             )
     sale.save()
     if new_items is not None or REPRICING_FIELDS & set(data):

@@ -176,22 +176,20 @@ def record_fulfilment(
         sequence = (sale.fulfillments.aggregate(last=Max("sequence"))["last"] or 0) + 1
     tracking_url = tracking_url or tracking_url_for(carrier, tracking_code)
     start = first_tracking_status(sale.delivery_mode)
+    # One that already arrived (a sale completed) is written as arrived, its two steps in its tracking.
+    status = arrived_tracking_status(sale.delivery_mode) if arrived else start
     fulfillment = Fulfillment.objects.create(
-        sale=sale, sequence=sequence, number=f"{sale.reference}-F{sequence}", status=start,
+        sale=sale, sequence=sequence, number=f"{sale.reference}-F{sequence}", status=status,
         delivery_mode=sale.delivery_mode, carrier=carrier, tracking_code=tracking_code, tracking_url=tracking_url,
-        expected_at=expected_at, note=note, user=_user(user),
+        expected_at=expected_at, note=note, user=_user(user), delivered_at=now if arrived else None,
     )
     FulfillmentLine.objects.bulk_create(
         FulfillmentLine(fulfillment=fulfillment, item_id=pk, quantity=units) for pk, units in requested.items()
     )
-    events = [TrackingEvent(fulfillment=fulfillment, status=start, occurred_at=now, user=_user(user))]
-    if arrived:
-        fulfillment.status = arrived_tracking_status(sale.delivery_mode)
-        fulfillment.delivered_at = now
-        fulfillment.save(update_fields=["status", "delivered_at"])
-        events.append(TrackingEvent(fulfillment=fulfillment, status=fulfillment.status, occurred_at=now,
-                                    user=_user(user)))
-    TrackingEvent.objects.bulk_create(events)
+    TrackingEvent.objects.bulk_create(
+        TrackingEvent(fulfillment=fulfillment, status=step, occurred_at=now, user=_user(user))
+        for step in dict.fromkeys([start, status])
+    )
     changed = []
     for pk, units in requested.items():
         item = items[pk]

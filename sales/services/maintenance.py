@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import DateTimeField, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -27,22 +28,26 @@ from sales.models import (
     SaleEventType,
     SaleItem,
     SaleMonthlyTotal,
+    SalePromotion,
     SaleStatus,
 )
-from sales.rollup_triggers import PG_ROW_TRIGGERS, ROLLUP_TRIGGERS
-from sales.services._common import apply_pricing, log_event, sale_lock
+from sales.rollup_triggers import PG_ROW_TRIGGERS, ROLLUP_TRIGGERS, base_amount_sql
+from sales.services._common import log_event, sale_lock
 from sales.services.payments import derive_payment_status, sale_refresh_payments
+from sales.services.promotions import price_sale, replace_applied, stored_candidates
 from sales.services.returns import returned_total_of
 from sales.services.transitions import sale_cancel
 from salesproject.db import retry_on_transient_db_errors
-from salesproject.money import ZERO, quantize
+from salesproject.money import ZERO, minor_units, quantize
 
 # A pending sale nobody confirmed in time: no customer request, fraud, stock problem or declined
 # payment is known, so the honest reason is "other", with a note saying it went stale.
 STALE_CANCEL_REASON = CancelReason.OTHER
 
-SALE_TOTAL_FIELDS = ("subtotal", "discount_total", "shipping_tax", "tax_total", "grand_total", "returned_total")
-ITEM_TOTAL_FIELDS = ("subtotal", "discount_total", "tax_total", "net_total", "total")
+SALE_TOTAL_FIELDS = (
+    "subtotal", "discount_total", "shipping_tax", "tax_total", "grand_total", "returned_total", "tax_lines"
+)
+ITEM_TOTAL_FIELDS = ("subtotal", "discount_total", "tax_total", "net_total", "total", "tax_rate")
 
 
 # --- stale pending sales ---------------------------------------------------------------
@@ -119,11 +124,12 @@ class TotalsDrift:
         return f"{self.reference}: {', '.join(parts)}"
 
 
-def _reprice(sale: Sale, items: Sequence[SaleItem]) -> TotalsDrift | None:
-    """Price the sale's stored lines (in place, not saved) and say what differs from what was stored."""
+def _reprice(sale: Sale, items: Sequence[SaleItem]) -> tuple[TotalsDrift | None, list[SalePromotion]]:
+    """Price the sale's stored lines (in place, not saved) with the promotions it was priced with; say what
+    differs from what was stored, and give the promotions as applied now (unsaved rows)."""
     stored_sale = {name: getattr(sale, name) for name in SALE_TOTAL_FIELDS}
     stored_items = [tuple(getattr(item, name) for name in ITEM_TOTAL_FIELDS) for item in items]
-    apply_pricing(sale, items)
+    promoted = price_sale(sale, items, stored_candidates(sale, items))
     sale.returned_total = returned_total_of(sale=sale, items=items)
     fields = {
         name: (stored_sale[name], getattr(sale, name))
@@ -136,8 +142,8 @@ def _reprice(sale: Sale, items: Sequence[SaleItem]) -> TotalsDrift | None:
         if stored != tuple(getattr(item, name) for name in ITEM_TOTAL_FIELDS)
     )
     if not fields and not lines:
-        return None
-    return TotalsDrift(sale_id=sale.pk, reference=sale.reference, fields=fields, items=lines)
+        return None, promoted
+    return TotalsDrift(sale_id=sale.pk, reference=sale.reference, fields=fields, items=lines), promoted
 
 
 def sale_totals_drift(*, sale: Sale) -> TotalsDrift | None:
@@ -147,7 +153,7 @@ def sale_totals_drift(*, sale: Sale) -> TotalsDrift | None:
     `ValidationError` when the stored inputs cannot be priced at all.
     """
     items = [copy.copy(item) for item in sale.items.all()]
-    return _reprice(copy.copy(sale), items)
+    return _reprice(copy.copy(sale), items)[0]
 
 
 @retry_on_transient_db_errors
@@ -160,11 +166,12 @@ def sale_recalculate_totals(*, sale: Sale, user=None) -> TotalsDrift | None:
     """
     sale = sale_lock(sale=sale, for_change=False)  # a repair of stored figures, allowed on a locked sale
     items = list(sale.items.order_by("pk"))
-    drift = _reprice(sale, items)
+    drift, promoted = _reprice(sale, items)
     if drift is None:
         return None
     SaleItem.objects.bulk_update(items, list(ITEM_TOTAL_FIELDS))
     sale.save(update_fields=[*SALE_TOTAL_FIELDS, "updated_at"])
+    replace_applied(sale, promoted)
     status_before = sale.payment_status
     sale_refresh_payments(sale=sale)  # a new grand total can change what the payments amount to
     before = {name: str(stored) for name, (stored, _) in drift.fields.items()}
@@ -213,20 +220,26 @@ def payment_drift(*, sales: QuerySet[Sale] | None = None) -> Iterator[PaymentDri
     The sums are those of `sale_refresh_payments` (successful payments minus
     successful refunds); the repair itself goes through that function.
     """
-    successful = Q(payments__status=PaymentState.SUCCESSFUL)
+    # A sale's own allocations of its successful transactions (a payment may be spread over several sales).
+    successful = Q(payment_allocations__payment__status=PaymentState.SUCCESSFUL)
+    paid = successful & Q(payment_allocations__payment__kind=PaymentKind.PAYMENT)
+    refunded = successful & Q(payment_allocations__payment__kind=PaymentKind.REFUND)
     rows = (
         (sales if sales is not None else Sale.objects.all())
         .order_by("pk")
         .annotate(
-            paid=Sum("payments__amount", filter=successful & Q(payments__kind=PaymentKind.PAYMENT), default=ZERO),
-            refunded=Sum("payments__amount", filter=successful & Q(payments__kind=PaymentKind.REFUND), default=ZERO),
+            paid=Sum("payment_allocations__amount", filter=paid, default=ZERO),
+            refunded=Sum("payment_allocations__amount", filter=refunded, default=ZERO),
         )
         .values_list(
-            "pk", "reference", "grand_total", "returned_total", "paid_total", "payment_status", "paid", "refunded"
+            "pk", "reference", "currency", "grand_total", "returned_total", "paid_total", "payment_status", "paid",
+            "refunded",
         )
     )
-    for pk, reference, grand_total, returned, paid_total, status, paid, refunded in rows.iterator(chunk_size=2000):
-        expected_total = quantize(paid - refunded)
+    for pk, reference, currency, grand_total, returned, paid_total, status, paid, refunded in rows.iterator(
+        chunk_size=2000
+    ):
+        expected_total = quantize(paid - refunded, currency)
         expected_status = derive_payment_status(net_total=grand_total - returned, paid=paid, refunded=refunded)
         if (paid_total, status) != (expected_total, expected_status):
             yield PaymentDrift(
@@ -276,7 +289,7 @@ def sale_reconcile_payments(*, sale: Sale | int, user=None) -> PaymentDrift | No
 # The triggers that keep `SaleDailyTotal` and `SaleMonthlyTotal` exact (`ROLLUP_TRIGGERS`, per database), and
 # the deferred ones (PostgreSQL): they run at COMMIT unless set IMMEDIATE.
 DEFERRED_ROLLUP_TRIGGERS = PG_ROW_TRIGGERS
-ROLLUP_FIGURES = ("count", "grand_total", "paid_total")
+ROLLUP_FIGURES = ("count", "grand_total", "paid_total", "grand_total_base", "paid_total_base")
 DAY_OF_SALE = {"postgresql": "(created_at AT TIME ZONE 'UTC')::date", "sqlite": "date(created_at)"}
 MONTH_OF_SALE = {
     "postgresql": "date_trunc('month', created_at AT TIME ZONE 'UTC')::date",
@@ -290,35 +303,46 @@ ROLLUP_LEVELS = {
 
 # One statement per level, so one snapshot each: the sales grouped as the rollup groups them, joined
 # to the rollup, keeping the keys that differ (two LEFT JOIN halves rather than a FULL OUTER JOIN,
-# which SQLite has only since 3.39). ROUND: SQLite adds decimals up as doubles.
+# which SQLite has only since 3.39). ROUND(…, 3): SQLite adds decimals up as doubles (three decimals: KWD).
+# The base sums are each sale's amount converted with its own rate and rounded to the base currency's
+# minor units (`sales.rollup_triggers.BASE_AMOUNT_SQL`, with the current `SALES_BASE_CURRENCY`).
 ROLLUP_DRIFT_SQL = """
 WITH actual AS (
-    SELECT {bucket} AS bucket, seller_id, status, COUNT(*) AS n,
-           ROUND(SUM(grand_total), 2) AS grand_total, ROUND(SUM(paid_total), 2) AS paid_total
+    SELECT {bucket} AS bucket, seller_id, status, currency, COUNT(*) AS n,
+           ROUND(SUM(grand_total), 3) AS grand_total, ROUND(SUM(paid_total), 3) AS paid_total,
+           ROUND(SUM({grand_base}), 3) AS grand_total_base, ROUND(SUM({paid_base}), 3) AS paid_total_base
     FROM sales_sale
-    GROUP BY 1, 2, 3
+    GROUP BY 1, 2, 3, 4
 )
-SELECT a.bucket, a.seller_id, a.status,
-       r.count, ROUND(r.grand_total, 2), ROUND(r.paid_total, 2), a.n, a.grand_total, a.paid_total
+SELECT a.bucket, a.seller_id, a.status, a.currency,
+       r.count, ROUND(r.grand_total, 3), ROUND(r.paid_total, 3), ROUND(r.grand_total_base, 3),
+       ROUND(r.paid_total_base, 3),
+       a.n, a.grand_total, a.paid_total, a.grand_total_base, a.paid_total_base
 FROM actual AS a
-LEFT JOIN {table} AS r ON r.{column} = a.bucket AND r.seller_id = a.seller_id AND r.status = a.status
+LEFT JOIN {table} AS r
+    ON r.{column} = a.bucket AND r.seller_id = a.seller_id AND r.status = a.status AND r.currency = a.currency
 WHERE r.count IS NULL OR r.count <> a.n
-   OR ROUND(r.grand_total, 2) <> a.grand_total OR ROUND(r.paid_total, 2) <> a.paid_total
+   OR ROUND(r.grand_total, 3) <> a.grand_total OR ROUND(r.paid_total, 3) <> a.paid_total
+   OR ROUND(r.grand_total_base, 3) <> a.grand_total_base OR ROUND(r.paid_total_base, 3) <> a.paid_total_base
 UNION ALL
-SELECT r.{column}, r.seller_id, r.status,
-       r.count, ROUND(r.grand_total, 2), ROUND(r.paid_total, 2), NULL, NULL, NULL
+SELECT r.{column}, r.seller_id, r.status, r.currency,
+       r.count, ROUND(r.grand_total, 3), ROUND(r.paid_total, 3), ROUND(r.grand_total_base, 3),
+       ROUND(r.paid_total_base, 3), NULL, NULL, NULL, NULL, NULL
 FROM {table} AS r
 WHERE NOT EXISTS (
-    SELECT 1 FROM actual AS a WHERE a.bucket = r.{column} AND a.seller_id = r.seller_id AND a.status = r.status
+    SELECT 1 FROM actual AS a
+    WHERE a.bucket = r.{column} AND a.seller_id = r.seller_id AND a.status = r.status AND a.currency = r.currency
 )
-ORDER BY 1, 2, 3
+ORDER BY 1, 2, 3, 4
 """
+
+Figures = tuple[int, Decimal, Decimal, Decimal, Decimal]
 
 
 @dataclass(frozen=True)
 class RollupDrift:
-    """A (day, seller, status) key — or (month, …) — where the rollup differs from the sales:
-    (count, grand_total, paid_total).
+    """A (day, seller, status, currency) key — or (month, …) — where the rollup differs from the sales:
+    (count, grand_total, paid_total, grand_total_base, paid_total_base).
 
     `level` is "day" (`SaleDailyTotal`) or "month" (`SaleMonthlyTotal`, `day` its first day).
     `stored` is None when the rollup has no row for the key, `actual` when no sale has it.
@@ -327,13 +351,14 @@ class RollupDrift:
     day: date
     seller_id: int
     status: str
-    stored: tuple[int, Decimal, Decimal] | None
-    actual: tuple[int, Decimal, Decimal] | None
+    stored: Figures | None
+    actual: Figures | None
     level: str = "day"
+    currency: str = ""
 
     def __str__(self) -> str:
         when = f"month {self.day:%Y-%m}" if self.level == "month" else str(self.day)
-        key = f"{when} seller {self.seller_id} {self.status}"
+        key = f"{when} seller {self.seller_id} {self.status} {self.currency}"
         if self.stored is None or self.actual is None:
             figures = self.actual or self.stored
             what = "missing" if self.stored is None else "no such sales"
@@ -359,12 +384,17 @@ class RollupAudit:
         return not self.triggers_off and len(self.drift) == self.fixed
 
 
-def _money(value) -> Decimal:
-    return quantize(Decimal(str(value)))
-
-
-def _figures(count, grand_total, paid_total) -> tuple[int, Decimal, Decimal] | None:
-    return None if count is None else (int(count), _money(grand_total), _money(paid_total))
+def _figures(currency, count, grand_total, paid_total, grand_base, paid_base) -> Figures | None:
+    if count is None:
+        return None
+    base = settings.SALES_BASE_CURRENCY
+    return (
+        int(count),
+        quantize(Decimal(str(grand_total)), currency),
+        quantize(Decimal(str(paid_total)), currency),
+        quantize(Decimal(str(grand_base)), base),
+        quantize(Decimal(str(paid_base)), base),
+    )
 
 
 def rollup_triggers_off() -> list[str]:
@@ -394,7 +424,14 @@ def _fire_pending_rollup_triggers() -> None:
 
 def _rollup_drift(level: str) -> list[RollupDrift]:
     model, column, bucket = ROLLUP_LEVELS[level]
-    sql = ROLLUP_DRIFT_SQL.format(bucket=bucket[connection.vendor], table=model._meta.db_table, column=column)
+    vendor, places = connection.vendor, minor_units(settings.SALES_BASE_CURRENCY)
+    sql = ROLLUP_DRIFT_SQL.format(
+        bucket=bucket[vendor],
+        table=model._meta.db_table,
+        column=column,
+        grand_base=base_amount_sql(vendor, "grand_total", "exchange_rate", places),
+        paid_base=base_amount_sql(vendor, "paid_total", "exchange_rate", places),
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql)
         rows = cursor.fetchall()
@@ -403,8 +440,9 @@ def _rollup_drift(level: str) -> list[RollupDrift]:
             day=row[0] if isinstance(row[0], date) else date.fromisoformat(row[0]),  # SQLite: text
             seller_id=row[1],
             status=row[2],
-            stored=_figures(*row[3:6]),
-            actual=_figures(*row[6:9]),
+            currency=row[3],
+            stored=_figures(row[3], *row[4:9]),
+            actual=_figures(row[3], *row[9:14]),
             level=level,
         )
         for row in rows
@@ -417,7 +455,7 @@ def _rewrite_rollup(level: str, drift: list[RollupDrift]) -> None:
     for start in range(0, len(gone), 500):
         keys = Q()
         for entry in gone[start : start + 500]:
-            keys |= Q(**{column: entry.day}, seller_id=entry.seller_id, status=entry.status)
+            keys |= Q(**{column: entry.day}, seller_id=entry.seller_id, status=entry.status, currency=entry.currency)
         model.objects.filter(keys).delete()
     model.objects.bulk_create(
         [
@@ -425,6 +463,7 @@ def _rewrite_rollup(level: str, drift: list[RollupDrift]) -> None:
                 **{column: entry.day},
                 seller_id=entry.seller_id,
                 status=entry.status,
+                currency=entry.currency,
                 **dict(zip(ROLLUP_FIGURES, entry.actual, strict=True)),
             )
             for entry in drift
@@ -432,7 +471,7 @@ def _rewrite_rollup(level: str, drift: list[RollupDrift]) -> None:
         ],
         batch_size=1000,
         update_conflicts=True,
-        unique_fields=[column, "seller", "status"],
+        unique_fields=[column, "seller", "status", "currency"],
         update_fields=list(ROLLUP_FIGURES),
     )
 
@@ -448,7 +487,7 @@ def audit_sale_daily_totals(*, fix: bool = False) -> RollupAudit:
     a sale writer committing meanwhile waits in its trigger, before its commit,
     and applies its change on top of the repaired rows, so nothing is lost or
     counted twice. Triggers missing or disabled are reported, never repaired here
-    (re-run migration 0006's install, or ENABLE them): the rollup would drift again.
+    (re-run migration 0012's install, or ENABLE them): the rollup would drift again.
     """
     _fire_pending_rollup_triggers()
     if fix and connection.vendor == "postgresql":

@@ -27,7 +27,6 @@ from sales.models import (
 )
 from sales.services._common import (
     allowed_statuses,
-    apply_pricing,
     build_event,
     check_transition,
     copy_address,
@@ -41,6 +40,7 @@ from sales.services._common import (
 from sales.services.commands import ItemData, ItemQuantity, NewSale
 from sales.services.editing import sale_create
 from sales.services.payments import derive_payment_status, sale_refresh_payments
+from sales.services.promotions import price_sale, replace_applied, stored_candidates
 from sales.services.returns import returned_total_of
 from salesproject.db import retry_on_transient_db_errors
 from salesproject.errors import ValidationError
@@ -91,7 +91,8 @@ def sale_cancel_items(
         for pk, units in requested.items():
             items[pk].quantity_cancelled -= units
     else:
-        apply_pricing(sale, list(items.values()))  # a fixed order discount above what is left: 400, nothing written
+        # Priced again with the promotions it was priced with (a fixed order discount above what is left: 400).
+        promoted = price_sale(sale, list(items.values()), stored_candidates(sale, list(items.values())))
         # Units returned before were charged at the old prices of their lines: what they are worth now.
         sale.returned_total = returned_total_of(sale=sale, items=items.values())
 
@@ -111,6 +112,7 @@ def sale_cancel_items(
 
     if not everything:
         SaleItem.objects.bulk_update(list(items.values()), ["quantity_cancelled", *PRICED_ITEM_FIELDS])
+        replace_applied(sale, promoted)
     sale.cancellation_status = CancellationStatus.FULL if everything else CancellationStatus.PARTIAL
     sale.save()
     cancelled = [{"item": pk, "sku": items[pk].sku, "quantity": units} for pk, units in requested.items()]
@@ -155,8 +157,9 @@ def sale_split(*, sale: Sale | int, user, lines: Sequence[ItemQuantity]) -> Sale
         item.quantity -= units
     kept = [item for item in items.values() if item.quantity > 0]
     gone = [item for item in items.values() if item.quantity == 0]  # moved whole, nothing cancelled
-    apply_pricing(sale, kept)  # a fixed order discount above what is left: 400, nothing written
-    apply_pricing(new_sale, new_items)
+    # Both priced with the promotions the sale had (a fixed order discount above what is left: 400).
+    kept_promotions = price_sale(sale, kept, stored_candidates(sale, kept))
+    new_promotions = price_sale(new_sale, new_items, stored_candidates(sale, new_items))
     new_sale.payment_status = derive_payment_status(net_total=new_sale.net_total, paid=ZERO, refunded=ZERO)
 
     insert_sale(new_sale, None)
@@ -165,6 +168,8 @@ def sale_split(*, sale: Sale | int, user, lines: Sequence[ItemQuantity]) -> Sale
         SaleItem.objects.filter(pk__in=[item.pk for item in gone]).delete()
     SaleItem.objects.bulk_update(kept, ["quantity", "discount", *PRICED_ITEM_FIELDS])
     sale.save()
+    replace_applied(sale, kept_promotions)
+    replace_applied(new_sale, new_promotions)
     if sale.holds_reservation:
         stock_move_reservation(
             lines=[
@@ -200,6 +205,7 @@ def _split_sale(sale: Sale) -> Sale:
         channel_id=sale.channel_id,
         warehouse_id=sale.warehouse_id,
         currency=sale.currency,
+        exchange_rate=sale.exchange_rate,  # a part of the same sale: the rate it was sold at
         discount=sale.discount if percent else ZERO,
         discount_type=sale.discount_type,
         tax_id=sale.tax_id,
@@ -213,6 +219,8 @@ def _split_sale(sale: Sale) -> Sale:
         delivery_mode=sale.delivery_mode,
         payment_mode=sale.payment_mode,
         delivery_note=sale.delivery_note,
+        price_list_id=sale.price_list_id,
+        discount_code=sale.discount_code,
         sold_at=sale.sold_at,
         tags=list(sale.tags),
     )
@@ -227,7 +235,7 @@ def _split_item(item: SaleItem, new_sale: Sale, units: int) -> SaleItem:
     clone.quantity = units
     clone.quantity_cancelled = clone.quantity_fulfilled = clone.quantity_returned = 0
     if item.discount_type == DiscountType.FIXED and item.discount:
-        share = quantize(item.discount * units / item.quantity_active)
+        share = quantize(item.discount * units / item.quantity_active, new_sale.currency)
         clone.discount = share
         item.discount -= share
     return clone
@@ -303,7 +311,7 @@ def _clone_item(item: SaleItem, units: int, *, exchange: bool) -> ItemData:
                         product_group=item.product_group)
     discount: Decimal = item.discount
     if item.discount_type == DiscountType.FIXED and item.discount:
-        discount = quantize(item.discount * units / item.quantity)
+        discount = quantize(item.discount * units / item.quantity, item.sale.currency)
     return ItemData(
         quantity=units, variant=item.variant, unit_price=item.unit_price, discount=discount,
         discount_type=item.discount_type, warehouse=item.warehouse, product_group=item.product_group,

@@ -33,6 +33,7 @@ from sales.services._common import (
 )
 from sales.services.fulfilment import fulfil_everything_left
 from sales.services.payments import sale_refresh_payments, sale_refund_money
+from sales.services.promotions import count_usage, give_back_usage
 from salesproject.db import retry_on_transient_db_errors
 from salesproject.errors import ValidationError
 
@@ -110,6 +111,7 @@ def sale_confirm(*, sale: Sale, user) -> Sale:
     """Pending → confirmed: the reserved units leave the warehouse."""
     sale = sale_lock(sale=sale)
     check_transition(sale, "confirm", user)
+    count_usage(sale, sale.applied_promotions.values_list("promotion_id", flat=True))  # after the sale, before stock
     _advance(sale, list(sale.items.all()), ("confirm",), user=user)
     return sale
 
@@ -154,6 +156,7 @@ def sale_cancel(*, sale: Sale, user, reason: str = CancelReason.OTHER, note: str
         )
     sale = sale_lock(sale=sale)
     check_transition(sale, "cancel", user)
+    give_back_usage(sale)  # its promotions' uses, if nothing went out yet
     items = list(sale.items.all())
     if sale.holds_reservation:
         stock.stock_release(lines=stock_lines(items), sale=sale, user=user, reason=stock_reason(sale, "cancelled"))

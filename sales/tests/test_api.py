@@ -988,7 +988,8 @@ def test_patch_customer_of_a_pending_sale_copies_the_new_customers_addresses(api
 
 def test_create_keeps_billing_and_shipping_addresses_tags_notes_and_external_id(api_client, seller):
     body = create_sale(
-        api_client(seller), line(stocked_variant(5), 1), external_id="5875814957289", currency="eur",
+        api_client(seller), line(stocked_variant(5), 1, unit_price="9.50"), external_id="5875814957289",
+        currency="eur", exchange_rate="1.08",
         billing_address={"name": "Acme", "line1": "Via Roma 1", "city": "Milano", "postal_code": "20100",
                          "country": "IT"},
         shipping_address={"name": "Acme WH", "city": "Torino", "country": "IT"},
@@ -1218,8 +1219,8 @@ def sales_with_three_items(seller, count: int) -> None:
 
 
 # token + user, count, sales joined with seller/customer/channel/warehouse/tax, items joined with their references,
-# the sales split off them
-LIST_QUERIES = 5
+# the sales split off them, the promotions applied to them
+LIST_QUERIES = 6
 
 
 @pytest.mark.parametrize("count", [5, 30])
@@ -1256,8 +1257,8 @@ def test_detail_queries_do_not_grow_with_the_number_of_payments(count, api_clien
         sale_record_payment(sale=sale, amount=D("0.01"), user=UserFactory())
     client = api_client(seller)
 
-    # token + user, sale with its references, items, payments with users, the sales split off it
-    with django_assert_max_num_queries(5):
+    # token + user, sale with its references, items, payments with users, the sales split off it, its promotions
+    with django_assert_max_num_queries(6):
         response = client.get(url(sale))
 
     assert len(response.json()["payments"]) == count

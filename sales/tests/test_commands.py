@@ -14,7 +14,16 @@ from inventory.services.audit import inventory_drift
 from inventory.tests.factories import stocked_variant
 from payments.models import Payment
 from sales.management.commands.cancel_stale_sales import parse_duration
-from sales.models import CancelReason, PaymentStatus, Sale, SaleEvent, SaleEventType, SaleItem, SaleStatus
+from sales.models import (
+    CancelReason,
+    PaymentStatus,
+    Sale,
+    SaleEvent,
+    SaleEventType,
+    SaleItem,
+    SalePromotion,
+    SaleStatus,
+)
 from sales.services import ItemData, sale_confirm, sale_record_payment, sale_submit
 from sales.services.maintenance import (
     STALE_CANCEL_REASON,
@@ -70,15 +79,24 @@ def test_unknown_option_is_a_command_error(name):
 
 
 def test_seed_demo_builds_consistent_data_through_the_services():
-    out, _ = run("seed_demo", "--sales", "16")
+    out, _ = run("seed_demo", "--sales", "40")  # enough for every status, currency and promotion
 
     assert "Demo data ready" in out
-    assert Sale.objects.count() >= 12  # a few may be refused for stock, never most
+    assert Sale.objects.count() >= 30  # a few may be refused for stock, never most
     assert len({s for s in Sale.objects.values_list("status", flat=True)}) >= 4
     assert inventory_drift() == []
     assert all(sale_totals_drift(sale=sale) is None for sale in Sale.objects.prefetch_related("items"))
     assert list(payment_drift()) == []
     assert all(sale.events.filter(type=SaleEventType.CREATED).exists() for sale in Sale.objects.all())
+    # money: several currencies at their rates, promotions, a tax charged by its components
+    assert set(Sale.objects.values_list("currency", flat=True)) >= {"USD", "EUR", "GBP"}
+    assert not Sale.objects.exclude(currency="USD").filter(exchange_rate=1).exists()
+    assert Sale.objects.filter(currency="EUR", price_list__code="eu-web-eur").exists()
+    assert SalePromotion.objects.exists()
+    assert any(
+        {line["jurisdiction"] for line in sale.tax_lines} >= {"state", "county", "city"}
+        for sale in Sale.objects.filter(tax__components__isnull=False).distinct()
+    )
 
 
 def test_seed_demo_if_empty_leaves_a_database_with_sales_alone():

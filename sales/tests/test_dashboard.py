@@ -20,7 +20,7 @@ from inventory.models import StockLevel
 from inventory.tests.factories import stocked_variant
 from sales import dashboard
 from sales import services as sale_services
-from sales.models import SaleStatus
+from sales.models import ExchangeRate, SaleStatus
 from sales.services import ItemData
 from sales.tests.factories import StaffFactory, UserFactory
 from salesproject import settings as project_settings
@@ -209,15 +209,28 @@ def test_revenue_per_day_lists_every_day_oldest_first_with_zeros(db, warehouse):
     assert sum(d.sales for d in days) == 3
 
 
-def test_money_of_another_currency_is_never_added(db, warehouse):
-    sell("10.00", sold_at=today_at(1))
-    sell("99.00", sold_at=today_at(1), currency="EUR")
+def test_money_of_another_currency_is_converted_per_sale_with_its_own_rate(db, warehouse):
+    ExchangeRate.objects.create(currency="EUR", rate=D("1.08375000"), valid_from=today_at(0, days_ago=60))
+    ExchangeRate.objects.create(currency="JPY", rate=D("0.00673100"), valid_from=today_at(0, days_ago=60))
+    variant = stocked_variant(50, sku="FX")
+    sell("10.00", sold_at=today_at(1), variant=variant)
+    sell("99.99", sold_at=today_at(1), currency="EUR", variant=variant)  # 108.364... → 108.36
+    sell("0.02", sold_at=today_at(1), currency="EUR", variant=variant)  # 0.021675 → 0.02
+    sell("1500", sold_at=today_at(1), currency="JPY", variant=variant)  # 10.0965 → 10.10
 
-    usd = dashboard.revenue_periods(currency="USD")[0]
-    eur = dashboard.revenue_periods(currency="EUR")[0]
+    [today, *_] = dashboard.revenue_periods()
 
-    assert (usd.revenue, eur.revenue) == (D("10.00"), D("99.00"))
-    assert dashboard.dashboard_currencies() == ["USD", "EUR"]
+    assert (today.revenue, today.sales) == (D("128.48"), 4)  # 10.00 + 108.36 + 0.02 + 10.10, never 1609.01
+    assert dashboard.revenue_per_day()[-1].revenue == D("128.48")
+    assert [(p.sku, p.revenue) for p in dashboard.top_products()] == [("FX", D("128.48"))]
+    confirmed = {row.status: row.total for row in dashboard.sales_by_status()}[SaleStatus.CONFIRMED]
+    assert confirmed == D("128.48")
+    assert dashboard.revenue_periods(currency="EUR")[0].revenue == D("108.38")
+    assert [(c.currency, c.sales, c.revenue, c.revenue_base) for c in dashboard.currency_figures()] == [
+        ("USD", 1, D("10.00"), D("10.00")),
+        ("EUR", 2, D("100.01"), D("108.38")),
+        ("JPY", 1, D("1500"), D("10.10")),
+    ]
 
 
 def test_sales_by_status_lists_every_status(db, warehouse):
@@ -279,6 +292,7 @@ def test_the_page_shows_the_figures(client, warehouse):
     assert "12.34 USD" in page
     assert page.count("<rect ") == 30
     assert 'id="top-products"' in page and 'id="sales-by-status"' in page and 'id="low-stock"' in page
+    assert 'id="sales-by-currency"' in page and "12.34 USD" in page.split('id="sales-by-currency"')[1]
 
 
 def test_the_page_asks_a_fixed_number_of_queries(client, warehouse, django_assert_num_queries):
@@ -295,11 +309,11 @@ def test_the_page_asks_a_fixed_number_of_queries(client, warehouse, django_asser
     assert response.status_code == 200
 
 
-def test_an_unknown_currency_falls_back_to_the_default(client, warehouse):
+def test_the_figures_are_in_the_base_currency_whatever_the_query(client, warehouse):
     response = client.get(URL + "?currency=<script>")
 
     assert response.status_code == 200
-    assert response.context["currency"] == "USD"
+    assert response.context["currency"] == "USD"  # SALES_BASE_CURRENCY
 
 
 # --- the chart -------------------------------------------------------------------------------------------------

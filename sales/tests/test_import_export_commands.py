@@ -17,7 +17,7 @@ from inventory.models import StockLevel, StockMovement
 from inventory.tests.factories import WarehouseFactory, default_warehouse, stocked_variant
 from sales import services
 from sales.csv_io import EXPORT_COLUMNS
-from sales.models import Fulfillment, Sale, SaleEvent, SaleItem, SaleStatus
+from sales.models import ExchangeRate, Fulfillment, Sale, SaleEvent, SaleItem, SaleStatus
 from sales.services import ItemData
 from sales.tests.factories import CarrierFactory, ChannelFactory, SaleFactory, TaxRateFactory, UserFactory
 
@@ -153,6 +153,8 @@ def delete_sales() -> None:
 def catalogue(db):
     """Three stocked variants in the default warehouse, a second warehouse, and reference data."""
     default_warehouse()
+    # The EUR sale (and its re-import) takes this rate to the base currency.
+    ExchangeRate.objects.create(currency="EUR", rate=D("1.08000000"), valid_from=timezone.now() - timedelta(days=400))
     return {
         "a": stocked_variant(100, sku="A-1", price=D("80.00")),
         "b": stocked_variant(100, sku="B-1", price=D("90.00")),
@@ -220,7 +222,8 @@ def every_status(catalogue, seller):
             reference="R-DRAFT",
             currency="EUR",
             external_id="ext-9",
-            items=[ItemData(variant=cat["c"], quantity=1)],
+            # Outside the base currency a line states its price (or takes it from a price list in EUR).
+            items=[ItemData(variant=cat["c"], quantity=1, unit_price=D("9.50"))],
         ),
     )
     shipped = services.sale_create(

@@ -1,7 +1,7 @@
 """The list built from rows says exactly what SaleListSerializer says about the same sales."""
 
 import json
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -113,9 +113,23 @@ MONEY_CASES = [Decimal("0.00"), Decimal("-0.00"), Decimal("12.30"), Decimal("5")
 
 @pytest.mark.parametrize("value", MONEY_CASES, ids=str)
 def test_fast_money_says_what_drf_says(value):
-    assert representation.money(value) == serializers.DecimalField(max_digits=14, decimal_places=2).to_representation(
-        value
-    )
+    drf = serializers.DecimalField(max_digits=15, decimal_places=2, rounding=ROUND_HALF_UP)  # money rounds half-up
+    assert representation.money(value) == drf.to_representation(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "currency", "text"),
+    [
+        (Decimal("1500.000"), "JPY", "1500"),
+        (Decimal("1499.5"), "JPY", "1500"),
+        (Decimal("1.5"), "KWD", "1.500"),
+        (Decimal("15"), "USD", "15.00"),
+        (Decimal("10.005"), "EUR", "10.01"),
+        (Decimal("2.345"), "XYZ", "2.35"),  # a code ISO does not know: two decimals
+    ],
+)
+def test_money_is_written_in_its_currencys_minor_units(value, currency, text):
+    assert representation.money(value, currency) == text
 
 
 @pytest.mark.parametrize("zone", ["UTC", "Europe/Rome", "America/St_Johns"])

@@ -269,7 +269,8 @@ def test_the_currency_of_a_sale_with_a_payment_cannot_change(api_client, seller,
 
     assert (error(response, 409)["code"], error(response, 409)["attr"]) == ("sale_locked", "currency")
     assert Sale.objects.get(pk=paid.pk).currency == "USD"
-    assert client.patch(f"{SALES}{unpaid.pk}/", {"currency": "EUR"}, format="json").json()["currency"] == "EUR"
+    changed = client.patch(f"{SALES}{unpaid.pk}/", {"currency": "EUR", "exchange_rate": "1.08"}, format="json").json()
+    assert (changed["currency"], changed["exchange_rate"]) == ("EUR", "1.08000000")
 
 
 # --- the ledger of a deleted sale stays its seller's -------------------------------------------

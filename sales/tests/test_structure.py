@@ -464,7 +464,9 @@ def test_split_copies_the_sale_fields(seller, warehouse, shirt):
     channel, tax = ChannelFactory(), TaxRateFactory()
     address = {"name": "Ada", "line1": "1 Main St", "city": "Rome", "country": "IT"}
     sale = make_sale(
-        seller, (shirt, 3), customer=customer, channel=channel, tax=tax, prices_include_tax=True, currency="EUR",
+        seller, ItemData(variant=shirt, quantity=3, unit_price=D("9.50")), customer=customer, channel=channel,
+        tax=tax, prices_include_tax=True, currency="EUR",
+        exchange_rate=D("1.08000000"),
         billing_address=address, shipping_address=address, delivery_mode="pickup", payment_mode="in_store",
         delivery_note="ring twice", tax_shipping=True, shipping_cost=D("2.00"),
     )
@@ -472,7 +474,7 @@ def test_split_copies_the_sale_fields(seller, warehouse, shirt):
     new = fresh(services.sale_split(sale=sale, user=seller, lines=units((line(sale, shirt), 1))))
 
     for field in (
-        "seller_id", "customer_id", "channel_id", "warehouse_id", "currency", "tax_id", "tax_rate",
+        "seller_id", "customer_id", "channel_id", "warehouse_id", "currency", "exchange_rate", "tax_id", "tax_rate",
         "prices_include_tax", "tax_shipping", "billing_address", "shipping_address", "shipping_country",
         "delivery_mode", "payment_mode", "delivery_note", "status",
     ):

@@ -17,8 +17,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, connections, transaction
-from django.db.models import Count, F, Sum
-from django.db.models.functions import TruncDate, TruncMonth
+from django.db.models import F
 from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 
@@ -32,12 +31,15 @@ from sales.models import (
     DELETABLE_STATUSES,
     EDITABLE_STATUSES,
     RETURNABLE_STATUSES,
+    REVENUE_STATUSES,
+    ExchangeRate,
     Sale,
     SaleDailyTotal,
     SaleItem,
     SaleMonthlyTotal,
     SaleStatus,
 )
+from sales.rollup_triggers import ROLLUP_TRIGGERS
 from sales.services import ItemData, NewPayment, ReturnLine, sale_record_payment
 from sales.services.maintenance import (
     DEFERRED_ROLLUP_TRIGGERS,
@@ -62,31 +64,98 @@ committed = pytest.mark.django_db(transaction=True)
 # --- helpers ---------------------------------------------------------------------------------------------------------
 
 
+BASE = "USD"  # SALES_BASE_CURRENCY in the tests
+RATES = {"EUR": Decimal("1.08370000"), "JPY": Decimal("0.00673100")}
+
+
+def to_base(amount: Decimal, rate: Decimal) -> Decimal:
+    """One sale's amount in the base currency, as money.md says: converted with its rate, rounded half-up."""
+    return quantize(amount * rate, BASE)
+
+
 def actual_rollup(level: str = "day") -> dict[tuple, tuple]:
-    """The sales grouped as the rollup groups them, through the ORM (independent of the triggers' SQL)."""
-    bucket = TruncDate("created_at", tzinfo=UTC) if level == "day" else TruncMonth("created_at", tzinfo=UTC)
-    rows = (
-        Sale.objects.annotate(bucket=bucket)
-        .order_by()
-        .values_list("bucket", "seller_id", "status")
-        .annotate(n=Count("pk"), grand=Sum("grand_total"), paid=Sum("paid_total"))
-    )
+    """The sales grouped as the rollup groups them, in Python (independent of the triggers' SQL): per
+    (day or month, seller, status, currency) the count, the sums in the currency and the per-sale base sums."""
+    groups: dict[tuple, list] = {}
+    for sale in Sale.objects.order_by("pk"):
+        day = sale.created_at.astimezone(UTC).date()
+        key = (day if level == "day" else day.replace(day=1), sale.seller_id, sale.status, sale.currency)
+        figures = groups.setdefault(key, [0, Decimal(0), Decimal(0), Decimal(0), Decimal(0)])
+        figures[0] += 1
+        figures[1] += sale.grand_total
+        figures[2] += sale.paid_total
+        figures[3] += to_base(sale.grand_total, sale.exchange_rate)
+        figures[4] += to_base(sale.paid_total, sale.exchange_rate)
     return {
-        (bucket if level == "day" else bucket.date(), seller, status): (n, quantize(grand), quantize(paid))
-        for bucket, seller, status, n, grand, paid in rows
+        key: (n, quantize(grand, key[3]), quantize(paid, key[3]), quantize(grand_base, BASE), quantize(paid_base, BASE))
+        for key, (n, grand, paid, grand_base, paid_base) in groups.items()
     }
 
 
 def stored_rollup(level: str = "day") -> dict[tuple, tuple]:
     model = SaleDailyTotal if level == "day" else SaleMonthlyTotal
     return {
-        (getattr(row, level), row.seller_id, row.status): (
+        (getattr(row, level), row.seller_id, row.status, row.currency): (
             row.count,
-            quantize(row.grand_total),
-            quantize(row.paid_total),
+            quantize(row.grand_total, row.currency),
+            quantize(row.paid_total, row.currency),
+            quantize(row.grand_total_base, BASE),
+            quantize(row.paid_total_base, BASE),
         )
         for row in model.objects.all()
     }
+
+
+def expected_summary(sales) -> dict:
+    """The summary's JSON computed in Python from the sales: base figures per sale, then summed."""
+    by_status = {status: [0, Decimal(0)] for status in SaleStatus.values}
+    by_currency: dict[str, list] = {}
+    total_paid = Decimal(0)
+    for sale in sales:
+        net = sale.grand_total - sale.returned_total
+        by_status[sale.status][0] += 1
+        by_status[sale.status][1] += to_base(net, sale.exchange_rate)
+        total_paid += to_base(sale.paid_total, sale.exchange_rate)
+        money = by_currency.setdefault(sale.currency, [0, Decimal(0), Decimal(0)])
+        money[0] += 1
+        money[2] += sale.paid_total
+        if sale.status in REVENUE_STATUSES:
+            money[1] += net
+    return {
+        "total_sales": sum(count for count, _ in by_status.values()),
+        "total_revenue": str(quantize(sum((by_status[s][1] for s in REVENUE_STATUSES), Decimal(0)), BASE)),
+        "total_paid": str(quantize(total_paid, BASE)),
+        "by_status": {
+            status: {"count": count, "total": str(quantize(total, BASE))}
+            for status, (count, total) in by_status.items()
+        },
+        "by_currency": {
+            currency: {
+                "count": count,
+                "total_revenue": str(quantize(revenue, currency)),
+                "total_paid": str(quantize(paid, currency)),
+            }
+            for currency, (count, revenue, paid) in sorted(by_currency.items())
+        },
+    }
+
+
+def as_json(summary: dict) -> dict:
+    return json.loads(json.dumps(SaleSummarySerializer(summary).data))
+
+
+def assert_summary_exact(user, step: str = "") -> None:
+    """The summary from the rollup, from the sales, and computed in Python agree to the minor unit."""
+    scope = selectors.sale_scope(user=user)
+    expected = expected_summary(scope.order_by("pk"))
+    assert as_json(selectors.sale_summary(queryset=scope)) == expected, step  # the sales themselves
+    from_rollup = selectors.sale_summary(queryset=scope, user=user, filters={})
+    assert as_json(from_rollup) == expected, step
+    for currency in expected["by_currency"]:
+        only = selectors.sale_summary(
+            queryset=scope.filter(currency=currency), user=user, filters={"currency": currency}
+        )
+        assert as_json(only)["by_currency"] == {currency: expected["by_currency"][currency]}, step
 
 
 def assert_rollup_exact(step: str = "") -> None:
@@ -94,6 +163,7 @@ def assert_rollup_exact(step: str = "") -> None:
     assert stored_rollup("day") == actual_rollup("day"), step
     assert stored_rollup("month") == actual_rollup("month"), step
     assert audit_sale_daily_totals().drift == [], step
+    assert sum(SaleDailyTotal.objects.values_list("count", flat=True)) == Sale.objects.count(), step
 
 
 def sql_of(context) -> str:
@@ -104,7 +174,7 @@ def fallback_answer(user, params: dict) -> dict:
     """What the summary answers from the sales themselves (no rollup), as JSON."""
     filterset = SaleFilter(QueryDict(urlencode(params, doseq=True)), queryset=selectors.sale_scope(user=user))
     assert filterset.is_valid(), filterset.errors
-    return json.loads(json.dumps(SaleSummarySerializer(selectors.sale_summary(queryset=filterset.qs)).data))
+    return as_json(selectors.sale_summary(queryset=filterset.qs))
 
 
 def at(moment: str) -> datetime:
@@ -127,26 +197,48 @@ class Walk:
         self.boss = StaffFactory(is_superuser=True)
         self.variants = [stocked_variant(10_000, price=Decimal(price)) for price in ("9.99", "25.00", "0.10", "3.33")]
         self.customer = CustomerFactory()
+        for currency, rate in RATES.items():  # the rates a sale snapshots when it is given none
+            ExchangeRate.objects.create(currency=currency, rate=rate, valid_from=at("2000-01-01T00:00:00+00:00"))
+
+    def amount(self, currency: str, cents: int) -> Decimal:
+        """`cents` minor units of a currency whatever its decimals (yen have none)."""
+        return Decimal(cents) if currency == "JPY" else Decimal(cents) / 100
 
     def pick(self, statuses) -> Sale | None:
         candidates = list(Sale.objects.filter(status__in=statuses).order_by("pk"))
         return self.rng.choice(candidates) if candidates else None
 
-    def items(self) -> list[ItemData]:
+    def items(self, currency: str = BASE) -> list[ItemData]:
+        """Lines at catalogue prices in the base currency, at prices of their own in another."""
         lines = self.rng.sample(self.variants, self.rng.randint(1, 3))
-        return [ItemData(variant=variant, quantity=self.rng.randint(1, 4)) for variant in lines]
+        prices = {"EUR": ["9.99", "0.05", "12.35"], "JPY": ["1500", "980", "35"]}.get(currency)
+        return [
+            ItemData(
+                variant=variant,
+                quantity=self.rng.randint(1, 4),
+                unit_price=Decimal(self.rng.choice(prices)) if prices else None,
+            )
+            for variant in lines
+        ]
 
     def create(self) -> str:
         status = self.rng.choice([SaleStatus.DRAFT, SaleStatus.PENDING, SaleStatus.CONFIRMED, SaleStatus.COMPLETED])
-        payments = [NewPayment(amount=Decimal(self.rng.randint(1, 3000)) / 100)] if self.rng.random() < 0.4 else []
+        currency = self.rng.choice([BASE, BASE, "EUR", "JPY"])
+        # Some sales name their own rate (8 decimals), the others take the table's.
+        rate = Decimal(self.rng.randint(1, 10**9)) / 10**8 if currency != BASE and self.rng.random() < 0.3 else None
+        payments = (
+            [NewPayment(amount=self.amount(currency, self.rng.randint(1, 3000)))] if self.rng.random() < 0.4 else []
+        )
         sale = services.sale_create(
             seller=self.rng.choice(self.sellers),
             data=services.NewSale(
-                items=self.items(),
+                items=self.items(currency),
                 status=status,
+                currency=currency,
+                exchange_rate=rate,
                 customer=self.customer,
-                discount=Decimal(self.rng.choice(["0.00", "1.50"])),
-                shipping_cost=Decimal(self.rng.choice(["0.00", "4.90"])),
+                discount=self.amount(currency, self.rng.choice([0, 150])),
+                shipping_cost=self.amount(currency, self.rng.choice([0, 490])),
                 payments=payments,
             ),
             user=self.boss,
@@ -155,8 +247,8 @@ class Walk:
             Sale.objects.filter(pk=sale.pk).update(
                 created_at=sale.created_at - timedelta(days=self.rng.randint(32, 90))
             )
-            return f"create {status} backdated"
-        return f"create {status}"
+            return f"create {status} {currency} backdated"
+        return f"create {status} {currency}"
 
     def transition(self) -> str | None:
         moves = {
@@ -192,10 +284,10 @@ class Walk:
         if sale is None:
             return None
         if sale.paid_total > 0 and self.rng.random() < 0.4:
-            amount = quantize(sale.paid_total / 2)
+            amount = quantize(sale.paid_total / 2, sale.currency)
             sale_record_payment(sale=sale, amount=amount, kind=PaymentKind.REFUND, user=self.boss)
             return f"refund payment {amount} on {sale.pk}"
-        amount = Decimal(self.rng.randint(1, 5000)) / 100
+        amount = self.amount(sale.currency, self.rng.randint(1, 5000))
         sale_record_payment(sale=sale, amount=amount, user=self.boss)
         return f"payment {amount} on {sale.pk}"
 
@@ -203,10 +295,19 @@ class Walk:
         sale = self.pick(EDITABLE_STATUSES)
         if sale is None:
             return None
-        if self.rng.random() < 0.5:
-            data = {"discount": Decimal(self.rng.randint(0, 300)) / 100, "shipping_cost": Decimal("2.50")}
-        else:
-            data = {"items": self.items()}
+        roll = self.rng.random()
+        if roll < 0.4:
+            data = {
+                "discount": self.amount(sale.currency, self.rng.randint(0, 300)),
+                "shipping_cost": self.amount(sale.currency, 250),
+            }
+        elif roll < 0.8:
+            data = {"items": self.items(sale.currency)}
+        elif sale.payments.exists():
+            return None
+        else:  # another currency: new prices, and the rate snapshotted again
+            currency = self.rng.choice(sorted({BASE, *RATES} - {sale.currency}))
+            data = {"currency": currency, "items": self.items(currency), "discount": Decimal(0)}
         services.sale_update(sale=sale, user=self.boss, data=data)
         return f"edit {sorted(data)} of {sale.pk}"
 
@@ -222,7 +323,7 @@ class Walk:
         sale = self.pick(SaleStatus.values)
         if sale is None:
             return None
-        kind = self.rng.choice(["day", "month", "seller", "drift", "untracked"])
+        kind = self.rng.choice(["day", "month", "seller", "drift", "untracked", "rate", "currency"])
         if kind == "day":
             Sale.objects.filter(pk=sale.pk).update(created_at=sale.created_at - timedelta(days=self.rng.randint(1, 3)))
         elif kind == "month":  # into an earlier month
@@ -235,6 +336,15 @@ class Walk:
             Sale.objects.filter(pk=sale.pk).update(grand_total=sale.grand_total + Decimal("7.77"))
             assert_rollup_exact("drifted totals")
             sale_recalculate_totals(sale=sale)
+        elif kind == "rate":  # the rate alone: only the base sums move
+            if sale.currency == BASE:
+                return None
+            Sale.objects.filter(pk=sale.pk).update(exchange_rate=Decimal(self.rng.randint(1, 10**9)) / 10**8)
+        elif kind == "currency":  # between two-decimal currencies, the rate with it: the figures change keys
+            if sale.currency == "JPY":
+                return None
+            currency = "EUR" if sale.currency == BASE else BASE
+            Sale.objects.filter(pk=sale.pk).update(currency=currency, exchange_rate=RATES.get(currency, Decimal(1)))
         else:
             Sale.objects.filter(pk=sale.pk).update(note="untracked column")
         return f"raw {kind} on {sale.pk}"
@@ -260,6 +370,9 @@ def test_a_random_walk_through_the_services_keeps_both_rollup_levels_exact_at_ev
         if step is not None:
             done.append(step)
             assert_rollup_exact(f"step {number}: {step}")
+            if len(done) % 10 == 0:
+                assert_summary_exact(walk.boss, f"step {number}: {step}")
+                assert_summary_exact(walk.sellers[0], f"step {number}: {step} (a seller)")
         if len(done) == 60:
             break
     out = StringIO()
@@ -267,9 +380,13 @@ def test_a_random_walk_through_the_services_keeps_both_rollup_levels_exact_at_ev
     assert "Daily rollup: drift 0, fixed 0." in out.getvalue()
     assert "Monthly rollup: drift 0, fixed 0." in out.getvalue()
     assert_rollup_exact("after recalculate_totals --fix")
+    assert_summary_exact(walk.boss, "the end")
     kinds = {step.split()[0] for step in done}
     assert {"create", "payment", "raw"} <= kinds and len(kinds) >= 10, kinds
-    assert len({month for month, _, _ in stored_rollup("month")}) >= 2  # some sales moved to another month
+    currencies = set(Sale.objects.values_list("currency", flat=True))
+    assert {BASE, "EUR", "JPY"} <= currencies, currencies  # every currency took part
+    assert Sale.objects.exclude(exchange_rate=1).exists()
+    assert len({key[0] for key in stored_rollup("month")}) >= 2  # some sales moved to another month
     assert Sale.objects.exists() and SaleDailyTotal.objects.exists() and SaleMonthlyTotal.objects.exists()
 
 
@@ -328,17 +445,15 @@ def test_moving_a_sale_to_another_day_seller_and_status_moves_its_figures(wareho
         created_at=at("2024-03-02T23:59:59.999999+00:00"), seller=other, status=SaleStatus.CONFIRMED
     )
 
+    twenty = (1, Decimal("20.00"), Decimal("0.00"), Decimal("20.00"), Decimal("0.00"))
+    ten = (1, Decimal("10.00"), Decimal("0.00"), Decimal("10.00"), Decimal("0.00"))
     assert stored_rollup() == {
-        (at("2024-03-02T12:00:00+00:00").date(), other.pk, "confirmed"): (1, Decimal("20.00"), Decimal("0.00")),
-        (keep.created_at.astimezone(UTC).date(), seller.pk, "pending"): (1, Decimal("10.00"), Decimal("0.00")),
+        (at("2024-03-02T12:00:00+00:00").date(), other.pk, "confirmed", "USD"): twenty,
+        (keep.created_at.astimezone(UTC).date(), seller.pk, "pending", "USD"): ten,
     }
     assert stored_rollup("month") == {
-        (date(2024, 3, 1), other.pk, "confirmed"): (1, Decimal("20.00"), Decimal("0.00")),
-        (keep.created_at.astimezone(UTC).date().replace(day=1), seller.pk, "pending"): (
-            1,
-            Decimal("10.00"),
-            Decimal("0.00"),
-        ),
+        (date(2024, 3, 1), other.pk, "confirmed", "USD"): twenty,
+        (keep.created_at.astimezone(UTC).date().replace(day=1), seller.pk, "pending", "USD"): ten,
     }
 
 
@@ -356,13 +471,14 @@ def test_moving_a_sale_within_its_month_or_changing_its_totals_keeps_one_monthly
     move(sale, "2024-02-29T23:59:59.999999+00:00")  # another day, the same month
     Sale.objects.filter(pk=sale.pk).update(grand_total=Decimal("19.99"), paid_total=Decimal("5.00"))
 
-    assert stored_rollup("month") == {(date(2024, 2, 1), seller.pk, "pending"): (1, Decimal("19.99"), Decimal("5.00"))}
+    figures = (1, Decimal("19.99"), Decimal("5.00"), Decimal("19.99"), Decimal("5.00"))
+    assert stored_rollup("month") == {(date(2024, 2, 1), seller.pk, "pending", "USD"): figures}
     assert SaleMonthlyTotal.objects.get().pk == row.pk  # updated in place, not deleted and inserted again
     assert_rollup_exact()
 
     move(sale, "2024-03-01T00:00:00+00:00")  # the next month
 
-    assert stored_rollup("month") == {(date(2024, 3, 1), seller.pk, "pending"): (1, Decimal("19.99"), Decimal("5.00"))}
+    assert stored_rollup("month") == {(date(2024, 3, 1), seller.pk, "pending", "USD"): figures}
     assert_rollup_exact()
 
 
@@ -384,15 +500,17 @@ def test_recalculate_totals_reports_rollup_drift_and_fix_repairs_it(warehouse, s
     )
     day = sale.created_at.astimezone(UTC).date()
     SaleDailyTotal.objects.filter(day=day).update(count=5, grand_total=Decimal("1.00"))  # drift: wrong row
-    SaleDailyTotal.objects.create(day=day - timedelta(days=1), seller=seller, status="completed", count=2)  # stale
+    SaleDailyTotal.objects.create(  # stale
+        day=day - timedelta(days=1), seller=seller, status="completed", currency="USD", count=2
+    )
     SaleMonthlyTotal.objects.update(paid_total=Decimal("3.00"))  # the monthly level drifts on its own
     month = day.replace(day=1)
 
     out, err = StringIO(), StringIO()
     with pytest.raises(CommandError, match=r"2 daily rollup row.*--fix.* 1 monthly rollup row.*--fix"):
         call_command("recalculate_totals", stdout=out, stderr=err)
-    assert f"ROLLUP DRIFT {day} seller {seller.pk} pending: count 5 → 1, grand_total 1.00 → 10.00" in out.getvalue()
-    assert f"ROLLUP DRIFT month {month:%Y-%m} seller {seller.pk} pending: paid_total 3.00 → 0.00" in out.getvalue()
+    assert f"ROLLUP DRIFT {day} seller {seller.pk} pending USD: count 5 → 1, grand_total 1.00 → 10.00" in out.getvalue()
+    assert f"ROLLUP DRIFT month {month:%Y-%m} seller {seller.pk} pending USD: paid_total 3.00 → 0.00" in out.getvalue()
     assert "no such sales" in out.getvalue()
     assert "Daily rollup: drift 2, fixed 0." in out.getvalue()
     assert "Monthly rollup: drift 1, fixed 0." in out.getvalue()
@@ -415,43 +533,47 @@ def test_the_audit_repairs_a_missing_and_a_stale_monthly_row(warehouse, seller):
     )
     move(sale, "2024-01-31T23:59:59.999999+00:00")
     SaleMonthlyTotal.objects.all().delete()  # missing
-    SaleMonthlyTotal.objects.create(month=date(2023, 12, 1), seller=seller, status="pending", count=1)  # stale
+    SaleMonthlyTotal.objects.create(  # stale
+        month=date(2023, 12, 1), seller=seller, status="pending", currency="USD", count=1
+    )
 
     audit = audit_sale_daily_totals(fix=True)
 
     assert [(drift.level, drift.day, drift.stored, drift.actual) for drift in audit.drift] == [
-        ("month", date(2023, 12, 1), (1, Decimal("0.00"), Decimal("0.00")), None),
-        ("month", date(2024, 1, 1), None, (1, Decimal("10.00"), Decimal("0.00"))),
+        ("month", date(2023, 12, 1), (1, *[Decimal("0.00")] * 4), None),
+        ("month", date(2024, 1, 1), None, (1, Decimal("10.00"), Decimal("0.00"), Decimal("10.00"), Decimal("0.00"))),
     ]
     assert audit.ok and audit.fixed == 2
     assert_rollup_exact()
 
 
 @committed
-def test_migration_0006_goes_back_to_the_daily_triggers_and_forward_again_with_a_backfill(warehouse, seller):
-    """Its reverse leaves 0004's triggers (daily only) in force; its install counts what they missed."""
-    migration = importlib.import_module("sales.migrations.0006_sale_monthly_totals")
+def test_migration_0012_install_counts_what_happened_without_triggers_and_keeps_both_levels_again(warehouse, seller):
+    """Its uninstall leaves no trigger (and empty tables); its install refills both levels from the sales."""
+    migration = importlib.import_module("sales.migrations.0012_rollup_currency")
+    ExchangeRate.objects.create(currency="EUR", rate=RATES["EUR"], valid_from=at("2000-01-01T00:00:00+00:00"))
     services.sale_create(seller=seller, data=services.NewSale(items=[ItemData(variant=stocked_variant(5), quantity=1)]))
     with connection.schema_editor() as editor:
         migration.uninstall(None, editor)
     try:
-        assert rollup_triggers_off() == []
+        row_triggers = DEFERRED_ROLLUP_TRIGGERS if connection.vendor == "postgresql" else ROLLUP_TRIGGERS["sqlite"]
+        assert rollup_triggers_off() == list(row_triggers)
         services.sale_create(
             seller=seller,
             data=services.NewSale(
-                items=[ItemData(variant=stocked_variant(5), quantity=2)],
+                currency="EUR", items=[ItemData(variant=stocked_variant(5), quantity=2, unit_price=Decimal("3.33"))]
             ),
         )
-        assert SaleDailyTotal.objects.get().count == 2  # 0004's triggers: the daily rows only
-        assert SaleMonthlyTotal.objects.get().count == 1
-        assert stored_rollup("day") == actual_rollup("day")
+        assert not SaleDailyTotal.objects.exists() and not SaleMonthlyTotal.objects.exists()
     finally:
         with connection.schema_editor() as editor:
             migration.install(None, editor)
 
-    assert SaleMonthlyTotal.objects.get().count == 2  # the backfill
+    assert rollup_triggers_off() == []
+    assert sorted(SaleMonthlyTotal.objects.values_list("currency", "count")) == [("EUR", 1), ("USD", 1)]  # backfill
     services.sale_create(seller=seller, data=services.NewSale(items=[ItemData(variant=stocked_variant(5), quantity=1)]))
-    assert SaleMonthlyTotal.objects.get().count == 3  # and the triggers update both levels again
+    assert sorted(SaleMonthlyTotal.objects.values_list("currency", "count")) == [("EUR", 1), ("USD", 2)]
+    assert SaleMonthlyTotal.objects.get(currency="EUR").grand_total_base == to_base(Decimal("6.66"), RATES["EUR"])
     assert_rollup_exact()
 
 
@@ -514,6 +636,33 @@ def shop(warehouse):
             ),
         )
         move(sale, moment)
+    # Sales in other currencies (none on 2024-03-02, none pending): one at its own rate, one with a return.
+    for currency, rate in RATES.items():
+        ExchangeRate.objects.create(currency=currency, rate=rate, valid_from=at("2000-01-01T00:00:00+00:00"))
+    boss = StaffFactory(is_superuser=True)
+    fx_plan = [
+        (alice, SaleStatus.CONFIRMED, "2024-03-03T10:00:00+00:00", 2, "EUR", "7.77", None),
+        (bob, SaleStatus.COMPLETED, "2024-02-10T10:00:00+00:00", 3, "EUR", "0.33", Decimal("1.5")),
+        (alice, SaleStatus.COMPLETED, "2024-01-31T22:00:00+00:00", 1, "JPY", "1234", None),
+        (bob, SaleStatus.DRAFT, "2024-04-02T00:00:00+00:00", 1, "JPY", "777", None),
+        (alice, SaleStatus.CONFIRMED, "2023-12-31T23:00:00+00:00", 1, "JPY", "99", None),
+    ]
+    for number, (seller, status, moment, quantity, currency, price, rate) in enumerate(fx_plan):
+        sale = services.sale_create(
+            seller=seller,
+            data=services.NewSale(
+                status=status,
+                currency=currency,
+                exchange_rate=rate,
+                items=[ItemData(variant=variant, quantity=quantity, unit_price=Decimal(price))],
+                payments=[NewPayment(amount=Decimal(price))] if status != SaleStatus.DRAFT else [],
+                reference=f"SHOP-FX-{number}",
+            ),
+        )
+        if quantity == 3:  # one unit comes back: 0.99 × 1.5 = 1.485 → 1.49 USD, less 0.66 × 1.5 = 0.99
+            item = SaleItem.objects.get(sale=sale)
+            services.sale_return(sale=sale, user=boss, lines=[ReturnLine(item=item, quantity=1)])
+        move(sale, moment)
     return {"alice": alice, "bob": bob, "staff": StaffFactory()}
 
 
@@ -567,6 +716,14 @@ CASES = [
     ),  # later lower wins
     ({"start_date": "2024-04-01", "end_date": "2024-01-31"}, DAILY),  # an empty range
     ({"created_after": "9999-12-15"}, DAILY),  # no month after the last one: the days only
+    # A currency: its own rows of the rollup (in its money and in base).
+    ({"currency": "EUR"}, MONTHLY),
+    ({"currency": "jpy", "seller": "alice"}, MONTHLY),
+    ({"currency": "EUR", "start_date": "2024-02-05", "end_date": "2024-03-31"}, BOTH),
+    ({"currency": "JPY", "status": ["completed", "confirmed"], "created_after": "2023-12-31"}, BOTH),
+    ({"currency": "JPY", "start_date": "2024-01-31", "end_date": "2024-01-31"}, DAILY),
+    ({"currency": "USD", "created_after": "2024-03-02T12:00:00Z"}, False),
+    ({"currency": "CHF"}, MONTHLY),  # a currency without sales
 ]
 
 

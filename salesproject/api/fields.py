@@ -1,10 +1,18 @@
 """Serializer fields shared by every app's API."""
 
 import re
+from collections.abc import Mapping
 
 from rest_framework import serializers
+from rest_framework.relations import MANY_RELATION_KWARGS
 
+from salesproject.money import quantize, to_decimal
+
+# Catalogue money (prices, costs, bounds): two decimals.
 MONEY = {"max_digits": 14, "decimal_places": 2}
+# An amount in a sale's or payment's currency: up to three decimals (KWD); the services refuse more decimals
+# than that currency has (`"1.005"` USD, `"10.5"` JPY).
+CURRENCY_AMOUNT = {"max_digits": 15, "decimal_places": 3}
 # What a client sent, in JSON's words: DRF's messages name Python's types ("str", "NoneType").
 _JSON_TYPES = {
     "str": "a string",
@@ -92,6 +100,11 @@ class MoneyField(serializers.DecimalField):
     def __init__(self, **kwargs):
         super().__init__(**{**MONEY, "coerce_to_string": True, **kwargs})
 
+    def to_representation(self, value):
+        # Out with two decimals (a catalogue price, a bound): money in a sale's currency is written by the
+        # representation's CurrencyMoneyField instead.
+        return format(quantize(to_decimal(value)), "f")
+
     def validate_precision(self, value):
         _sign, digits, exponent = value.as_tuple()
         whole_digits = max(len(digits) + exponent, 0)
@@ -100,6 +113,13 @@ class MoneyField(serializers.DecimalField):
         if exponent < -self.decimal_places:
             self.fail("max_decimal_places", max_decimal_places=self.decimal_places)
         return value
+
+
+class AmountField(MoneyField):
+    """An amount in a sale's or payment's currency: up to three decimals in (the services check the currency's)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**{**CURRENCY_AMOUNT, **kwargs})
 
 
 class StrictIntegerField(serializers.IntegerField):
@@ -124,7 +144,23 @@ class IdField(StrictIntegerField):
         super().__init__(**kwargs)
 
 
-class StrictPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+class StrictManyRelatedField(serializers.ManyRelatedField):
+    """A list of related rows (`many=True`): a JSON object is `not_a_list` (DRF would read its keys as the list)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            self.fail("not_a_list", input_type=json_type(data))
+        return super().to_internal_value(data)
+
+
+class StrictManyMixin:
+    @classmethod
+    def many_init(cls, *args, **kwargs):
+        many_kwargs = {key: value for key, value in kwargs.items() if key in MANY_RELATION_KWARGS}
+        return StrictManyRelatedField(child_relation=cls(*args, **kwargs), **many_kwargs)
+
+
+class StrictPrimaryKeyRelatedField(StrictManyMixin, serializers.PrimaryKeyRelatedField):
     """A row named by its integer id. Never truncates: 4.9 is refused, not read as 4.
 
     A JSON integer or a string of ASCII digits; anything else (a number with a fraction,
@@ -153,7 +189,7 @@ class StrictPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
         super().fail(key, **kwargs)
 
 
-class CodeRelatedField(serializers.SlugRelatedField):
+class CodeRelatedField(StrictManyMixin, serializers.SlugRelatedField):
     """Reference data (warehouse, channel, carrier, tax, product group) named by its code.
 
     An unknown code is `does_not_exist`, naming the kind and the code (`Unknown warehouse "NOPE".`);

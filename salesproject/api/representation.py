@@ -24,7 +24,7 @@ renderer alike (and nullable in the schema). Derived things are cached per
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
@@ -32,16 +32,19 @@ from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.utils.serializer_helpers import BindingDict
 
+from salesproject.money import UNITS, minor_units, to_decimal
+
 INT = "int"
 STR = "str"
 BOOL = "bool"
-MONEY = "money"
+MONEY = "money"  # in the row's currency (`Table.currency`)
+RATE = "rate"  # a percent or rate: two decimals whatever the currency
 DATETIME = "datetime"
 CHOICE = "choice"
 OBJECT = "object"  # a related row, shown as the nested table `of` ({...} or null)
 LIST = "list"  # `of` STR (a JSON list of strings) or a nested table (given by the caller: `context=True`)
 JSON_OBJECT = "json_object"  # a JSON object column with the keys of the serializer `of` (those present)
-KINDS = frozenset({INT, STR, BOOL, MONEY, DATETIME, CHOICE, OBJECT, LIST, JSON_OBJECT})
+KINDS = frozenset({INT, STR, BOOL, MONEY, RATE, DATETIME, CHOICE, OBJECT, LIST, JSON_OBJECT})
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,6 +56,7 @@ class Field:
     help: str = ""
     of: Any = None  # OBJECT and LIST: a nested `Table` (LIST may say STR); JSON_OBJECT: a serializer class
     compute: Callable[[dict], Any] | None = None  # the fast renderer's value from the row (`source` is a property)
+    reads: tuple[str, ...] = ()  # row keys a `compute` needs that no other field brings (plain columns)
     context: bool = False  # given by the caller of the renderer (`ctx[name]`), not read from the row
     detail_only: bool = False  # in the detail (`detail=True`) only
     staff_only: bool = False  # null unless the reader is staff
@@ -70,8 +74,11 @@ class Field:
 class Table:
     """The ordered output fields of one resource; `name` is its schema component (`<name>Serializer`)."""
 
-    def __init__(self, name: str, fields, *, model=None, doc: str = ""):
+    def __init__(self, name: str, fields, *, model=None, doc: str = "", currency: str = ""):
         self.name, self.fields, self.model, self.doc = name, tuple(fields), model, doc
+        # Where the row's currency is (`currency`, `sale__currency`): its MONEY fields show that currency's
+        # decimals. Without one (a tax rate's percent), two.
+        self.currency = currency
         self._cache: dict = {}
         self._cache_of: tuple | None = None
         self._serializer: type | None = None
@@ -95,7 +102,8 @@ class Table:
 
     def columns(self) -> tuple[str, ...]:
         """The `values()` keys the renderer reads (every field of the API, detail included)."""
-        return self._cached("columns", lambda: tuple(dict.fromkeys(_columns(self.api_fields(), ""))))
+        currency = [self.currency] if self.currency else []
+        return self._cached("columns", lambda: tuple(dict.fromkeys([*_columns(self.api_fields(), ""), *currency])))
 
     def row_renderer(self, *, detail: bool = True) -> Callable[..., dict]:
         """`render(row, ctx, zone, staff)`: the serializer's JSON of one row of `columns()`."""
@@ -147,6 +155,7 @@ def _child_column(prefix: str, source: str) -> str:
 
 def _columns(fields, prefix: str):
     for f in fields:
+        yield from (_child_column(prefix, column) for column in f.reads)
         if f.context or f.compute is not None:
             continue
         if f.kind == OBJECT:
@@ -176,12 +185,16 @@ class _Code:
 
 
 def _value(f: Field, prefix: str, code: _Code) -> str:
+    """The expression of `f`'s value in the generated renderer (`cur`: the row's currency, or None)."""
     if f.context:
         expr = f"ctx[{f.name!r}]"
     elif f.kind == OBJECT:
         parent = _child_column(prefix, f.source)
+        # A nested object's money is in its own currency, if it names one; else two decimals (a tax rate).
         inner = ", ".join(f"{c.name!r}: {_value(c, parent, code)}" for c in f.of.api_fields())
         expr = f"{{{inner}}}"
+        if any(c.kind == MONEY for c in f.of.api_fields()):
+            expr = f"(lambda cur: {expr})({_currency_of(f.of, parent)})"
         if f.nullable:
             expr = f"(None if row[{parent + '_id'!r}] is None else {expr})"
     else:
@@ -190,8 +203,9 @@ def _value(f: Field, prefix: str, code: _Code) -> str:
             if f.compute is not None
             else f"row[{_child_column(prefix, f.source)!r}]"
         )
-        if f.kind == MONEY:
-            expr = f"(None if {raw} is None else _money({raw}))" if f.nullable else f"_money({raw})"
+        if f.kind in (MONEY, RATE):
+            cur = "cur" if f.kind == MONEY else "None"
+            expr = f"(None if {raw} is None else _money({raw}, {cur}))" if f.nullable else f"_money({raw}, {cur})"
         elif f.kind == DATETIME:
             expr = f"_when({raw}, zone)"
         elif f.kind == LIST and f.of == STR:
@@ -206,10 +220,17 @@ def _value(f: Field, prefix: str, code: _Code) -> str:
     return f"({expr} if staff else None)" if f.staff_only else expr
 
 
+def _currency_of(table: Table, prefix: str) -> str:
+    return f"row[{_child_column(prefix, table.currency)!r}]" if table.currency else "None"
+
+
 def _compile_renderer(table: Table, detail: bool) -> Callable[..., dict]:
     code = _Code()
     body = ",\n        ".join(f"{f.name!r}: {_value(f, '', code)}" for f in table.api_fields(detail=detail))
-    source = f"def render(row, ctx, zone, staff):\n    return {{\n        {body},\n    }}\n"
+    source = (
+        f"def render(row, ctx, zone, staff):\n    cur = {_currency_of(table, '')}\n"
+        f"    return {{\n        {body},\n    }}\n"
+    )
     return _define(source, code, "render", table)
 
 
@@ -232,6 +253,7 @@ def _read_path(path: str, kind: str, relations: dict[str, str]) -> str:
 
 def _reader_items(fields, prefix: str):
     for f in fields:
+        yield from ((_child_column(prefix, column), STR) for column in f.reads)
         if f.context or f.compute is not None:
             continue
         if f.kind == OBJECT:
@@ -244,6 +266,8 @@ def _reader_items(fields, prefix: str):
 
 def _compile_reader(table: Table) -> Callable[[Any], dict]:
     items = dict(_reader_items(table.api_fields(), ""))
+    if table.currency:
+        items.setdefault(table.currency, STR)
     relations: dict[str, tuple[str, str]] = {}
     body = ",\n        ".join(f"{column!r}: {_read_path(column, kind, relations)}" for column, kind in items.items())
     reads = "".join(f"    {local} = {read}\n" for local, read in relations.values())
@@ -289,15 +313,34 @@ def _csv_getters(table: Table):
 
 # --- value conversions (the renderer's; each says exactly what DRF says) -------------------------
 
-_drf_money = serializers.DecimalField(max_digits=14, decimal_places=2).to_representation
 _drf_time = serializers.DateTimeField().to_representation
 
 
-def money(value) -> str:
-    """DRF's string for a money value; a column of scale 2 already is it, without the per-value quantize."""
-    if type(value) is Decimal and value.as_tuple().exponent == -2:
-        return str(value)
-    return _drf_money(value)
+def money(value, currency: str | None = None) -> str:
+    """A money value as its currency writes it: `"15.00"` USD, `"1500"` JPY, `"1.500"` KWD (two decimals
+    without a currency), rounded half-up. What `CurrencyMoneyField` answers, for the fast renderers."""
+    places = minor_units(currency)
+    if type(value) is not Decimal:
+        value = to_decimal(value)
+    if value.as_tuple().exponent != -places:
+        value = value.quantize(UNITS[places], rounding=ROUND_HALF_UP)
+    return f"{value:f}"
+
+
+class CurrencyMoneyField(serializers.DecimalField):
+    """A read-only money field written in the decimals of the currency found at `currency` on the instance."""
+
+    def __init__(self, *, currency: str, **kwargs):
+        self.currency_path = currency
+        kwargs.setdefault("read_only", True)
+        super().__init__(max_digits=15, decimal_places=3, **kwargs)
+
+    def get_attribute(self, instance):
+        return super().get_attribute(instance), _walk(self.currency_path)(instance) if self.currency_path else None
+
+    def to_representation(self, value):
+        amount, currency = value
+        return money(amount, currency)
 
 
 def time(value, zone=None) -> str:
@@ -362,6 +405,10 @@ def _drf_field(table: Table, f: Field) -> serializers.Field | None:
         return f.of.serializer()(many=True, read_only=True)
     if f.kind == JSON_OBJECT:
         return f.of(read_only=True)
+    if f.kind == MONEY:
+        return CurrencyMoneyField(currency=table.currency, **null, **source, **helps)
+    if f.kind == RATE:
+        return CurrencyMoneyField(currency="", **null, **source, **helps)
     model_field = _model_field(table, f.name)
     if model_field is not None and f.source in (f.name, model_field.attname):
         return None
@@ -375,8 +422,6 @@ def _drf_field(table: Table, f: Field) -> serializers.Field | None:
         BOOL: serializers.BooleanField,
         DATETIME: serializers.DateTimeField,
     }
-    if f.kind == MONEY:
-        return serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True, **null, **source, **helps)
     if f.kind in kinds:
         return kinds[f.kind](read_only=True, **null, **source, **helps)
     raise ValueError(f"{table.name}.{f.name}: say its serializer field (drf=...)")

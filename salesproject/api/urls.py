@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("inventory.api.urls")),
     path("", include("customers.api.urls")),
     path("", include("sales.api.reference_urls")),
+    path("", include("reports.api.urls")),
 ]

@@ -19,6 +19,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -35,7 +36,7 @@ from inventory.tests.factories import (
 )
 from payments import services as payment_services
 from sales import services
-from sales.models import Sale
+from sales.models import ExchangeRate, PriceList, Promotion, Sale
 from sales.services import ItemData, sale_record_payment
 from sales.tests.factories import CarrierFactory, ChannelFactory, StaffFactory, TaxRateFactory, UserFactory
 
@@ -183,17 +184,27 @@ def catalogue_routes(
     write=STAFF_WRITE,
     create_expect=STAFF_CREATE,
     delete=STAFF_DELETE,
+    change: dict | None = None,
 ) -> dict:
-    """The five or six routes of a catalogue or reference-data collection."""
+    """The five or six routes of a catalogue or reference-data collection (`change`: what PUT and PATCH alter)."""
     item = f"{API}/{collection}/{{id}}/"
+    change = change or {"name": "Renamed"}
     return {
         ("GET", f"{API}/{collection}/"): Route(read),
         ("POST", f"{API}/{collection}/"): Route(create_expect, body=create),
         ("GET", item): Route(read, on(factory)),
-        ("PUT", item): Route(write, on(factory), body=as_it_is(item, name="Renamed")),
-        ("PATCH", item): Route(write, on(factory), body={"name": "Renamed"}),
+        ("PUT", item): Route(write, on(factory), body=as_it_is(item, **change)),
+        ("PATCH", item): Route(write, on(factory), body=change),
         ("DELETE", item): Route(delete, on(factory)),
     }
+
+
+def _pending_payment(world: World):
+    """A pending payment of the owner's sale, for the status move."""
+    return sale_record_payment(
+        sale=world.sale(), amount=Decimal("1.00"), user=world.users["owner"], reference="ALICE-PENDING",
+        status="pending",
+    )
 
 
 SALE = f"{API}/sales/{{id}}/"
@@ -212,6 +223,7 @@ MATRIX: dict[tuple[str, str], Route] = {
         SIGNED_IN_CREATE, body=lambda world, role, params: {"items": [{"variant": world.variant.pk, "quantity": 1}]}
     ),
     ("GET", f"{API}/sales/summary/"): Route(SIGNED_IN),
+    ("GET", f"{API}/reports/sales/"): Route(SIGNED_IN),  # a seller's report covers their own sales only
     ("GET", SALE): Route(own(200), on_sale("pending")),
     ("PATCH", SALE): Route(own(200), on_sale("pending"), body={"note": "changed"}),
     ("DELETE", SALE): Route(own(204), on_sale("pending", history=False)),  # with history: 409 sale_has_history
@@ -314,6 +326,27 @@ MATRIX: dict[tuple[str, str], Route] = {
         "taxes",
         {"code": "vat22", "name": "VAT 22%", "rate": "22.00"},
         lambda world: TaxRateFactory(code="vat9", name="VAT 9%", rate=Decimal("9.00")),
+    ),
+    # Money round 2: exchange rates and price lists are read by everyone, written by staff; promotions are staff's.
+    **catalogue_routes(
+        "exchange-rates",
+        {"currency": "EUR", "rate": "1.08000000", "valid_from": "2026-01-01T00:00:00Z"},
+        lambda world: ExchangeRate.objects.create(currency="GBP", rate=Decimal("1.27"), valid_from=timezone.now()),
+        change={"rate": "1.30000000"},
+    ),
+    **catalogue_routes(
+        "price-lists",
+        {"code": "vip", "name": "VIP", "currency": "USD", "prices": []},
+        lambda world: PriceList.objects.create(code="retail", name="Retail", currency="USD"),
+    ),
+    **catalogue_routes(
+        "promotions",
+        {"name": "Winter", "code": "WINTER10", "kind": "percent", "value": "10.00", "applies_to": "order"},
+        lambda world: Promotion.objects.create(name="Spring", code="SPRING5", kind="percent", value=Decimal("5")),
+        read=(401, 403, 403, 200),
+    ),
+    ("POST", f"{API}/payments/{{id}}/status/"): Route(
+        own(200), lambda world: {"id": _pending_payment(world).pk}, body={"status": "successful"}
     ),
     # Customers: shared by every seller; anyone signed in reads, creates and edits them; staff delete.
     **catalogue_routes(
@@ -601,11 +634,13 @@ def body_of(response):
 def test_another_seller_never_reads_the_owners_data(operation, shop):
     client = bearer(shop.world.users["other"])
     leaks = {}
+    # A route only staff may read (promotions) refuses another seller outright, which leaks nothing either.
+    allowed = (200, 404, 403) if MATRIX[operation].expect[2] == 403 else (200, 404)
 
     for whose in ("owner", "other"):
         for url in shop.requests(operation, whose):
             response = client.get(url)
-            assert response.status_code in (200, 404), (url, response.status_code, body_of(response))
+            assert response.status_code in allowed, (url, response.status_code, body_of(response))
             if found := shop.leaks(body_of(response)):
                 leaks[url] = found
 
@@ -660,14 +695,28 @@ def test_a_sellers_list_and_summary_are_staffs_narrowed_to_that_seller(name, sho
     other, staff = bearer(shop.world.users["other"]), bearer(shop.world.users["staff"])
     bob = shop.world.users["other"].pk
 
-    for path in (f"{API}/sales/", f"{API}/sales/summary/"):
+    for path in (f"{API}/sales/", f"{API}/sales/summary/", f"{API}/reports/sales/"):
         mine = other.get(f"{path}?page_size=500&{name}={value}")
         narrowed = staff.get(f"{path}?page_size=500&seller={bob}&{name}={value}")
         everyone = staff.get(f"{path}?page_size=500&{name}={value}")
 
         assert mine.status_code == 200, mine.json()
-        assert mine.json() == narrowed.json(), (path, name)
-        assert mine.json() != everyone.json(), (path, name)  # the filter did match some of A's sales
+        # Cost and profit are staff-only (null for B): the rest is the same.
+        assert without_staff_only(mine.json()) == without_staff_only(narrowed.json()), (path, name)
+        if "reports" not in path:  # the report counts revenue-making sales only, which A's may not be
+            assert mine.json() != everyone.json(), (path, name)  # the filter did match some of A's sales
+
+
+STAFF_ONLY_KEYS = frozenset({"cost_price", "cost_total", "profit", "margin", "cost"})
+
+
+def without_staff_only(body):
+    """`body` with the staff-only keys (line and sale cost and profit, the report's cost columns) nulled."""
+    if isinstance(body, dict):
+        return {key: None if key in STAFF_ONLY_KEYS else without_staff_only(value) for key, value in body.items()}
+    if isinstance(body, list):
+        return [without_staff_only(value) for value in body]
+    return body
 
 
 def test_a_seller_asking_for_another_sellers_sales_gets_nothing(shop):

@@ -36,6 +36,7 @@ import os
 import random
 import traceback
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote
@@ -49,9 +50,13 @@ from rest_framework.test import APIClient
 from customers.tests.factories import CustomerFactory
 from inventory.models import StockLevel
 from inventory.tests.factories import ProductGroupFactory, default_warehouse, stocked_variant
+from payments.models import PaymentState
 from sales import services
 from sales.models import Sale
 from sales.services import ItemData, sale_record_payment
+from sales.services import exchange_rates as exchange_rate_services
+from sales.services import prices as price_services
+from sales.services import promotions as promotion_services
 from sales.tests.factories import CarrierFactory, ChannelFactory, StaffFactory, TaxRateFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -170,7 +175,29 @@ class World:
         self.payment = sale_record_payment(
             sale=self.sale("pending"), amount=Decimal("1.00"), user=self.users["seller"], reference="HOSTILE-PAY"
         )
+        # Only a pending payment moves (`/payments/{id}/status/`); the other payment routes take the one above.
+        self.pending_payment = sale_record_payment(
+            sale=self.sale("pending"),
+            amount=Decimal("1.00"),
+            user=self.users["seller"],
+            reference="HOSTILE-PENDING",
+            status=PaymentState.PENDING,
+        )
         self.level = StockLevel.objects.get(variant=self.variant, warehouse=self.warehouse)
+        # Money round 2: none applies to the world's sales by itself (another currency, a list no sale,
+        # customer or channel names, a promotion taken only by its code).
+        self.exchange_rate = exchange_rate_services.exchange_rate_create(
+            currency="EUR", rate=Decimal("1.10000000"), valid_from=datetime(2020, 1, 1, tzinfo=UTC)
+        )
+        self.price_list = price_services.price_list_create(
+            code="hostile-list",
+            name="Hostile list",
+            currency="USD",
+            prices=[{"variant": self.variant, "price": Decimal("9.00"), "min_quantity": 1}],
+        )
+        self.promotion = promotion_services.promotion_create(
+            name="Hostile ten", code="HOSTILE10", kind="percent", value=Decimal("10.00")
+        )
 
     def sale(self, state: str) -> Sale:
         """The seller's sale of 2 units in `state`, with an invoice."""
@@ -211,7 +238,12 @@ class World:
             "carriers": self.carrier.pk,
             "taxes": self.tax.pk,
             "product-groups": self.group.pk,
+            "exchange-rates": self.exchange_rate.pk,
+            "price-lists": self.price_list.pk,
+            "promotions": self.promotion.pk,
         }
+        if resource == "payments" and parts[-1] == "status":
+            return {"id": self.pending_payment.pk}
         return {"id": ids.get(resource, 1)}
 
     def good_values(self, op: tuple[str, str]) -> dict:
@@ -230,6 +262,9 @@ class World:
             "carrier": self.carrier.code,
             "tax": self.tax.code,
             "product_group": self.group.code,
+            "product_groups": self.group.code,
+            "price_list": self.price_list.code,
+            "discount_code": self.promotion.code,
             "quantity": 1,
             "quantity_change": 1,
             "unit_price": "10.00",
@@ -263,13 +298,22 @@ class World:
             "is_default": False,
             "active": True,
             "prices_include_tax": False,
+            # A fixed discount is money in the sale's currency (2 decimals in USD); a percent may have any decimals,
+            # so with the schema's first choice (`percent`) a hostile "1.001" would be a valid discount.
+            "discount_type": "fixed",
+            # `custom` takes the body's `tax_amount` (money, checked against the currency); `default` ignores it.
+            "tax_calculation": "custom",
             "tax_shipping": False,
             "attributes": {"colour": "red"},
         }
-        if op[1].endswith("/status/"):
+        if op[1].startswith(f"{API}/payments/") and op[1].endswith("/status/"):
+            values["status"] = "successful"
+        elif op[1].endswith("/status/"):
             values["status"] = "confirmed"
         elif op == ("POST", f"{API}/sales/"):
             values["status"] = "pending"
+        if op[1].startswith(f"{API}/exchange-rates"):
+            values.update(currency="EUR", rate="1.10000000")  # the base currency (USD) has no rate
         if creates_reference_data and op[1].startswith(f"{API}/variants"):
             values["sku"] = "NEW-VARIANT-1"
         if op[1].startswith(f"{API}/payments/assign"):
@@ -357,6 +401,13 @@ def _the_default_variant(body: dict, world: World) -> dict:
     return body
 
 
+def _one_promotion_scope(body: dict, world: World) -> dict:
+    """A promotion names the lines it applies to by the list of its scope only (here, the world's product),
+    and ends after it starts (the schema's one datetime would give both ends the same moment)."""
+    body = {k: v for k, v in body.items() if k != "product_groups"}
+    return {**body, "applies_to": "products", "products": [world.product.pk], "ends_at": "2024-12-31T23:59:59Z"}
+
+
 # `reason` is a choice on these operations, free text elsewhere.
 REASON_OF_ACTION = {"cancel": "other", "cancel-items": "customer", "clone": "exchange"}
 
@@ -378,6 +429,9 @@ BASE_BODY_FIXES = {
     ("POST", f"{API}/customers/"): _no_address_ids,
     ("PUT", f"{API}/customers/{{id}}/"): _no_address_ids,
     ("PATCH", f"{API}/customers/{{id}}/"): _no_address_ids,
+    ("POST", f"{API}/promotions/"): _one_promotion_scope,
+    ("PUT", f"{API}/promotions/{{id}}/"): _one_promotion_scope,
+    ("PATCH", f"{API}/promotions/{{id}}/"): _one_promotion_scope,
     # The invoice takes `file` (multipart) or `invoice` + `filename` (JSON).
     ("POST", f"{API}/sales/{{id}}/invoice/"): lambda body, world: {
         k: v for k, v in body.items() if k in ("invoice", "filename")
@@ -523,6 +577,8 @@ def hostile_values(node: dict, name: str) -> list[Hostile]:
     values = list(BY_KIND.get(what, []))
     if what == "string" and node.get("maxLength", 10**9) < len(LONG):
         values = [Hostile(v.value, True, v.label) if v.label == "10k chars" else v for v in values]
+    if what == "decimal" and r"\.\d{0,8})" in node.get("pattern", ""):  # an exchange rate: 8 decimals are valid
+        values = [Hostile(v.value, False, v.label) if v.value == "1.001" else v for v in values]
     if node.get("nullable"):  # an empty string may stand for null there
         values = [Hostile(v.value, False, v.label) if v.value == "" else v for v in values]
     elif what == "string" and node.get("minLength", 0) > 0:

@@ -11,6 +11,7 @@ added later is covered without touching this file.
 """
 
 import functools
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -25,6 +26,9 @@ from payments import services as payment_services
 from payments.models import Payment
 from sales import services
 from sales.models import CancelReason, Sale, SaleStatus
+from sales.services import exchange_rates as exchange_rate_services
+from sales.services import prices as price_services
+from sales.services import promotions as promotion_services
 from sales.services import sale_record_payment
 from sales.tests.factories import CarrierFactory, ChannelFactory, SaleFactory, TaxRateFactory
 
@@ -166,6 +170,20 @@ def world(db, staff):
         "carriers": CarrierFactory().pk,
         "taxes": TaxRateFactory().pk,
         "product-groups": ProductGroupFactory().pk,
+        # None of these applies to the world's sale by itself: a rate of another currency, a list no sale,
+        # customer or channel names (one entry, so `prices.0.*` paths reach a stored one), a promotion by code.
+        "exchange-rates": exchange_rate_services.exchange_rate_create(
+            currency="EUR", rate=Decimal("1.10000000"), valid_from=datetime(2020, 1, 1, tzinfo=UTC)
+        ).pk,
+        "price-lists": price_services.price_list_create(
+            code="world",
+            name="World",
+            currency="USD",
+            prices=[{"variant": variant, "price": Decimal("9.00"), "min_quantity": 1}],
+        ).pk,
+        "promotions": promotion_services.promotion_create(
+            name="World ten", code="WORLD10", kind="percent", value=Decimal("10.00")
+        ).pk,
     }
     return {"staff": staff, "sale": sale, "variant": variant, "ids": ids, "item": sale.items.get().pk}
 

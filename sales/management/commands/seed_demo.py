@@ -11,13 +11,21 @@ On top of the random mix, a few fixed "showcase" sales show fulfilments off on
 first run: two sent in two parcels with tracking, two pick-ups, one parcel
 that is late (the admin's "delayed" filter, `report_delayed_fulfilments`) and
 one sale locked for review.
+
+Money: EUR and GBP exchange rates valid from before the first demo sale (each changes twice over the
+DAYS days), an "EU web shop" channel selling in EUR from its price list (a 10% tier from 3 units of
+groceries and mugs), GBP sales with explicit prices, a Chicago sales tax with state, county, city and
+district components on some US sales, the coded promotion WELCOME10 used by a few customers and an
+automatic "kitchen month" (10% off kitchen products). Sales are made in the order they were sold, and
+the automatic promotion is created when its month begins: sales before it pay full price. All of it
+through the services (`exchange_rate_create`, `price_list_create`, `promotion_create`, `tax_rate_create`).
 """
 
 import random
 from collections import Counter
 from contextlib import nullcontext
 from datetime import datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 import factory.random
 from django.core.management.base import BaseCommand, CommandError
@@ -29,11 +37,29 @@ from customers.factories import AddressFactory, CustomerFactory
 from customers.models import AddressKind, Customer
 from inventory import services as stock
 from inventory.factories import ProductFactory, ProductGroupFactory, WarehouseFactory
-from inventory.models import Product, Variant
+from inventory.models import Product, ProductGroup, Variant
 from payments.models import PaymentMethod
 from sales import services
 from sales.factories import CarrierFactory, ChannelFactory, TaxRateFactory, UserFactory
-from sales.models import CancelReason, ChannelKind, DeliveryMode, PaymentMode, Sale, SaleStatus
+from sales.models import (
+    CancelReason,
+    ChannelKind,
+    DeliveryMode,
+    ExchangeRate,
+    Jurisdiction,
+    PaymentMode,
+    PriceList,
+    Promotion,
+    PromotionKind,
+    PromotionScope,
+    Sale,
+    SaleStatus,
+    TaxRate,
+)
+from sales.reference_services import tax_rate_create
+from sales.services.exchange_rates import base_currency, exchange_rate_create, rate_at
+from sales.services.prices import price_list_create
+from sales.services.promotions import promotion_create
 from salesproject.errors import DomainError
 
 CATALOGUE = [
@@ -63,6 +89,26 @@ DAYS = 90  # sales are spread over the last DAYS days, so the dashboard's period
 DAY_WEIGHT = (1.0, 1.0, 1.05, 1.1, 1.25, 0.6, 0.3)  # Monday … Sunday: weekdays busier, Friday busiest
 RECENT_DAYS = 3  # drafts and pending sales are recent: older ones would have been confirmed or cancelled
 RETURN_SHARE = 0.2  # of the paid, confirmed-or-later sales, how many see a partial return
+
+# Money. Rates: one unit is worth `rate` base units (USD) from `days` days ago (the first before any demo sale).
+RATES = {
+    "EUR": ((DAYS + 1, "1.08500000"), (52, "1.09400000"), (19, "1.07800000")),
+    "GBP": ((DAYS + 1, "1.27000000"), (45, "1.26200000"), (12, "1.28100000")),
+}
+EU_CHANNEL, EU_CURRENCY, EU_PRICE_LIST = "web-eu", "EUR", "eu-web-eur"  # the EU web shop sells in EUR, list-priced
+TIER_MIN_QUANTITY, TIER_GROUPS, TIER_SKUS = 3, {"grocery"}, {"MUG-01"}  # 10% off from 3 units of these
+GBP_SHARE = 0.11  # of the other non-counter sales: about 5% of all sales are in GBP (explicit unit prices)
+WELCOME_CODE, WELCOME_SHARE = "WELCOME10", 0.08  # of the sales to a known customer
+KITCHEN_PROMOTION = "Kitchen month: 10% off kitchen"
+KITCHEN_STARTED, KITCHEN_DAYS = 21, 30  # began 21 days ago, runs for 30 days
+US_TAX_CODE, US_TAX_SHARE = "us-il-chicago", 0.6  # of the base-currency sales from the US warehouse
+US_TAX_COMPONENTS = [
+    {"name": "Illinois", "jurisdiction": Jurisdiction.STATE, "location": "IL", "rate": Decimal("6.25")},
+    {"name": "Cook County", "jurisdiction": Jurisdiction.COUNTY, "location": "Cook", "rate": Decimal("1.75")},
+    {"name": "City of Chicago", "jurisdiction": Jurisdiction.CITY, "location": "Chicago", "rate": Decimal("1.25")},
+    {"name": "RTA", "jurisdiction": Jurisdiction.DISTRICT, "location": "Chicago area", "rate": Decimal("1.00")},
+]
+CENT = Decimal("0.01")
 
 
 class Command(BaseCommand):
@@ -98,28 +144,42 @@ class Command(BaseCommand):
                 variants = self._catalogue(refs)
                 customers = self._customers(rng)
                 sellers = [UserFactory(username=name) for name in SELLERS]
+                self.now = timezone.now()
+                self._money(refs, variants)
             made: Counter = Counter()
+            self.currencies: Counter = Counter()
+            self.promoted = 0
             refused = returned = 0
-            self.now = timezone.now()
+            # Drawn first and made in the order they were sold, so the automatic promotion starts on its day.
+            plans = sorted(
+                ((self._sold_at(rng, target), target) for target in [rng.choice(STATUS_MIX) for _ in range(sales)]),
+                key=lambda plan: plan[0],
+            )
             progress = tqdm(
                 range(sales),
                 desc="sales",
                 unit="sale",
                 disable=sales < PROGRESS_MIN_SALES or options["verbosity"] < 1 or not self.stderr.isatty(),
             )
-            for _ in progress:
+            for index in progress:
+                sold_at, target = plans[index]
+                if sold_at >= refs["kitchen_starts"]:
+                    self._kitchen_promotion(refs)
                 try:
-                    status, came_back = self._sale(rng, refs, variants, customers, sellers)
+                    status, came_back = self._sale(rng, refs, variants, customers, sellers, target, sold_at)
                     made[status] += 1
                     returned += came_back
                 except DomainError:
                     refused += 1  # out of stock, for example: a real shop sees that too
+            self._kitchen_promotion(refs)  # running now, whatever the sales
             showcase = self._showcase(rng, refs, variants, customers, sellers) if sales else 0
             summary = (
                 f"{Product.objects.count()} products, {Variant.objects.count()} variants, "
                 f"{Customer.objects.count()} customers, {sum(made.values())} new sales ({refused} refused"
                 + "".join(f", {made[status]} {status}" for status in SaleStatus.values if made[status])
                 + (f", {returned} with a partial return" if returned else "")
+                + (", in " + ", ".join(f"{n} {c}" for c, n in self.currencies.most_common()) if made else "")
+                + (f", {self.promoted} with a promotion" if self.promoted else "")
                 + f") and {showcase} showcase sales (parcels, pick-ups, a late parcel, a locked sale), "
                 f"sellers {', '.join(s.username for s in sellers)} (password pass-w0rd!)"
             )
@@ -141,9 +201,11 @@ class Command(BaseCommand):
                 ChannelFactory(code="web", name="Web shop", kind=ChannelKind.WEB),
                 ChannelFactory(code="marketplace", name="Marketplace", kind=ChannelKind.MARKETPLACE),
                 ChannelFactory(code="phone", name="Phone orders", kind=ChannelKind.PHONE),
+                ChannelFactory(code=EU_CHANNEL, name="EU web shop", kind=ChannelKind.WEB),
             ],
-            # how often each channel sells, in the order above: the counter and the web shop carry the business
-            "channel_weights": [4, 4, 2, 1],
+            # how often each channel sells, in the order above: the counter and the web shop carry the business,
+            # the EU web shop (in EUR) about 15%
+            "channel_weights": [4, 4, 2, 1, 2],
             "carriers": [
                 CarrierFactory(
                     code="dhl", name="DHL", tracking_url_template="https://www.dhl.com/track?id={tracking_code}"
@@ -157,6 +219,59 @@ class Command(BaseCommand):
                 TaxRateFactory(code="vat22", name="VAT 22%", rate=Decimal("22.00")),
             ],
         }
+
+    def _money(self, refs, variants) -> None:
+        """Exchange rates, the EU web shop's price list, WELCOME10 and the Chicago tax; each made once (a second run
+        reuses them). The kitchen promotion is made later, on its first day (`_kitchen_promotion`)."""
+        zone = timezone.get_default_timezone()
+        today = timezone.localdate(self.now, timezone=zone)
+
+        def midnight(days_ago: int) -> datetime:
+            return datetime.combine(today - timedelta(days=days_ago), time(0), tzinfo=zone)
+
+        first_day = midnight(DAYS + 1)
+        for currency, changes in RATES.items():
+            if currency == base_currency() or rate_at(currency=currency, at=first_day) is not None:
+                continue
+            for days_ago, rate in changes:
+                if not ExchangeRate.objects.filter(currency=currency, valid_from=midnight(days_ago)).exists():
+                    exchange_rate_create(currency=currency, rate=Decimal(rate), valid_from=midnight(days_ago))
+        if not PriceList.objects.filter(code=EU_PRICE_LIST).exists():
+            eur = rate_at(currency=EU_CURRENCY, at=first_day)
+            prices = []
+            for variant in variants:
+                # a shop price: the catalogue price in EUR, up to the next whole euro, less a cent
+                price = (variant.effective_price / eur).to_integral_value(rounding=ROUND_CEILING) - CENT
+                prices.append({"variant": variant, "price": price, "min_quantity": 1})
+                product = variant.product
+                if product.sku in TIER_SKUS or getattr(product.product_group, "code", None) in TIER_GROUPS:
+                    tier = (price * Decimal("0.9")).quantize(CENT)
+                    prices.append({"variant": variant, "price": tier, "min_quantity": TIER_MIN_QUANTITY})
+            price_list_create(
+                code=EU_PRICE_LIST, name="EU web shop (EUR)", currency=EU_CURRENCY,
+                channel=next(c for c in refs["channels"] if c.code == EU_CHANNEL), prices=prices,
+            )
+        if not Promotion.objects.filter(code__iexact=WELCOME_CODE).exists():
+            promotion_create(
+                name="Welcome: 10% off the order", code=WELCOME_CODE, automatic=False, kind=PromotionKind.PERCENT,
+                value=Decimal("10"), applies_to=PromotionScope.ORDER, starts_at=first_day, usage_limit=500,
+            )
+        refs["us_tax"] = TaxRate.objects.filter(code=US_TAX_CODE).first() or tax_rate_create(
+            code=US_TAX_CODE, name="Chicago sales tax 10.25%", components=US_TAX_COMPONENTS
+        )
+        refs["kitchen_starts"] = midnight(KITCHEN_STARTED)
+
+    def _kitchen_promotion(self, refs) -> None:
+        """The automatic 10% off kitchen products, made once (as the month it runs for begins)."""
+        if refs.get("kitchen") or Promotion.objects.filter(name=KITCHEN_PROMOTION).exists():
+            refs["kitchen"] = True
+            return
+        promotion_create(
+            name=KITCHEN_PROMOTION, automatic=True, kind=PromotionKind.PERCENT, value=Decimal("10"),
+            applies_to=PromotionScope.PRODUCT_GROUPS, product_groups=ProductGroup.objects.filter(code="kitchen"),
+            starts_at=refs["kitchen_starts"], ends_at=refs["kitchen_starts"] + timedelta(days=KITCHEN_DAYS),
+        )
+        refs["kitchen"] = True
 
     def _catalogue(self, refs) -> list[Variant]:
         """The products of CATALOGUE (made once), each variant stocked in every warehouse."""
@@ -207,14 +322,17 @@ class Command(BaseCommand):
         moment = datetime.combine(day, time(rng.randint(9, 19), rng.randrange(60), rng.randrange(60)), tzinfo=zone)
         return min(moment, self.now - timedelta(minutes=rng.randint(1, 90)))
 
-    def _sale(self, rng, refs, variants, customers, sellers) -> tuple[str, bool]:
+    def _sale(self, rng, refs, variants, customers, sellers, target: str, sold_at: datetime) -> tuple[str, bool]:
         """Make one sale and walk it to a status drawn from STATUS_MIX, the way a shop would.
 
         Counter sales are rung up as completed (or confirmed) on the spot and paid at once; other channels
         start pending and go through confirm, payment, ship, complete, cancel, reject or refund. Some paid
         sales then see a partial return. Returns the status reached and whether items came back.
+
+        The EU web shop sells in EUR, its lines priced by its price list; about one in nine of the other remote
+        sales is in GBP, at explicit prices converted from the catalogue at the day's rate. Some base-currency
+        sales from the US warehouse take the Chicago tax, a few customers bring the WELCOME10 code.
         """
-        target = rng.choice(STATUS_MIX)
         channel = rng.choices(refs["channels"], weights=refs["channel_weights"])[0]
         pos = channel.kind == ChannelKind.POS
         if target == SaleStatus.DRAFT:
@@ -224,24 +342,45 @@ class Command(BaseCommand):
         else:
             create_as = SaleStatus.PENDING
         seller = rng.choice(sellers)
+        currency = base_currency()
+        if channel.code == EU_CHANNEL:
+            currency = EU_CURRENCY
+        elif not pos and rng.random() < GBP_SHARE:
+            currency = "GBP"
+        # The price list prices the EU web shop's lines; a GBP line carries its price, converted at the day's rate.
+        rate = rate_at(currency=currency, at=sold_at) if currency == "GBP" else None
         items = [
-            services.ItemData(variant=variant, quantity=rng.randint(1, 3))
+            services.ItemData(
+                variant=variant,
+                quantity=rng.randint(1, 3),
+                unit_price=None if rate is None else (variant.effective_price / rate).quantize(CENT),
+            )
             for variant in rng.sample(variants, rng.randint(1, 3))
         ]
+        customer = rng.choice(customers) if not pos or rng.random() < 0.3 else None
+        warehouse = rng.choice(refs["warehouses"])
+        tax = rng.choice(refs["taxes"])
+        if currency == base_currency() and warehouse.country == "US" and rng.random() < US_TAX_SHARE:
+            tax = refs["us_tax"]
+        code = WELCOME_CODE if customer is not None and rng.random() < WELCOME_SHARE else ""
         command = services.NewSale(
             items=items,
             status=create_as,
-            customer=rng.choice(customers) if not pos or rng.random() < 0.3 else None,
+            customer=customer,
             channel=channel,
-            warehouse=rng.choice(refs["warehouses"]),
-            tax=rng.choice(refs["taxes"]),
-            discount=Decimal(rng.choice(["0", "0", "5", "10"])),
+            warehouse=warehouse,
+            currency=currency,
+            tax=tax,
+            discount=Decimal("0") if code else Decimal(rng.choice(["0", "0", "5", "10"])),
             discount_type="percent",
+            discount_code=code,
             shipping_cost=Decimal("0.00") if pos else Decimal("7.50"),
-            sold_at=self._sold_at(rng, target),
+            sold_at=sold_at,
             tags=["demo"] + (["walk-in"] if pos else []),
         )
         sale = services.sale_create(seller=seller, data=command)
+        self.currencies[sale.currency] += 1
+        self.promoted += sale.applied_promotions.exists()
         if create_as in (SaleStatus.DRAFT, SaleStatus.COMPLETED) or target == SaleStatus.PENDING:
             if create_as == SaleStatus.COMPLETED:
                 self._pay(rng, sale, seller)

@@ -255,6 +255,7 @@ class World:
             "product": self.product.pk,
             "customer": self.customer.pk,
             "sale": sale.pk,
+            "user": self.users["seller"].pk,  # a payment recorded by staff for the seller
             "item": sale.items.first().pk,
             "seller": self.users["seller"].pk,
             "warehouse": self.warehouse.code,

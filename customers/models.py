@@ -13,6 +13,7 @@ class Customer(TimeStampedModel):
     company = models.CharField(max_length=255, blank=True)
     notes = models.TextField(blank=True)
     external_ref = models.CharField(max_length=100, blank=True, db_index=True)
+    metadata = models.JSONField(default=dict, blank=True)  # an integrator's flat string → string object
     # The prices this customer buys at (money.md "Price lists"); the list lives with the sales.
     price_list = models.ForeignKey(
         "sales.PriceList", null=True, blank=True, on_delete=models.SET_NULL, related_name="customers"

@@ -7,6 +7,7 @@ from django.db import transaction
 
 from customers.models import Address, Customer
 from salesproject.errors import InUse
+from salesproject.metadata import metadata_merge
 
 CUSTOMER_FIELDS = ("name", "email", "phone", "company", "notes", "external_ref")
 ADDRESS_FIELDS = ("kind", "is_default", *Address.SNAPSHOT_FIELDS)
@@ -32,6 +33,7 @@ def customer_create(*, name: str, addresses: Sequence[dict[str, Any]] = (), **fi
     """Create a customer with its addresses."""
     customer = Customer(name=name, **{k: v for k, v in fields.items() if k in CUSTOMER_FIELDS and v is not None})
     customer.price_list = fields.get("price_list")
+    customer.metadata = metadata_merge({}, fields.get("metadata"))
     customer.full_clean()
     customer.save()
     if addresses:
@@ -47,6 +49,8 @@ def customer_update(*, customer: Customer, data: dict[str, Any]) -> Customer:
             setattr(customer, name, data[name])
     if "price_list" in data:  # null takes the customer off any list
         customer.price_list = data["price_list"]
+    if "metadata" in data:  # merged: a key set to null is removed
+        customer.metadata = metadata_merge(customer.metadata, data["metadata"])
     customer.full_clean()
     customer.save()
     if "addresses" in data and data["addresses"] is not None:

@@ -11,6 +11,7 @@ itself is append-only, hence view-only.
 
 from django import forms
 from django.contrib import admin
+from django.db import models
 from django.db.models import Count, F
 from django.forms.models import BaseInlineFormSet
 
@@ -23,10 +24,16 @@ from salesproject.errors import DomainError
 # --- products and variants -------------------------------------------------------
 
 
+def image_url_field(**kwargs) -> forms.URLField:
+    """An image URL input assuming https, as Django 6 will (no RemovedInDjango60Warning)."""
+    return forms.URLField(max_length=500, required=False, assume_scheme="https", label="Image URL", **kwargs)
+
+
 class VariantInlineForm(forms.ModelForm):
     # Not a model field of the form: the service moves the default flag (one per
     # product), so the per-row database constraint must not be checked row by row.
     default = forms.BooleanField(required=False, label="Default", help_text="The variant sold when none is named.")
+    image_url = image_url_field(widget=forms.URLInput(attrs={"size": 20}))
 
     class Meta:
         model = Variant
@@ -36,6 +43,7 @@ class VariantInlineForm(forms.ModelForm):
             "sku": forms.TextInput(attrs={"size": 14}),
             "name": forms.TextInput(attrs={"size": 20}),
             "attributes": forms.Textarea(attrs={"rows": 1, "cols": 20}),
+            "weight": forms.NumberInput(attrs={"style": "width: 6em"}),
             "price": forms.NumberInput(attrs={"style": "width: 7em"}),
             "cost_price": forms.NumberInput(attrs={"style": "width: 7em"}),
         }
@@ -83,7 +91,7 @@ class VariantInline(admin.TabularInline):
     model = Variant
     form = VariantInlineForm
     formset = VariantInlineFormSet
-    fields = ("sku", "name", "attributes", "price", "cost_price", "default")
+    fields = ("sku", "name", "attributes", "image_url", "weight", "price", "cost_price", "default")
     extra = 0
     min_num = 0
 
@@ -93,12 +101,13 @@ class VariantInline(admin.TabularInline):
 
 @admin.register(Product)
 class ProductAdmin(ServiceAdmin):
-    list_display = ("sku", "name", "product_group", "unit", "price", "cost_price", "variant_count", "active")
-    list_filter = ("active", "product_group")
+    list_display = ("sku", "name", "kind", "product_group", "unit", "price", "cost_price", "variant_count", "active")
+    list_filter = ("active", "kind", "product_group")
     list_select_related = ("product_group",)
     search_fields = ("sku", "name", "variants__sku")
     fields = PRODUCT_FIELDS
     inlines = (VariantInline,)
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # as Django 6 will
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(variants_count=Count("variants"))
@@ -126,6 +135,8 @@ class ProductAdmin(ServiceAdmin):
                     attributes=row["attributes"],
                     price=row["price"],
                     cost_price=row["cost_price"],
+                    image_url=row["image_url"],
+                    weight=row["weight"],
                 )
                 for row in rows or ()
             ]
@@ -150,6 +161,7 @@ class VariantAdminForm(forms.ModelForm):
     default = forms.BooleanField(
         required=False, label="Default", help_text="Make this the product's default variant (the product keeps one)."
     )
+    image_url = image_url_field(help_text="Wins over the product's image.")
 
     class Meta:
         model = Variant

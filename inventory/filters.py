@@ -13,7 +13,7 @@ from inventory.models import (
     Variant,
     Warehouse,
 )
-from salesproject.filters import IntegerFilter, StrictBooleanFilter
+from salesproject.filters import IntegerFilter, MetadataFilter, StrictBooleanFilter
 from salesproject.ordering import OrderingFilter, ordering_filterset
 
 
@@ -26,6 +26,7 @@ class ProductFilter(django_filters.FilterSet):
     sku = django_filters.CharFilter(field_name="sku")
     product_group = _code_filter(ProductGroup)
     active = StrictBooleanFilter(field_name="active")
+    metadata = MetadataFilter()
     ordering = OrderingFilter(fields=("id", "sku", "name", "price", "created_at"))
 
     class Meta:
@@ -41,6 +42,7 @@ class VariantFilter(django_filters.FilterSet):
     product = IntegerFilter(field_name="product_id")
     sku = django_filters.CharFilter(field_name="sku")
     search = django_filters.CharFilter(method="filter_search", max_length=200, help_text="In sku and name.")
+    metadata = MetadataFilter()
     ordering = OrderingFilter(fields=("id", "sku", "name", "created_at"))
 
     class Meta:

@@ -18,10 +18,19 @@ class ProductGroup(TimeStampedModel):
         return self.name
 
 
+class ProductKind(models.TextChoices):
+    STANDARD = "standard", "Standard (stocked)"
+    SERVICE = "service", "Service (no stock: labour, delivery, digital goods)"
+
+
 class Product(TimeStampedModel):
     sku = models.CharField(max_length=64, unique=True)
     name = models.CharField(max_length=255)
+    # A service line reserves and moves no stock and has no stock level (records.md).
+    kind = models.CharField(max_length=10, choices=ProductKind.choices, default=ProductKind.STANDARD)
     unit = models.CharField(max_length=20, default="pcs")
+    image_url = models.URLField(max_length=500, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)  # an integrator's flat string → string object
     price = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     cost_price = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     product_group = models.ForeignKey(
@@ -47,6 +56,9 @@ class Variant(TimeStampedModel):
     sku = models.CharField(max_length=64, unique=True)
     name = models.CharField(max_length=255, blank=True)
     attributes = models.JSONField(default=dict, blank=True)
+    image_url = models.URLField(max_length=500, blank=True)  # wins over the product's
+    weight = models.PositiveIntegerField(null=True, blank=True, help_text="Grams per unit.")
+    metadata = models.JSONField(default=dict, blank=True)
     # Null means "the product's".
     price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     cost_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)

@@ -19,13 +19,21 @@ def stock_level_list() -> QuerySet[StockLevel]:
 
 
 def stock_movement_list(*, user=None) -> QuerySet[StockMovement]:
-    """The ledger, newest first; a non-staff `user` sees stock booked by hand and by their own sales only.
+    """The ledger, newest first; a non-staff `user` sees stock booked by hand and by their own sales (and those
+    of the stores they manage) only.
 
     Ownership is the seller copied onto each row, not a join to the sale: the rows of a deleted
     sale stay its seller's.
     """
     queryset = StockMovement.objects.select_related("variant", "warehouse", "user").order_by("-created_at", "-pk")
     if user is not None and not user.is_staff:
-        own_sales = Q(sale_seller_id=user.pk) if user.is_authenticated else Q(pk__in=[])
+        own_sales = Q(pk__in=[])
+        if user.is_authenticated:
+            # And those of the sales of a store they manage (sales.selectors.sale_scope), by relation: inventory
+            # imports no sales code.
+            managed = StockMovement.objects.filter(
+                sale__store__memberships__user=user, sale__store__memberships__role="manager"
+            ).values("pk")
+            own_sales = Q(sale_seller_id=user.pk) | Q(pk__in=managed)
         queryset = queryset.filter(Q(kind__in=MANUAL_MOVEMENT_KINDS, sale__isnull=True) | own_sales)
     return queryset

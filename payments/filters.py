@@ -2,7 +2,7 @@ import django_filters
 
 from payments.models import Payment, PaymentKind, PaymentMethod, PaymentState
 from payments.selectors import payment_assigned, payment_on_sale
-from salesproject.filters import DateBoundFilter, IntegerFilter, StrictBooleanFilter
+from salesproject.filters import DateBoundFilter, IntegerFilter, MetadataFilter, StrictBooleanFilter
 from salesproject.ordering import OrderingFilter
 
 
@@ -18,6 +18,7 @@ class PaymentFilter(django_filters.FilterSet):
     received_before = DateBoundFilter(field_name="received_at", upper=True)
     created_after = DateBoundFilter(field_name="created_at", upper=False)
     created_before = DateBoundFilter(field_name="created_at", upper=True)
+    metadata = MetadataFilter()
     ordering = OrderingFilter(fields=("id", "amount", "received_at", "created_at"))
 
     class Meta:

@@ -54,6 +54,7 @@ class Payment(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     note = models.TextField(blank=True)
+    metadata = models.JSONField(default=dict, blank=True)  # an integrator's flat string → string object
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

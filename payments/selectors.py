@@ -4,8 +4,8 @@ from payments.models import Payment, PaymentAllocation
 
 
 def payment_scope(*, user) -> QuerySet[Payment]:
-    """Staff see every transaction; a seller the payments with an allocation on one of their own sales
-    (never unassigned ones). Each comes with its user and its allocations."""
+    """Staff see every transaction; a seller the payments with an allocation on one of their own sales, or of
+    a store they manage (never unassigned ones). Each comes with its user and its allocations."""
     queryset = (
         Payment.objects.select_related("user")
         .prefetch_related(Prefetch("allocations", queryset=PaymentAllocation.objects.order_by("pk")))
@@ -14,6 +14,14 @@ def payment_scope(*, user) -> QuerySet[Payment]:
     if not user.is_staff:
         queryset = queryset.filter(
             Exists(PaymentAllocation.objects.filter(payment=OuterRef("pk"), sale__seller=user))
+            # The sales scope (sales.selectors.sale_scope) by relation: payments import no sales code.
+            | Exists(
+                PaymentAllocation.objects.filter(
+                    payment=OuterRef("pk"),
+                    sale__store__memberships__user=user,
+                    sale__store__memberships__role="manager",
+                )
+            )
         )
     return queryset
 

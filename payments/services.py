@@ -20,6 +20,7 @@ from django.utils import timezone
 from payments.errors import AlreadyAssigned, InvalidPaymentTransition
 from payments.models import Payment, PaymentAllocation, PaymentKind, PaymentMethod, PaymentState
 from salesproject.errors import DuplicateReference, PermissionDenied, ValidationError
+from salesproject.metadata import metadata_merge
 from salesproject.money import MAX_AMOUNT, ZERO, fits, has_more_decimals, minor_units, quantize, to_decimal
 
 # The one permission for giving money back, whatever the way (declared on `sales.Sale`'s Meta).
@@ -77,6 +78,7 @@ class NewPayment:
     currency: str | None = None
     # Who the payment is recorded for (seed 001 `user_id`); None: the user recording it. Staff only (the API).
     for_user: Any = None
+    metadata: dict | None = None  # an integrator's flat string → string pairs (salesproject.metadata)
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ def payment_build(*, data: NewPayment, amount: Decimal, currency: str | None, us
         reference=data.reference or None,
         received_at=data.received_at or timezone.now(),
         note=data.note or "",
+        metadata=metadata_merge({}, data.metadata),
         user=data.for_user or (user if user is not None and user.is_authenticated else None),
     )
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import CharField, DateField, F, Value
+from django.db.models import DateField, F
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 
 
@@ -73,8 +73,10 @@ GROUPINGS: dict[str, Grouping] = {
             GroupBy.CHANNEL, False, lambda s: F(f"{s}channel__code"), lambda s: F(f"{s}channel__name"),
             none_label="No channel",
         ),
-        # Stores do not exist yet (records.md): every sale is in the one "no store" row.
-        Grouping(GroupBy.STORE, False, lambda s: Value(None, output_field=CharField()), none_label="No store"),
+        Grouping(
+            GroupBy.STORE, False, lambda s: F(f"{s}store__code"), lambda s: F(f"{s}store__name"),
+            none_label="No store",
+        ),
         Grouping(
             GroupBy.CUSTOMER, False, lambda s: F(f"{s}customer_id"), lambda s: F(f"{s}customer__name"),
             none_label="No customer",

@@ -27,6 +27,7 @@ from django_fsm.admin import FSMAdminMixin, FSMObjectTransition, FSMTransitionCo
 
 from payments.models import Payment
 from sales import reference_services, selectors, services
+from sales.admin_documents import SaleDocumentsAdminMixin
 from sales.admin_forms import (
     SALE_ALWAYS_EDITABLE_FIELDS,
     SALE_OPEN_FIELDS,
@@ -254,6 +255,11 @@ class SaleItemInline(SalePartInline):
         "variant",
         "sku",
         "name",
+        "item_type",
+        "unit",
+        "variant_name",
+        "image_url",
+        "weight",
         "quantity",
         "cancelled",
         "sent",
@@ -270,7 +276,8 @@ class SaleItemInline(SalePartInline):
         "total",
     )
     result_fields = (
-        "sku", "name", "cancelled", "sent", "returned", "subtotal", "discount_total", "tax_total", "total"
+        "sku", "name", "item_type", "unit", "variant_name", "image_url", "weight",  # snapshots: set by the services
+        "cancelled", "sent", "returned", "subtotal", "discount_total", "tax_total", "total",
     )
 
     @staticmethod
@@ -388,7 +395,9 @@ class InvoiceInline(ReadOnlyInline):
 
 
 @admin.register(Sale)
-class SaleAdmin(SaleOperationsMixin, ServiceErrorsAsMessages, FSMAdminMixin, admin.ModelAdmin):
+class SaleAdmin(
+    SaleDocumentsAdminMixin, SaleOperationsMixin, ServiceErrorsAsMessages, FSMAdminMixin, admin.ModelAdmin
+):
     form = SaleAdminForm
     change_form_template = "admin/sales/sale/change_form.html"
     fsm_fields = ["status"]
@@ -499,6 +508,7 @@ class SaleAdmin(SaleOperationsMixin, ServiceErrorsAsMessages, FSMAdminMixin, adm
             {"fields": ("billing_address", "shipping_address", "shipping_country"), "classes": ("collapse",)},
         ),
         ("Notes", {"fields": ("note", "staff_note", "tags")}),
+        ("Invoices and credit notes", {"fields": ("invoice_status", "documents")}),  # admin_documents
         (
             "Lifecycle",
             {
@@ -1085,3 +1095,26 @@ class PromotionAdmin(ReferenceDataAdmin):
 
     def save_related(self, request, form, formsets, change):
         pass  # products and product groups are written by the service, checked against the scope
+
+
+# --- stores (records.md, "Stores, teams and devices") --------------------------------------------------------------
+
+from sales.models import Store, StoreMembership  # noqa: E402
+
+
+class StoreMembershipInline(admin.TabularInline):
+    model = StoreMembership
+    extra = 1
+    fields = ("user", "role")
+    autocomplete_fields = ("user",)
+
+
+@admin.register(Store)
+class StoreAdmin(admin.ModelAdmin):
+    """A store with its members: sellers file sales under it, managers see and act on all of its sales."""
+
+    list_display = ("code", "name", "warehouse", "channel")
+    list_select_related = ("warehouse", "channel")
+    search_fields = ("code", "name")
+    fields = ("code", "name", "warehouse", "channel", "address")
+    inlines = [StoreMembershipInline]

@@ -220,6 +220,51 @@ class Promotion(TimeStampedModel):
         return self.code or self.name
 
 
+class StoreRole(models.TextChoices):
+    SELLER = "seller", "Seller"
+    MANAGER = "manager", "Manager"
+
+
+class Store(TimeStampedModel):
+    """A shop, a team or a POS location: its sales, its default stock source, its members (records.md)."""
+
+    code = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=200)
+    warehouse = models.ForeignKey("inventory.Warehouse", on_delete=models.PROTECT, related_name="stores")
+    channel = models.ForeignKey("Channel", null=True, blank=True, on_delete=models.PROTECT, related_name="stores")
+    address = models.JSONField(default=dict, blank=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="StoreMembership", related_name="stores", blank=True
+    )
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class StoreMembership(models.Model):
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="store_memberships")
+    role = models.CharField(max_length=10, choices=StoreRole.choices, default=StoreRole.SELLER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["store", "user"]
+        constraints = [models.UniqueConstraint(fields=["store", "user"], name="store_membership_key")]
+        indexes = [models.Index(fields=["user", "role"], name="store_membership_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.role} of {self.store_id}"
+
+
+class InvoiceStatus(models.TextChoices):
+    NOT_INVOICED = "not_invoiced", "Not invoiced"
+    PARTIALLY_INVOICED = "partially_invoiced", "Partially invoiced"
+    INVOICED = "invoiced", "Invoiced"
+
+
 class TaxCalculation(models.TextChoices):
     DEFAULT = "default", "Computed from the rates"
     CUSTOM = "custom", "Given amount (tax_amount)"
@@ -410,6 +455,21 @@ class Sale(FSMModelMixin, TimeStampedModel):
     # Whether this sale's promotions count in their usage (counted at confirm, given back on cancel).
     promotions_counted = models.BooleanField(default=False)
 
+    # Records (records.md): dates and references of the buyer, notes by audience, the store and device it was
+    # sold at, who changed it last, an integrator's metadata, and how far it is invoiced.
+    due_date = models.DateField(null=True, blank=True)
+    customer_reference = models.CharField(max_length=100, blank=True)
+    admin_note = models.TextField(blank=True)  # staff only, on read and write
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    metadata = models.JSONField(default=dict, blank=True)
+    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.PROTECT, related_name="sales")
+    device = models.CharField(max_length=64, blank=True)
+    invoice_status = models.CharField(
+        max_length=20, choices=InvoiceStatus.choices, default=InvoiceStatus.NOT_INVOICED
+    )
+
     # Structure: a partial sale split off another, or a sale cloned from another (exchange, re-order).
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
@@ -481,6 +541,10 @@ class Sale(FSMModelMixin, TimeStampedModel):
             models.Index(fields=["seller", "created_at", "id"], name="sale_seller_created_id_idx"),
             models.Index(fields=["status", "created_at", "id"], name="sale_status_created_id_idx"),
             models.Index(fields=["grand_total", "id"], name="sale_total_id_idx"),  # ?ordering=grand_total
+            # The sale date: ?ordering=sold_at and the sold_after / sold_before filters, as fast as by created_at.
+            models.Index(fields=["sold_at", "id"], name="sale_sold_id_idx"),
+            models.Index(fields=["seller", "sold_at", "id"], name="sale_seller_sold_id_idx"),
+            models.Index(fields=["store", "sold_at", "id"], name="sale_store_sold_id_idx"),
             # The summary adds up totals per status: answered from the index alone.
             models.Index(fields=["status"], include=["grand_total", "paid_total"], name="sale_status_totals_idx"),
             models.Index(
@@ -554,7 +618,10 @@ class Sale(FSMModelMixin, TimeStampedModel):
     def has_history(self) -> bool:
         """Whether money, documents or parcels hang on the sale (payments of any status, invoices,
         fulfilments): it is never deleted."""
-        return self.payments.exists() or self.invoices.exists() or self.fulfillments.exists()
+        return (
+            self.payments.exists() or self.invoices.exists() or self.fulfillments.exists()
+            or self.documents.exists()
+        )
 
     # --- structure and quantities (read from loaded items / children, as the representation shows them) ---
     @property
@@ -568,6 +635,11 @@ class Sale(FSMModelMixin, TimeStampedModel):
     @property
     def total_quantity(self) -> int:
         return sum(item.quantity_active for item in self.items.all())
+
+    @property
+    def total_weight(self) -> int:
+        """Grams: each line's weight per unit × its units sold minus cancelled; a line without a weight adds 0."""
+        return sum((item.weight or 0) * item.quantity_active for item in self.items.all())
 
     @property
     def quantity_remaining(self) -> int:
@@ -664,6 +736,13 @@ class SaleItem(models.Model):
     warehouse = models.ForeignKey("inventory.Warehouse", on_delete=models.PROTECT, related_name="sale_items")
     sku = models.CharField(max_length=64)
     name = models.CharField(max_length=255)
+    # Snapshots of the catalogue at sale time (records.md): the product kind (`service` lines hold no stock),
+    # unit, variant name, image and weight per unit in grams.
+    item_type = models.CharField(max_length=10, default="standard")
+    unit = models.CharField(max_length=20, blank=True)
+    variant_name = models.CharField(max_length=255, blank=True)
+    image_url = models.URLField(max_length=500, blank=True)
+    weight = models.PositiveIntegerField(null=True, blank=True)
     quantity = models.PositiveIntegerField()  # sold; never lowered by a cancel (see quantity_active)
     quantity_cancelled = models.PositiveIntegerField(default=0)
     # Units in fulfilments that are not failed or returned (kept by the fulfilment services).
@@ -933,6 +1012,80 @@ class Invoice(models.Model):
 
     def __str__(self) -> str:
         return self.number or f"invoice {self.pk}"
+
+
+class DocumentKind(models.TextChoices):
+    INVOICE = "invoice", "Invoice"
+    CREDIT_NOTE = "credit_note", "Credit note"
+
+
+class DocumentCounter(models.Model):
+    """The last number issued per document kind and calendar year: locked while a number is taken, so numbers
+    have no gaps and no duplicates across transactions and app servers."""
+
+    kind = models.CharField(max_length=20, choices=DocumentKind.choices)
+    year = models.PositiveIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "year"], name="document_counter_key")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.year}: {self.last}"
+
+
+class SaleDocument(models.Model):
+    """A generated invoice or credit note: lines and totals frozen when issued (records.md); never changed."""
+
+    sale = models.ForeignKey(Sale, on_delete=models.PROTECT, related_name="documents")
+    kind = models.CharField(max_length=20, choices=DocumentKind.choices)
+    number = models.CharField(max_length=30, unique=True)
+    year = models.PositiveIntegerField()
+    sequence = models.PositiveIntegerField()
+    issued_at = models.DateTimeField()
+    currency = models.CharField(max_length=3)
+    subtotal = MoneyField(default=Decimal("0.00"))
+    discount_total = MoneyField(default=Decimal("0.00"))
+    tax_total = MoneyField(default=Decimal("0.00"))
+    tax_lines = models.JSONField(default=list, blank=True)
+    total = MoneyField(default=Decimal("0.00"))
+    # The credit note's invoice, when it credits units of one.
+    credits = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="credit_notes"
+    )
+    reason = models.CharField(max_length=200, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "year", "sequence"], name="sale_document_number_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class SaleDocumentLine(models.Model):
+    document = models.ForeignKey(SaleDocument, on_delete=models.CASCADE, related_name="lines")
+    item = models.ForeignKey(SaleItem, on_delete=models.PROTECT, related_name="document_lines")
+    sku = models.CharField(max_length=64)
+    name = models.CharField(max_length=255)
+    quantity = models.PositiveIntegerField()
+    unit_price = MoneyField()
+    subtotal = MoneyField(default=Decimal("0.00"))
+    discount_total = MoneyField(default=Decimal("0.00"))
+    tax_total = MoneyField(default=Decimal("0.00"))
+    total = MoneyField(default=Decimal("0.00"))
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="sale_document_line_quantity")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.sku}"
 
 
 class _SaleTotals(models.Model):

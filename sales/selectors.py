@@ -12,6 +12,7 @@ from django.utils import timezone
 from django_filters.constants import EMPTY_VALUES
 
 from customers.models import Customer
+from inventory.models import ProductKind
 from inventory.services.audit import stock_key_filter
 from payments.models import Payment
 from sales.models import (
@@ -27,9 +28,12 @@ from sales.models import (
     SaleMonthlyTotal,
     SalePromotion,
     SaleStatus,
+    StoreMembership,
+    StoreRole,
     TrackingEvent,
 )
 from sales.rollup_triggers import base_amount_sql
+from salesproject.api.authentication import MANAGES_STORES_ATTR
 from salesproject.db_router import on_replica
 from salesproject.filters import IntegerFilter
 from salesproject.money import minor_units, quantize
@@ -37,15 +41,34 @@ from salesproject.money import minor_units, quantize
 ZERO = Decimal("0.00")
 
 
+def user_manages_stores(user) -> bool:
+    """Whether `user` manages a store: read once per user object (the bearer token's query already brings it,
+    see `salesproject.api.authentication`), so a plain seller's scope stays the one-index `seller = me`."""
+    cached = getattr(user, MANAGES_STORES_ATTR, None)
+    if cached is None:
+        cached = user.is_authenticated and managed_stores(user=user).exists()
+        setattr(user, MANAGES_STORES_ATTR, cached)
+    return bool(cached)
+
+
+def managed_stores(*, user) -> QuerySet[StoreMembership]:
+    """The ids of the stores `user` manages, as a subquery."""
+    return StoreMembership.objects.filter(user_id=user.pk, role=StoreRole.MANAGER).values("store_id")
+
+
 def sale_scope(*, user, replica: bool = False) -> QuerySet[Sale]:
-    """The sales a user may see: staff see all; anyone else only the sales they sold.
+    """The sales a user may see and act on: staff see all; a store's manager its sales and their own; anyone
+    else only the sales they sold (records.md, "Stores, teams and devices").
 
     `replica` reads them from the read replica when one is configured (lists and
     summaries, which may lag the primary by the replication delay).
     """
     queryset = on_replica(Sale.objects.all()) if replica else Sale.objects.all()
     if not user.is_staff:
-        queryset = queryset.filter(seller=user)
+        if user_manages_stores(user):
+            queryset = queryset.filter(Q(seller=user) | Q(store_id__in=managed_stores(user=user)))
+        else:
+            queryset = queryset.filter(seller=user)
     return queryset
 
 
@@ -53,7 +76,7 @@ def sale_with_related(queryset: QuerySet[Sale], *, payments: bool = False) -> Qu
     """Load what a sale's representation shows in a fixed number of queries."""
     items = SaleItem.objects.select_related("warehouse", "carrier", "product_group").order_by("pk")
     queryset = queryset.select_related(
-        "seller", "customer", "channel", "warehouse", "tax", "locked_by"
+        "seller", "customer", "channel", "warehouse", "tax", "locked_by", "store", "updated_by"
     ).prefetch_related(
         Prefetch("items", queryset=items),
         Prefetch("children", queryset=Sale.objects.only("id", "parent_id", "status").order_by("pk")),
@@ -183,7 +206,9 @@ def sale_summary(*, queryset: QuerySet[Sale], user=None, filters: Mapping[str, A
 
 
 # Filters the rollup answers (the dates only on UTC day boundaries); `ordering` does not change a sum.
-DATE_BOUNDS = {"created_after": False, "created_before": True, "start_date": False, "end_date": True}  # name: upper
+# Only bounds on created_at: the rollup's days are creation days, so the sale-date bounds (sold_after/sold_before
+# and their aliases start_date/end_date) read the sales themselves.
+DATE_BOUNDS = {"created_after": False, "created_before": True}  # name: upper
 ROLLUP_FILTERS = frozenset({"status", "seller", "currency", "ordering", *DATE_BOUNDS})
 
 DayRange = tuple[date | None, date | None]  # [first, end) of UTC days; None: open on that side
@@ -196,6 +221,8 @@ def _rollup_scope(*, user, filters: Mapping[str, Any]) -> list[QuerySet] | None:
     rollup (`SaleMonthlyTotal`), the days of the partial months at its edges from the daily one
     (`SaleDailyTotal`). No date bound: the monthly rows only. A range inside one month: daily only.
     """
+    if not user.is_staff and user_manages_stores(user):
+        return None  # a manager's scope is not one seller's: the rollup has no store, read the sales (exact)
     condition = Q() if user.is_staff else Q(seller_id=user.pk)
     lower = upper = None  # the matching days are [lower, upper)
     for name, value in filters.items():
@@ -343,10 +370,11 @@ def sale_search(queryset: QuerySet[Sale], text: str) -> QuerySet[Sale]:
         return queryset
     customers = Customer.objects.filter(Q(name__icontains=text) | Q(email__icontains=text)).values("pk")
     by_reference = Sale.objects.filter(reference__icontains=text).order_by().values("pk")
+    by_customer_reference = Sale.objects.filter(customer_reference__icontains=text).order_by().values("pk")
     by_customer = Sale.objects.filter(customer__in=customers).order_by().values("pk")
     lines = SaleItem.objects.filter(Q(sku__icontains=text) | Q(name__icontains=text))
     by_line = lines.order_by().values("sale_id")
-    return queryset.filter(pk__in=by_reference.union(by_customer, by_line))
+    return queryset.filter(pk__in=by_reference.union(by_customer_reference, by_customer, by_line))
 
 
 def sale_activity(*, sale: Sale) -> QuerySet[SaleEvent]:
@@ -357,11 +385,13 @@ def stock_reserved_by_pending_sales(keys) -> dict[tuple[int, int], int]:
     """What pending sales hold per (variant, warehouse): the inventory audit's truth for `reserved`.
 
     Registered with `inventory.services.audit.register_reservation_source` by `SalesConfig.ready`;
-    `keys` limits it to those (variant, warehouse) pairs (None: all).
+    `keys` limits it to those (variant, warehouse) pairs (None: all). A service's lines hold nothing: left
+    out by their product's kind, the rule the stock services skip them by.
     """
     return {
         (row["variant_id"], row["warehouse_id"]): row["quantity"]
         for row in SaleItem.objects.filter(stock_key_filter(keys), sale__status__in=RESERVING_STATUSES)
+        .exclude(variant__product__kind=ProductKind.SERVICE)
         .order_by()
         .values("variant_id", "warehouse_id")
         .annotate(quantity=Sum(F("quantity") - F("quantity_cancelled"), default=0))

@@ -12,6 +12,8 @@ from django_filters.filters import FilterMethod
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from salesproject.metadata import json_contains, parse_pair
+
 
 class StrictBooleanField(forms.Field):
     """`true`/`false` (also `1`/`0`, `yes`/`no`); anything else is invalid, never silently ignored."""
@@ -187,3 +189,38 @@ class DateBoundFilter(django_filters.Filter):
             return qs.filter(**{f"{self.field_name}__gte": start})
         lookup = "lte" if self.upper else "gte"
         return qs.filter(**{f"{self.field_name}__{lookup}": value})
+
+
+class MetadataPairField(forms.CharField):
+    """`key:value` (split at the first colon): a metadata key (≤ 40 characters) and its value (≤ 500)."""
+
+    default_error_messages = {
+        "invalid": "Enter key:value, with a key of 1 to 40 characters and a value of at most 500."
+    }
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        if text in self.empty_values:
+            return None
+        try:
+            return parse_pair(text)
+        except ValueError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+@extend_schema_field({"type": "string", "pattern": "^[^:]{1,40}:", "example": "erp_id:A-1042"})
+class MetadataFilter(django_filters.Filter):
+    """`metadata=key:value`: the rows whose metadata holds that pair (containment, so a GIN index serves it)."""
+
+    field_class = MetadataPairField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("field_name", "metadata")
+        kwargs.setdefault("help_text", "key:value — rows whose metadata has this key with this value.")
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        key, item = value
+        return json_contains(qs, self.field_name, {key: item})

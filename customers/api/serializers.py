@@ -6,6 +6,7 @@ from rest_framework.exceptions import ErrorDetail
 from customers.models import Address, Customer
 from salesproject.api.fields import CodeRelatedField
 from salesproject.api.serializers import StrictModelSerializer
+from salesproject.metadata import MetadataField
 
 COUNTRY_PATTERN = r"^[A-Za-z]{2}$"
 
@@ -29,6 +30,7 @@ class AddressSerializer(StrictModelSerializer):
 class CustomerSerializer(StrictModelSerializer):
     notes = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
     addresses = AddressSerializer(many=True, required=False, help_text="On write, replaces the list whole.")
+    metadata = MetadataField()
     # The list lives with the sales, which customers may not import: its model comes from the relation.
     price_list = CodeRelatedField(
         queryset=Customer._meta.get_field("price_list").related_model.objects.all(), required=False,
@@ -37,7 +39,8 @@ class CustomerSerializer(StrictModelSerializer):
 
     class Meta:
         model = Customer
-        fields = ["id", "name", "email", "phone", "company", "notes", "external_ref", "price_list", "addresses"]
+        fields = ["id", "name", "email", "phone", "company", "notes", "external_ref", "price_list", "metadata",
+                  "addresses"]
 
     def validate_addresses(self, addresses: list[dict]) -> list[dict]:
         # Even in a PATCH the list replaces the old one whole, so each address must be complete.

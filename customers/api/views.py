@@ -9,6 +9,7 @@ from customers import services
 from customers.api.serializers import CustomerSerializer
 from customers.models import Customer
 from salesproject.api.idempotency import IdempotentMixin
+from salesproject.filters import MetadataFilter
 from salesproject.ordering import OrderingFilter
 
 
@@ -18,6 +19,7 @@ class CustomerFilter(django_filters.FilterSet):
     )
     email = django_filters.CharFilter(field_name="email", lookup_expr="iexact")
     external_ref = django_filters.CharFilter(field_name="external_ref")
+    metadata = MetadataFilter()
     ordering = OrderingFilter(fields=("id", "name", "email", "created_at"))
 
     class Meta:

@@ -11,6 +11,7 @@ from salesproject.api.fields import (
     StrictPrimaryKeyRelatedField,
 )
 from salesproject.api.serializers import StrictModelSerializer, StrictSerializer
+from salesproject.metadata import MetadataField
 
 # Model prices are DECIMAL(12, 2) and never negative.
 PRICE = {"max_digits": 12, "min_value": 0}
@@ -75,10 +76,13 @@ class ProductVariantSerializer(StrictModelSerializer):
     attributes = AttributesField(required=False)
     price = MoneyField(**PRICE, required=False, allow_null=True, help_text="Null: the product's price.")
     cost_price = MoneyField(**PRICE, required=False, allow_null=True, help_text="Null: the product's cost price.")
+    metadata = MetadataField()
 
     class Meta:
         model = Variant
-        fields = ["id", "sku", "name", "attributes", "price", "cost_price", "is_default"]
+        fields = [
+            "id", "sku", "name", "attributes", "image_url", "weight", "price", "cost_price", "is_default", "metadata",
+        ]
         read_only_fields = ["is_default"]
         # Uniqueness is checked across the whole list below and again by the service.
         extra_kwargs = {"sku": {"validators": []}}
@@ -87,6 +91,7 @@ class ProductVariantSerializer(StrictModelSerializer):
 class ProductSerializer(StrictModelSerializer):
     price = MoneyField(**PRICE, required=False)
     cost_price = MoneyField(**PRICE, required=False)
+    metadata = MetadataField()
     product_group = CodeRelatedField(
         queryset=ProductGroup.objects.all(), required=False, allow_null=True, help_text="A product group's code."
     )
@@ -100,7 +105,10 @@ class ProductSerializer(StrictModelSerializer):
 
     class Meta:
         model = Product
-        fields = ["id", "sku", "name", "unit", "price", "cost_price", "product_group", "active", "variants"]
+        fields = [
+            "id", "sku", "name", "kind", "unit", "image_url", "price", "cost_price", "product_group", "active",
+            "metadata", "variants",
+        ]
 
     def validate_variants(self, variants: list[dict]) -> list[dict]:
         creating = self.instance is None
@@ -135,10 +143,14 @@ class VariantSerializer(StrictModelSerializer):
     is_default = serializers.BooleanField(
         required=False, help_text="true makes this the product's default variant (there is always exactly one)."
     )
+    metadata = MetadataField()
 
     class Meta:
         model = Variant
-        fields = ["id", "product", "sku", "name", "attributes", "price", "cost_price", "is_default"]
+        fields = [
+            "id", "product", "sku", "name", "attributes", "image_url", "weight", "price", "cost_price", "is_default",
+            "metadata",
+        ]
         # One default per product is kept by the service, which moves the flag.
         validators = []
 

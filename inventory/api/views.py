@@ -32,6 +32,9 @@ def _create_variant_data(data: dict) -> services.VariantData:
         attributes=data.get("attributes"),
         price=data.get("price"),
         cost_price=data.get("cost_price"),
+        image_url=data.get("image_url", ""),
+        weight=data.get("weight"),
+        metadata=data.get("metadata"),
     )
 
 

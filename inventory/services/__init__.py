@@ -26,6 +26,7 @@ from inventory.services.catalogue import (
 )
 from inventory.services.stock import (
     InsufficientStock,
+    NotStocked,
     Shortage,
     StockKey,
     StockLine,
@@ -42,6 +43,7 @@ from inventory.services.stock import (
 
 __all__ = [
     "InsufficientStock",
+    "NotStocked",
     "Shortage",
     "StockKey",
     "StockLine",

@@ -8,8 +8,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import ProtectedError, RestrictedError
 
-from inventory.models import Product, ProductGroup, StockLevel, StockMovement, Variant, Warehouse
+from inventory.models import Product, ProductGroup, ProductKind, StockLevel, StockMovement, Variant, Warehouse
 from salesproject.errors import InUse, ValidationError
+from salesproject.metadata import metadata_merge
 
 
 @dataclass
@@ -19,6 +20,9 @@ class VariantData:
     attributes: dict | None = None
     price: object = None
     cost_price: object = None
+    image_url: str = ""
+    weight: int | None = None
+    metadata: dict | None = None
 
 
 @transaction.atomic
@@ -31,11 +35,15 @@ def product_create(
     unit: str = "pcs",
     product_group=None,
     active: bool = True,
+    kind: str = ProductKind.STANDARD,
+    image_url: str = "",
+    metadata: dict | None = None,
     variants: Sequence[VariantData] = (),
 ) -> Product:
     """Create a product and its variants; the first variant is the default (one is made if none given)."""
     product = Product(
-        sku=sku, name=name, price=price, cost_price=cost_price, unit=unit, product_group=product_group, active=active
+        sku=sku, name=name, price=price, cost_price=cost_price, unit=unit, product_group=product_group, active=active,
+        kind=kind, image_url=image_url, metadata=metadata_merge({}, metadata),
     )
     product.full_clean()
     product.save()
@@ -49,6 +57,9 @@ def product_create(
             attributes=data.attributes or {},
             price=data.price,
             cost_price=data.cost_price,
+            image_url=data.image_url,
+            weight=data.weight,
+            metadata=metadata_merge({}, data.metadata),
             is_default=position == 0,
         )
         variant.full_clean()
@@ -111,8 +122,8 @@ def default_warehouse() -> Warehouse:
 
 # --- catalogue and warehouse edits (the API's writes) ------------------------------
 
-PRODUCT_FIELDS = ("sku", "name", "unit", "price", "cost_price", "product_group", "active")
-VARIANT_FIELDS = ("sku", "name", "attributes", "price", "cost_price")
+PRODUCT_FIELDS = ("sku", "name", "kind", "unit", "image_url", "price", "cost_price", "product_group", "active")
+VARIANT_FIELDS = ("sku", "name", "attributes", "image_url", "weight", "price", "cost_price")
 WAREHOUSE_FIELDS = ("code", "name", "country", "is_default")
 PRODUCT_GROUP_FIELDS = ("code", "name")
 
@@ -128,6 +139,12 @@ def _clean(instance, *, attr: str | None = None) -> None:
             {(attr if field == NON_FIELD_ERRORS else f"{attr}.{field}"): errors
              for field, errors in error.error_dict.items()}
         ) from None
+
+
+def _kind_changeable(product: Product) -> None:
+    """A product's kind is fixed once sold or stocked: its lines and ledger rows were booked by the old kind."""
+    if product.sale_items.exists() or StockMovement.objects.filter(variant__product=product).exists():
+        raise InUse("This product has sales or stock history: its kind cannot change.", attr="kind")
 
 
 def _variant_removable(variant: Variant, *, attr: str | None = None) -> None:
@@ -168,6 +185,8 @@ def _replace_variants(product: Product, variants: Sequence[dict]) -> None:
         for name in VARIANT_FIELDS:
             if name in data:
                 setattr(variant, name, data[name] if name != "attributes" else data[name] or {})
+        if "metadata" in data:  # merged into a kept variant's (a key set to null is removed)
+            variant.metadata = metadata_merge(variant.metadata, data["metadata"])
         variant.is_default = position == 0
         _clean(variant, attr=f"variants.{position}")
         variant.save()
@@ -182,9 +201,13 @@ def product_update(*, product: Product, data: dict, variants: Sequence[dict] | N
     """
     product = Product.objects.select_for_update().get(pk=product.pk)
     before = {"sku": product.sku, "name": product.name}
+    if data.get("kind", product.kind) != product.kind:
+        _kind_changeable(product)
     for name in PRODUCT_FIELDS:
         if name in data:
             setattr(product, name, data[name])
+    if "metadata" in data:  # merged: a key set to null is removed
+        product.metadata = metadata_merge(product.metadata, data["metadata"])
     _clean(product)
     product.save()
     if variants is not None:
@@ -210,12 +233,16 @@ def variant_create(
     attributes: dict | None = None,
     price=None,
     cost_price=None,
+    image_url: str = "",
+    weight: int | None = None,
+    metadata: dict | None = None,
     is_default: bool = False,
 ) -> Variant:
     """Add a variant to a product; `is_default` makes it the product's default."""
     Product.objects.select_for_update().filter(pk=product.pk).first()
     variant = Variant(product=product, sku=sku, name=name, attributes=attributes or {}, price=price,
-                      cost_price=cost_price)
+                      cost_price=cost_price, image_url=image_url, weight=weight,
+                      metadata=metadata_merge({}, metadata))
     if is_default:
         product.variants.filter(is_default=True).update(is_default=False)
         variant.is_default = True
@@ -232,6 +259,8 @@ def variant_update(*, variant: Variant, data: dict) -> Variant:
     for name in VARIANT_FIELDS:
         if name in data:
             setattr(variant, name, data[name] if name != "attributes" else data[name] or {})
+    if "metadata" in data:  # merged: a key set to null is removed
+        variant.metadata = metadata_merge(variant.metadata, data["metadata"])
     if "is_default" in data and data["is_default"] != variant.is_default:
         if not data["is_default"]:
             raise ValidationError("A product always has a default variant: make another variant the default.",

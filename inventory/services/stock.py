@@ -9,10 +9,25 @@ from django.db import connections, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from inventory.models import MovementKind, StockLevel, StockMovement, Variant, Warehouse
+from inventory.models import (
+    MANUAL_MOVEMENT_KINDS,
+    MovementKind,
+    ProductKind,
+    StockLevel,
+    StockMovement,
+    Variant,
+    Warehouse,
+)
 from salesproject.errors import DomainError, ErrorEntry, ValidationError
 
 StockKey = tuple[int, int]  # (variant_id, warehouse_id)
+
+
+class NotStocked(ValidationError):
+    """Stock booked by hand for a variant of a service product, which holds no stock (records.md)."""
+
+    code = "not_stocked"
+    default_detail = "A service product holds no stock."
 
 
 class InsufficientStock(DomainError):
@@ -89,10 +104,18 @@ def lock_stock_levels(*, keys: Iterable[StockKey], create_missing: bool = False)
 
 
 def _apply(changes: Sequence[_Change], *, sale=None, user=None, reason: str = "") -> dict[StockKey, StockLevel]:
-    """Lock, check and apply stock changes with their ledger rows, all or nothing."""
+    """Lock, check and apply stock changes with their ledger rows, all or nothing.
+
+    A service's changes are dropped (`_stocked`): asked before rows are created, else only when a key has no
+    row (a service never has one), so reservations and commits of stocked lines cost no query for it.
+    """
     if not changes:
         return {}
     grows = any(c.on_hand > 0 for c in changes)
+    if grows:
+        changes = _stocked(changes, {c.key[0] for c in changes})
+        if not changes:
+            return {}
     # Inside the caller's transaction (a sale service's), no savepoint of our own: without new
     # rows to create, nothing is written before a shortage is raised, so the caller may even
     # catch it and carry on; any database error aborts the caller's transaction (or savepoint)
@@ -100,6 +123,10 @@ def _apply(changes: Sequence[_Change], *, sale=None, user=None, reason: str = ""
     inside = connections[router.db_for_write(StockLevel)].in_atomic_block and not grows
     with nullcontext() if inside else transaction.atomic():
         levels = lock_stock_levels(keys=[c.key for c in changes], create_missing=grows)
+        if not grows and any(c.key not in levels for c in changes):
+            changes = _stocked(changes, {c.key[0] for c in changes if c.key not in levels})
+            if not changes:
+                return {}
         totals: dict[StockKey, list[int]] = defaultdict(lambda: [0, 0])
         for change in changes:
             totals[change.key][0] += change.on_hand
@@ -126,6 +153,23 @@ def _apply(changes: Sequence[_Change], *, sale=None, user=None, reason: str = ""
             _movement(c, sale=c.sale or sale, user=user, reason=reason) for c in changes if c.on_hand or c.reserved
         )
     return levels
+
+
+def _stocked(changes: Sequence[_Change], variant_ids: set[int]) -> Sequence[_Change]:
+    """The changes but those of `variant_ids` that are a service's, which hold no stock (one query).
+
+    Sale lines of a service are dropped here, so every operation a sale drives skips them by itself;
+    stock booked by hand (a receipt, an adjustment) for a service is refused instead.
+    """
+    services = set(
+        Variant.objects.filter(pk__in=variant_ids, product__kind=ProductKind.SERVICE).values_list("pk", flat=True)
+    )
+    if not services:
+        return changes
+    for change in changes:
+        if change.key[0] in services and change.kind in MANUAL_MOVEMENT_KINDS:
+            raise NotStocked("This variant's product is a service: it holds no stock.", attr="variant")
+    return [c for c in changes if c.key[0] not in services]
 
 
 def _movement(change: _Change, *, sale, user, reason: str) -> StockMovement:

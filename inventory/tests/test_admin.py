@@ -63,7 +63,9 @@ def product_form(**fields) -> dict[str, str]:
     return {
         "sku": "TEE",
         "name": "T-shirt",
+        "kind": "standard",  # the select's selected option, as the page renders it
         "unit": "pcs",
+        "image_url": "",
         "price": "19.90",
         "cost_price": "8.00",
         "product_group": "",

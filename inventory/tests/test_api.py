@@ -85,15 +85,19 @@ def test_create_product_without_variants_makes_one_default_variant(api_client, s
         "id": body["id"],
         "sku": "TSHIRT",
         "name": "T-shirt",
+        "kind": "standard",
         "unit": "pcs",
+        "image_url": "",
         "price": "19.90",
         "cost_price": "8.00",
         "product_group": "apparel",
         "active": True,
         "variants": [
             {"id": body["variants"][0]["id"], "sku": "TSHIRT", "name": "T-shirt", "attributes": {},
-             "price": None, "cost_price": None, "is_default": True}
+             "image_url": "", "weight": None, "price": None, "cost_price": None, "is_default": True,
+             "metadata": {}}
         ],
+        "metadata": {},
     }
     assert Product.objects.get(pk=body["id"]).product_group == group
 

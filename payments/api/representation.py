@@ -6,6 +6,7 @@ column); see `salesproject.api.representation`.
 
 from payments.models import Payment, PaymentAllocation
 from salesproject.api.representation import CHOICE, DATETIME, INT, LIST, MONEY, OBJECT, STR, Field, Table, money
+from salesproject.metadata import MetadataField, metadata_output
 
 PAYMENT_USER = Table(
     "PaymentUser",
@@ -24,6 +25,10 @@ PAYMENT_ALLOCATION = Table(
     model=PaymentAllocation,
     currency="payment__currency",
 )
+
+
+def _metadata(row: dict) -> dict:
+    return metadata_output(row["metadata"])
 
 
 def _allocations_field():
@@ -53,6 +58,7 @@ PAYMENT = Table(
         Field("received_at", DATETIME),
         Field("user", OBJECT, of=PAYMENT_USER, nullable=True),
         Field("note", STR),
+        Field("metadata", STR, compute=_metadata, reads=("metadata",), drf=lambda: MetadataField(read_only=True)),
         Field("created_at", DATETIME),
         # Given by the fast renderer's caller (`render_allocations`); the serializer reads `allocation_rows`.
         Field("allocations", LIST, of=PAYMENT_ALLOCATION, context=True, drf=_allocations_field),

@@ -6,6 +6,7 @@ from payments.api.representation import PAYMENT, PAYMENT_USER
 from payments.models import PaymentKind, PaymentMethod, PaymentState
 from salesproject.api.fields import AmountField, IdField
 from salesproject.api.serializers import StrictSerializer
+from salesproject.metadata import MetadataField
 
 # Built from the payment's field table (the sale detail's fast renderer reads it too).
 PaymentUserSerializer = PAYMENT_USER.serializer()
@@ -38,6 +39,7 @@ class PaymentCreateSerializer(StrictSerializer):
     reference = serializers.CharField(max_length=100, required=False, allow_blank=True, allow_null=True)
     received_at = serializers.DateTimeField(required=False, allow_null=True)
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    metadata = MetadataField()
 
 
 class SalePaymentCreateSerializer(PaymentCreateSerializer):

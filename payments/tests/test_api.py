@@ -19,7 +19,7 @@ D = Decimal
 PAYMENTS = "/api/v1/payments/"
 ASSIGN = "/api/v1/payments/assign/"
 PAYMENT_FIELDS = {"id", "sale", "amount", "currency", "method", "kind", "status", "reference", "received_at", "user",
-                  "note", "created_at", "allocations"}  # allocations: money.md "Payments" (round 2)
+                  "note", "created_at", "allocations", "metadata"}  # round 2: money.md, records.md
 
 
 def make_sale(seller, price: str = "100.00", quantity: int = 1, **kwargs) -> Sale:

@@ -34,9 +34,13 @@ def item_dict(row: dict) -> dict:
 
 
 def quantities(items: list[dict]) -> dict[str, int]:
-    """The sale's `total_quantity` and `quantity_remaining` from its rendered items."""
+    """The sale's `total_quantity`, `quantity_remaining` and `total_weight` from its rendered items."""
     total = sum(item["quantity"] - item["quantity_cancelled"] for item in items)
-    return {"total_quantity": total, "quantity_remaining": total - sum(item["quantity_fulfilled"] for item in items)}
+    return {
+        "total_quantity": total,
+        "quantity_remaining": total - sum(item["quantity_fulfilled"] for item in items),
+        "total_weight": sum((item["weight"] or 0) * (item["quantity"] - item["quantity_cancelled"]) for item in items),
+    }
 
 
 def profits(items: list[dict], *, currency: str, staff: bool) -> dict[str, str | None]:

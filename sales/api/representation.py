@@ -31,6 +31,7 @@ from salesproject.api.representation import (
     money,
 )
 from salesproject.api.serializers import StrictSerializer
+from salesproject.metadata import MetadataField, metadata_output
 
 COUNTRY = {"max_length": 2, "min_length": 2, "required": False, "allow_blank": True}
 
@@ -146,6 +147,11 @@ ITEM = Table(
         Field("variant", INT, source="variant_id"),
         Field("sku", STR, csv="item_sku"),
         Field("name", STR, csv="item_name"),
+        Field("item_type", STR, help="The product's kind at sale time: `standard` (stocked) or `service` (no stock)."),
+        Field("unit", STR, help="The product's unit code at sale time."),
+        Field("variant_name", STR, help="The variant's name at sale time."),
+        Field("image_url", STR, help="The variant's image at sale time, else the product's; blank: none."),
+        Field("weight", INT, nullable=True, help="Grams per unit at sale time; null: the variant had none."),
         Field("quantity", INT, csv="item_quantity"),
         Field("unit_price", MONEY, csv="item_unit_price"),
         Field("discount", MONEY, csv="item_discount"),
@@ -203,6 +209,14 @@ APPLIED_PROMOTION = Table(
 )
 
 
+def _due_date(row: dict):
+    return None if row["due_date"] is None else row["due_date"].isoformat()
+
+
+def _metadata(row: dict):
+    return metadata_output(row["metadata"])
+
+
 def _net_total(row: dict):
     return row["grand_total"] - row["returned_total"]
 
@@ -224,6 +238,7 @@ SALE = Table(
         Field("delivery_status", CHOICE, csv="delivery_status"),
         Field("return_status", CHOICE),
         Field("cancellation_status", CHOICE, csv="cancellation_status"),
+        Field("invoice_status", CHOICE),
         Field("seller", OBJECT, of=USER_SUMMARY, csv={"username": "seller"}),
         Field(
             "customer",
@@ -234,6 +249,8 @@ SALE = Table(
         ),
         Field("channel", STR, source="channel__code", nullable=True, csv="channel"),
         Field("warehouse", STR, source="warehouse__code", csv="warehouse"),
+        Field("store", STR, source="store__code", nullable=True, help="The store's code; null: none."),
+        Field("device", STR, help="The POS terminal id (\"\": none)."),
         Field("currency", STR, csv="currency"),
         Field("exchange_rate", STR, compute=rates.rate_text, reads=("exchange_rate",)),
         Field("base_currency", STR, compute=rates.base_currency_of, drf=rates.base_currency_field),
@@ -302,6 +319,12 @@ SALE = Table(
             drf=lambda: serializers.IntegerField(read_only=True, help_text="Units sold minus units cancelled."),
         ),
         Field(
+            "total_weight", INT, context=True, help="Grams: the lines' weight × units sold minus cancelled (0: none).",
+            drf=lambda: serializers.IntegerField(
+                read_only=True, help_text="Grams: the lines' weight × units sold minus cancelled (0: none)."
+            ),
+        ),
+        Field(
             "quantity_remaining", INT, context=True, help="Of total_quantity, the units not fulfilled yet.",
             drf=lambda: serializers.IntegerField(
                 read_only=True, help_text="Of total_quantity, the units not fulfilled yet."
@@ -331,7 +354,18 @@ SALE = Table(
         Field("payments", LIST, of=PAYMENT, context=True, detail_only=True),
         Field("note", STR),
         Field("staff_note", STR),
+        Field("admin_note", STR, staff_only=True, help="Staff only: null for everybody else."),
         Field("tags", LIST, of=STR),
+        Field("customer_reference", STR, help="The buyer's own reference (PO number)."),
+        Field(
+            "due_date", STR, compute=_due_date, reads=("due_date",),
+            drf=lambda: serializers.DateField(read_only=True, allow_null=True),
+        ),
+        Field(
+            "metadata", STR, compute=_metadata, reads=("metadata",),
+            drf=lambda: MetadataField(read_only=True),
+        ),
+        Field("updated_by", OBJECT, of=USER_SUMMARY, nullable=True, help="The last user who changed the sale."),
         Field(
             "cancel_reason",
             CHOICE,

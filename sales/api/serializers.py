@@ -24,6 +24,7 @@ from sales.models import (
     Sale,
     SaleEvent,
     SaleStatus,
+    Store,
     TaxCalculation,
     TaxRate,
 )
@@ -39,6 +40,7 @@ from salesproject.api.fields import (
 )
 from salesproject.api.representation import TableSerializer
 from salesproject.api.serializers import StrictSerializer
+from salesproject.metadata import MetadataField
 
 # --- output -----------------------------------------------------------------------------
 # Built from the field tables in sales.api.representation (the fast renderers and the CSV export read them too).
@@ -267,7 +269,17 @@ class SaleWriteSerializer(StrictSerializer):
     shipping_address = SaleAddressSerializer(required=False)
     note = serializers.CharField(max_length=5000, required=False, allow_blank=True)
     staff_note = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    admin_note = serializers.CharField(
+        max_length=5000, required=False, allow_blank=True,
+        help_text="Staff only: a seller sending it gets 400 `permission`; editable in any status.",
+    )
     tags = serializers.ListField(child=serializers.CharField(max_length=50), max_length=50, required=False)
+    due_date = serializers.DateField(required=False, allow_null=True, help_text="Editable in any status.")
+    customer_reference = serializers.CharField(
+        max_length=100, required=False, allow_blank=True,
+        help_text="The buyer's own reference (PO number); editable in any status.",
+    )
+    metadata = MetadataField()
     delivery_mode = serializers.ChoiceField(
         choices=DeliveryMode.choices, required=False, help_text="`pickup` sales need no shipping address."
     )
@@ -276,6 +288,19 @@ class SaleWriteSerializer(StrictSerializer):
         help_text="Null: not stated. A `prepaid` sale is not fulfilled while money is due (409 `payment_required`).",
     )
     delivery_note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    store = CodeRelatedField(
+        queryset=Store.objects.all(), required=False, allow_null=True,
+        help_text="The store's code; default: the seller's only store. One the seller is not a member of is 400 "
+        "`permission` (staff may name any).",
+    )
+    device = serializers.CharField(max_length=64, required=False, allow_blank=True, help_text="The POS terminal id.")
+
+    def validate_admin_note(self, value: str) -> str:
+        request = self.context.get("request")
+        if request is not None and not request.user.is_staff:
+            # As `seller` on a new sale: a staff-only field in a body the seller may send otherwise.
+            raise serializers.ValidationError("Only staff may write the admin note.", code="permission")
+        return value
 
 
 class SaleCreateSerializer(SaleWriteSerializer):

@@ -18,6 +18,7 @@ from payments.api.serializers import PaymentSerializer, SalePaymentCreateSeriali
 from sales import selectors, services
 from sales.api import detail_rows, list_rows
 from sales.api import serializers as s
+from sales.api.documents import DocumentActions
 from sales.api.fulfilment_views import FulfilmentActions
 from sales.api.structure_views import StructureActions
 from sales.filters import SaleFilter
@@ -50,6 +51,7 @@ class SaleViewSet(
     IdempotentMixin,
     FulfilmentActions,
     StructureActions,
+    DocumentActions,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,

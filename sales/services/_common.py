@@ -50,9 +50,14 @@ OPEN_ONLY_FIELDS = frozenset(
         "discount_code",
         "tax_calculation",
         "tax_amount",
+        "store",
+        "device",
     }
 )
-ALWAYS_EDITABLE_FIELDS = frozenset({"note", "staff_note", "tags"})
+# Notes, tags and the buyer's records (records.md) change in any status: none of them moves stock or money.
+ALWAYS_EDITABLE_FIELDS = frozenset(
+    {"note", "staff_note", "admin_note", "tags", "customer_reference", "due_date", "metadata"}
+)
 REPRICING_FIELDS = frozenset(
     {"items", "discount", "discount_type", "tax", "prices_include_tax", "shipping_cost", "tax_shipping",
      "discount_code", "tax_calculation", "tax_amount"}
@@ -93,9 +98,25 @@ def build_event(
     sale: Sale, type_: str, *, user=None, from_status: str = "", to_status: str = "", **data: Any
 ) -> SaleEvent:
     """An unsaved activity row, for writers that insert several at once."""
+    note_updater(sale, user, type_)
     return SaleEvent(
         sale=sale, type=type_, user=user_or_none(user), from_status=from_status, to_status=to_status, data=data
     )
+
+
+# Activity that records something about a sale without changing it (the source of a clone).
+NOT_A_CHANGE = frozenset({SaleEventType.CLONED})
+
+
+def note_updater(sale: Sale, user, type_: str = "") -> None:
+    """Keep `updated_by`: the user of the sale's latest activity row (every change writes one, through
+    `build_event`), so no service has to remember it. Costs one UPDATE by primary key only when the last
+    user changes; the same user's next changes cost nothing."""
+    user = user_or_none(user)
+    if user is None or sale.pk is None or type_ in NOT_A_CHANGE or sale.updated_by_id == user.pk:
+        return
+    sale.updated_by = user
+    Sale.objects.filter(pk=sale.pk).update(updated_by=user)
 
 
 def log_event(
@@ -199,6 +220,11 @@ def build_items(sale: Sale, items: Sequence[ItemData]) -> list[SaleItem]:
                 warehouse=data.warehouse or sale.warehouse,
                 sku=variant.sku,
                 name=variant.display_name,
+                item_type=str(product.kind),  # the value, not a ProductKind member of a product made in this process
+                unit=product.unit,
+                variant_name=variant.name,
+                image_url=variant.image_url or product.image_url,
+                weight=variant.weight,
                 quantity=data.quantity,
                 unit_price=quantize(unit_price, sale.currency),
                 cost_price=cost_in_sale_currency(sale, variant.effective_cost_price),

@@ -5,7 +5,7 @@ the service decides what the sale becomes.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from customers.models import Customer
@@ -20,10 +20,12 @@ from sales.models import (
     PriceList,
     SaleItem,
     SaleStatus,
+    Store,
     TaxCalculation,
     TaxRate,
 )
 from salesproject.errors import ValidationError
+from salesproject.metadata import metadata_merge
 from salesproject.money import ZERO
 
 
@@ -96,7 +98,13 @@ class NewSale:
     payments: tuple[NewPayment, ...] = ()
     note: str = ""
     staff_note: str = ""
+    admin_note: str = ""  # staff only (the API refuses it from sellers)
     tags: tuple[str, ...] = ()
+    due_date: date | None = None
+    customer_reference: str = ""  # the buyer's PO number
+    metadata: dict | None = None  # an integrator's flat string → string pairs (salesproject.metadata)
+    store: Store | None = None  # None: the seller's only store, else none
+    device: str = ""  # the POS terminal id
 
     def __post_init__(self) -> None:
         if self.status not in CREATE_STATUSES:
@@ -115,11 +123,15 @@ class NewSale:
             "shipping_cost": self.shipping_cost if self.shipping_cost is not None else ZERO,
             "note": self.note or "",
             "staff_note": self.staff_note or "",
+            "admin_note": self.admin_note or "",
+            "customer_reference": self.customer_reference or "",
+            "metadata": metadata_merge({}, self.metadata),
             "delivery_mode": self.delivery_mode or DeliveryMode.DISPATCH,
             "payment_mode": self.payment_mode or None,
             "delivery_note": self.delivery_note or "",
             "discount_code": (self.discount_code or "").strip(),
             "tax_calculation": self.tax_calculation or TaxCalculation.DEFAULT,
+            "device": self.device or "",
         }
         for name, value in normal.items():
             object.__setattr__(self, name, value)

@@ -34,15 +34,18 @@ from sales.services._common import (
     stock_lines,
     stock_reason,
     tracking_url_for,
+    user_or_none,
 )
 from sales.services.commands import NewSale
 from sales.services.exchange_rates import sale_rate
 from sales.services.fulfilment import fulfil_everything_left
 from sales.services.payments import derive_payment_status, sale_record_payments, sale_refresh_payments
 from sales.services.promotions import count_usage, price_sale, promotion_candidates, replace_applied
+from sales.services.stores import sale_store
 from sales.services.transitions import advance_in_memory, move_stock_to_status, status_events
 from salesproject.db import retry_on_transient_db_errors
 from salesproject.errors import ValidationError
+from salesproject.metadata import metadata_merge
 from salesproject.money import ZERO
 
 
@@ -55,7 +58,8 @@ def sale_create(*, seller, data: NewSale, user=None) -> Sale:
     payment is refused, nothing is left behind.
     """
     user = user or seller
-    sale = _unsaved_sale(seller, data)
+    sale = _unsaved_sale(seller, data, store=sale_store(seller=seller, store=data.store, user=user))
+    sale.updated_by = user_or_none(user)
     items = build_items(sale, data.items)
     candidates = promotion_candidates(sale, items)
     applied = price_sale(sale, items, candidates)
@@ -93,8 +97,9 @@ def sale_create(*, seller, data: NewSale, user=None) -> Sale:
     return sale
 
 
-def _unsaved_sale(seller, data: NewSale) -> Sale:
-    """The sale `data` describes, not yet saved or priced, as a draft; addresses default to the customer's."""
+def _unsaved_sale(seller, data: NewSale, *, store=None) -> Sale:
+    """The sale `data` describes, not yet saved or priced, as a draft; addresses default to the customer's,
+    the warehouse to the store's (else the default one)."""
     default_billing, default_shipping = customer_addresses(data.customer)
     billing = copy_address(data.billing_address) if data.billing_address is not None else default_billing
     shipping = copy_address(data.shipping_address) if data.shipping_address is not None else default_shipping
@@ -102,7 +107,9 @@ def _unsaved_sale(seller, data: NewSale) -> Sale:
         seller=seller,
         customer=data.customer,
         channel=data.channel,
-        warehouse=data.warehouse or stock.default_warehouse(),
+        warehouse=data.warehouse or (store.warehouse if store is not None else stock.default_warehouse()),
+        store=store,
+        device=data.device,
         currency=(data.currency or settings.SALES_DEFAULT_CURRENCY).upper(),
         external_id=data.external_id,
         discount=data.discount,
@@ -115,7 +122,11 @@ def _unsaved_sale(seller, data: NewSale) -> Sale:
         shipping_country=(shipping.get("country") or "").upper(),
         note=data.note,
         staff_note=data.staff_note,
+        admin_note=data.admin_note,
         tags=list(data.tags),
+        due_date=data.due_date,
+        customer_reference=data.customer_reference,
+        metadata=dict(data.metadata),
         delivery_mode=data.delivery_mode,
         payment_mode=data.payment_mode,
         delivery_note=data.delivery_note,
@@ -191,7 +202,8 @@ def sale_update(*, sale: Sale, user, data: dict[str, Any]) -> Sale:
         changed.append("tax_amount")
     was_inclusive = sale.prices_include_tax
     simple = ("discount", "discount_type", "prices_include_tax", "shipping_cost", "tax_shipping", "channel",
-              "external_id", "sold_at", "note", "staff_note", "tags", "currency", "delivery_mode", "delivery_note")
+              "external_id", "sold_at", "note", "staff_note", "admin_note", "tags", "currency", "delivery_mode",
+              "delivery_note", "customer_reference")
     for name in simple:
         if name in data and data[name] is not None:
             value = data[name]
@@ -202,6 +214,14 @@ def sale_update(*, sale: Sale, user, data: dict[str, Any]) -> Sale:
             if getattr(sale, name) != value:
                 setattr(sale, name, value)
                 changed.append(name)
+    if "due_date" in data and data["due_date"] != sale.due_date:  # null clears it
+        sale.due_date = data["due_date"]
+        changed.append("due_date")
+    if "metadata" in data:
+        metadata = metadata_merge(sale.metadata, data["metadata"])
+        if metadata != sale.metadata:
+            sale.metadata = metadata
+            changed.append("metadata")
     if "currency" in changed or given_rate is not None:
         rate = sale_rate(currency=sale.currency, sold_at=sale.sold_at, given=given_rate)
         if rate != sale.exchange_rate:
@@ -219,6 +239,12 @@ def sale_update(*, sale: Sale, user, data: dict[str, Any]) -> Sale:
             for item in new_items:
                 if item.warehouse_id == old_warehouse_id:
                     item.warehouse = sale.warehouse
+    if "store" in data and data["store"] != sale.store:  # null: no store
+        sale.store = data["store"] and sale_store(seller=sale.seller, store=data["store"], user=user)
+        changed.append("store")
+    if "device" in data and (data["device"] or "") != sale.device:
+        sale.device = data["device"] or ""
+        changed.append("device")
     if "price_list" in data and data["price_list"] != sale.price_list:
         sale.price_list = data["price_list"]  # null: the customer's or channel's list prices the next items
         changed.append("price_list")
@@ -255,7 +281,7 @@ def sale_update(*, sale: Sale, user, data: dict[str, Any]) -> Sale:
     if new_items is not None or REPRICING_FIELDS & set(data):
         sale_refresh_payments(sale=sale)
 
-    notes = [name for name in changed if name in ("note", "staff_note")]
+    notes = [name for name in changed if name in ("note", "staff_note", "admin_note")]
     others = [name for name in changed if name not in notes]
     if others:
         log_event(sale, SaleEventType.EDITED, user=user, fields=others, grand_total=str(sale.grand_total))

@@ -21,7 +21,7 @@ from payments import services as payment_services
 from payments.errors import InvalidPaymentTransition, RefundExceedsPaid
 from payments.models import Payment, PaymentAllocation, PaymentKind, PaymentMethod, PaymentState
 from payments.services import AllocationData, NewPayment
-from sales.models import PaymentStatus, Sale, SaleEventType
+from sales.models import PaymentStatus, Sale, SaleEventType, StoreMembership, StoreRole
 from sales.services._common import log_event, sale_lock
 from salesproject.db import retry_on_transient_db_errors
 from salesproject.errors import PermissionDenied, ValidationError
@@ -261,10 +261,18 @@ def sale_assign_payment(
 
 
 def payment_may_move(*, payment: Payment, sales: Sequence[Sale], user) -> bool:
-    """Whether `user` may move the transaction's status: staff, or the seller of every sale it is on."""
+    """Whether `user` may move the transaction's status: staff, or the seller (or the store's manager) of every
+    sale it is on."""
     if user is None or user.is_staff:
         return True
-    return bool(sales) and all(sale.seller_id == user.pk for sale in sales)
+    if not sales:
+        return False
+    if all(sale.seller_id == user.pk for sale in sales):
+        return True
+    managed = set(
+        StoreMembership.objects.filter(user_id=user.pk, role=StoreRole.MANAGER).values_list("store_id", flat=True)
+    )
+    return all(sale.seller_id == user.pk or sale.store_id in managed for sale in sales)
 
 
 @retry_on_transient_db_errors

@@ -12,6 +12,7 @@ from payments.services import check_refund_permission
 from sales.errors import InvalidTransition
 from sales.models import ReturnStatus, Sale, SaleEventType, SaleItem, SaleStatus
 from sales.services._common import allowed_statuses, log_event, sale_lock, stock_reason
+from sales.services.documents import sale_credit_uninvoiced
 from sales.services.payments import sale_refresh_payments, sale_refund_money
 from salesproject.errors import ValidationError
 from salesproject.money import ZERO, quantize
@@ -106,6 +107,7 @@ def sale_return(
     sale.save(update_fields=["return_status", "returned_total", "updated_at"])
     log_event(sale, SaleEventType.RETURNED, user=user, items=returned, restock=restock, refund=refund,
          amount=str(amount), reason=reason)
+    sale_credit_uninvoiced(sale=sale, user=user, reason=reason or "items returned")  # invoiced units returned
     refunded = refund and sale_refund_money(sale=sale, amount=amount, user=user, note=reason or "items returned")
     if not refunded:
         sale_refresh_payments(sale=sale)  # the sale is worth less now: its payment status may change

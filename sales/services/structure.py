@@ -38,6 +38,7 @@ from sales.services._common import (
     stock_reason,
 )
 from sales.services.commands import ItemData, ItemQuantity, NewSale
+from sales.services.documents import sale_credit_uninvoiced
 from sales.services.editing import sale_create
 from sales.services.payments import derive_payment_status, sale_refresh_payments
 from sales.services.promotions import price_sale, replace_applied, stored_candidates
@@ -120,6 +121,7 @@ def sale_cancel_items(
               grand_total=str(sale.grand_total))
     if everything:
         run_transition(sale, "cancel", user=user, args={"reason": reason}, note=note)
+    sale_credit_uninvoiced(sale=sale, user=user, reason=f"items cancelled: {reason}")
     sale_refresh_payments(sale=sale)
     return sale
 

@@ -31,6 +31,7 @@ from sales.services._common import (
     stock_lines,
     stock_reason,
 )
+from sales.services.documents import sale_credit_uninvoiced
 from sales.services.fulfilment import fulfil_everything_left
 from sales.services.payments import sale_refresh_payments, sale_refund_money
 from sales.services.promotions import count_usage, give_back_usage
@@ -167,6 +168,7 @@ def sale_cancel(*, sale: Sale, user, reason: str = CancelReason.OTHER, note: str
     # The lines stay as sold (a whole cancel keeps its totals, which pricing its lines still gives).
     sale.cancellation_status = CancellationStatus.FULL
     run_transition(sale, "cancel", user=user, args={"reason": reason}, note=note)
+    sale_credit_uninvoiced(sale=sale, user=user, reason=f"sale cancelled: {reason}")
     return sale
 
 
@@ -208,6 +210,7 @@ def sale_refund(*, sale: Sale, user, restock: bool = False, reason: str = "") ->
     if sale_refund_money(sale=sale, amount=refunded, user=user, note=reason or "sale refunded") is None:
         sale_refresh_payments(sale=sale)  # nothing to give back, but the sale is worth nothing now
     run_transition(sale, "refund", user=user, reason=reason, restock=restock, amount=str(refunded))
+    sale_credit_uninvoiced(sale=sale, user=user, reason=reason or "sale refunded")
     return sale
 
 

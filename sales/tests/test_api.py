@@ -314,7 +314,9 @@ def world(staff):
     sale_record_payment(sale=c, amount=D("10.00"), user=seller_a)
     for sale, moment in [(a, "2024-07-10T10:00:00Z"), (b, "2024-07-15T12:00:00Z"), (c, "2024-07-20T23:30:00Z"),
                          (d, "2024-07-25T08:00:00Z")]:
-        Sale.objects.filter(pk=sale.pk).update(created_at=datetime.fromisoformat(moment))
+        # Sold when created: start_date / end_date filter sold_at since round 2 (they meant created_at before).
+        Sale.objects.filter(pk=sale.pk).update(created_at=datetime.fromisoformat(moment),
+                                               sold_at=datetime.fromisoformat(moment))
     return {
         "sales": {"a": a, "b": b, "c": c, "d": d}, "seller_a": seller_a, "seller_b": seller_b, "alice": alice,
         "mug": mug, "cap": cap, "staff": staff,

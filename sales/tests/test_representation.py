@@ -142,6 +142,7 @@ MODEL_KINDS = {
     "FSMField": {CHOICE},
     "TextField": {STR},
     "EmailField": {STR},
+    "URLField": {STR},
     "SlugField": {STR},
     "JSONField": {LIST, JSON_OBJECT},
     "ForeignKey": {INT, STR, OBJECT},

@@ -1,5 +1,8 @@
 import re
 
+from django.apps import apps
+from django.db.models import Exists, OuterRef
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
 
@@ -7,6 +10,8 @@ from rest_framework.authentication import TokenAuthentication, get_authorization
 # with no scheme, binary noise) is not echoed.
 _SCHEME = re.compile(rb"[A-Za-z][A-Za-z0-9._-]{0,19}")
 USE_BEARER = 'Use "Authorization: Bearer <token>"'
+# Set on the user by the token's query: whether they manage a store (a bool; absent: not read yet).
+MANAGES_STORES_ATTR = "_manages_stores"
 
 
 class BearerTokenAuthentication(TokenAuthentication):
@@ -25,6 +30,25 @@ class BearerTokenAuthentication(TokenAuthentication):
         if parts and parts[0].lower() != self.keyword.lower().encode():
             request.rejected_auth_scheme = _scheme(parts)
         return super().authenticate(request)
+
+    def authenticate_credentials(self, key):
+        """DRF's, with whether the user manages a store (`sales.selectors.sale_scope`) read in the same query."""
+        model = self.get_model()
+        queryset = model.objects.select_related("user")
+        if apps.is_installed("sales"):  # by name: the core imports no app (see pyproject's layers)
+            membership = apps.get_model("sales", "StoreMembership")
+            queryset = queryset.annotate(
+                manages_stores=Exists(membership.objects.filter(user_id=OuterRef("user_id"), role="manager"))
+            )
+        try:
+            token = queryset.get(key=key)
+        except model.DoesNotExist:
+            raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        if hasattr(token, "manages_stores"):
+            setattr(token.user, MANAGES_STORES_ATTR, token.manages_stores)
+        return (token.user, token)
 
 
 def _scheme(parts: list[bytes]) -> str:

@@ -367,13 +367,16 @@ def _fix_nullable_refs(node) -> None:
             del node["allOf"], node["nullable"]
             node["oneOf"] = [refs[0], dict(NULL_BRANCH)]
         elif node.get("nullable") and "type" not in node and "oneOf" in node:
-            # A nullable choice (`oneOf: [XEnum, NullEnum]`): the null branch says it, `nullable` beside it is noise
-            # that strict linters refuse.
+            # A nullable `oneOf` (`[XEnum, NullEnum]`, or a blank-or-pattern string): null as a branch of its own,
+            # not `nullable` beside it, which strict linters refuse.
             del node["nullable"]
-            node["oneOf"] = [
+            options = [
                 dict(NULL_BRANCH) if option.get("$ref", "").endswith("/NullEnum") else option
                 for option in node["oneOf"]
             ]
+            if NULL_BRANCH not in options:  # `nullable` said it alone (a blank-or-pattern string): keep saying it
+                options.append(dict(NULL_BRANCH))
+            node["oneOf"] = options
         for value in node.values():
             _fix_nullable_refs(value)
     elif isinstance(node, list):

@@ -36,8 +36,9 @@ from inventory.tests.factories import (
 )
 from payments import services as payment_services
 from sales import services
-from sales.models import ExchangeRate, PriceList, Promotion, Sale
+from sales.models import ExchangeRate, PriceList, Promotion, Sale, Store, StoreMembership, StoreRole
 from sales.services import ItemData, sale_record_payment
+from sales.services.documents import sale_issue_invoice
 from sales.tests.factories import CarrierFactory, ChannelFactory, StaffFactory, TaxRateFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -207,6 +208,22 @@ def _pending_payment(world: World):
     )
 
 
+def _owners_store(world: World) -> Store:
+    """A store the owner sells in (no sales in it: staff may delete it)."""
+    store, _ = Store.objects.get_or_create(
+        code="owners", defaults={"name": "Owner's", "warehouse": default_warehouse()}
+    )
+    StoreMembership.objects.get_or_create(store=store, user=world.users["owner"])
+    return store
+
+
+def _issued_invoice(world: World) -> dict:
+    """The owner's confirmed sale and an invoice issued for it (records.md, "Invoices and credit notes")."""
+    sale = world.sale("confirmed")
+    document = sale_issue_invoice(sale=sale, user=world.users["owner"])
+    return {"id": sale.pk, "invoice_id": document.pk}
+
+
 SALE = f"{API}/sales/{{id}}/"
 MATRIX: dict[tuple[str, str], Route] = {
     ("GET", f"{API}/"): Route(EVERYONE),
@@ -357,6 +374,30 @@ MATRIX: dict[tuple[str, str], Route] = {
         create_expect=SIGNED_IN_CREATE,
     ),
 }
+# Stores (records.md): staff write; a member reads their own store and its members, anyone else hears 404.
+STORE = f"{API}/stores/{{id}}/"
+MATRIX |= {
+    ("GET", f"{API}/stores/"): Route(SIGNED_IN),
+    ("POST", f"{API}/stores/"): Route(STAFF_CREATE, body={"code": "rome", "name": "Rome", "warehouse": "MAIN"}),
+    ("GET", STORE): Route((401, 200, 404, 200), on(_owners_store)),
+    ("PUT", STORE): Route(STAFF_WRITE, on(_owners_store), body=as_it_is(STORE, name="Renamed")),
+    ("PATCH", STORE): Route(STAFF_WRITE, on(_owners_store), body={"name": "Renamed"}),
+    ("DELETE", STORE): Route(STAFF_DELETE, on(_owners_store)),
+    ("GET", f"{STORE}members/"): Route((401, 200, 404, 200), on(_owners_store)),
+    ("POST", f"{STORE}members/"): Route(
+        (401, 403, 403, 201), on(_owners_store),
+        body=lambda world, role, params: {"user": world.users["other"].pk, "role": "seller"},
+    ),
+    ("DELETE", f"{STORE}members/{{user_id}}/"): Route(
+        (401, 403, 403, 204), lambda world: {"id": _owners_store(world).pk, "user_id": world.users["owner"].pk}
+    ),
+}
+# Generated invoices and credit notes (records.md): the owner's like any sale route.
+MATRIX |= {
+    ("GET", f"{SALE}invoices/"): Route(own(200), on_sale("confirmed")),
+    ("POST", f"{SALE}invoices/"): Route(own(201), on_sale("confirmed"), body={}),
+    ("GET", f"{SALE}invoices/{{invoice_id}}/pdf/"): Route(own(200), _issued_invoice),
+}
 # A variant is created under a product, named in the body.
 MATRIX[("POST", f"{API}/variants/")] = Route(
     STAFF_CREATE, body=lambda world, role, params: {"product": world.variant.product_id, "sku": "NEW-RED"}
@@ -492,12 +533,17 @@ class Shop:
         )
         sale_record_payment(sale=bob_sale, amount=Decimal("2.00"), user=bob, reference="BOB-PAY-REF")
         services.sale_attach_invoice(sale=bob_sale, user=bob, content=PDF, filename="b.pdf")
+        # Generated invoices (records.md): A's number is a marker, each document is named by its sale's routes.
+        self.documents = {
+            "owner": sale_issue_invoice(sale=alice_sale, user=alice),
+            "other": sale_issue_invoice(sale=bob_sale, user=bob),
+        }
         payment_services.payment_record(
             amount=Decimal("9.00"), user=staff, reference="UNASSIGNED-TX-REF", method="bank_transfer"
         )
         self.alice_sales = [Sale.objects.get(pk=alice_sale.pk), Sale.objects.get(pk=pending.pk)]
         self.bob_sale = Sale.objects.get(pk=bob_sale.pk)
-        self.markers = (*self.MARKERS, invoice.number)
+        self.markers = (*self.MARKERS, invoice.number, self.documents["owner"].number)
         self.secret_ids = {
             "sale": {sale.pk for sale in self.alice_sales},
             "item": {item.pk for sale in self.alice_sales for item in sale.items.all()},
@@ -561,7 +607,7 @@ class Shop:
             "carriers": CarrierFactory().pk,
             "taxes": TaxRateFactory().pk,
         }
-        return {"id": ids.get(resource, 0), "item_id": sale.items.first().pk}
+        return {"id": ids.get(resource, 0), "item_id": sale.items.first().pk, "invoice_id": self.documents[whose].pk}
 
     def requests(self, operation: tuple[str, str], whose: str) -> list[str]:
         """The URL of the operation alone, then once with each declared query parameter set to A's value."""
@@ -626,7 +672,8 @@ def shop():
 def body_of(response):
     if response.get("Content-Type", "").startswith("application/json"):
         return response.json()
-    return b"".join(response.streaming_content).decode("latin-1") if response.streaming else response.content.decode()
+    # latin-1 reads any bytes: a binary answer (a PDF) is searched for the markers as it is.
+    return (b"".join(response.streaming_content) if response.streaming else response.content).decode("latin-1")
 
 
 @pytest.mark.slow
@@ -707,7 +754,8 @@ def test_a_sellers_list_and_summary_are_staffs_narrowed_to_that_seller(name, sho
             assert mine.json() != everyone.json(), (path, name)  # the filter did match some of A's sales
 
 
-STAFF_ONLY_KEYS = frozenset({"cost_price", "cost_total", "profit", "margin", "cost"})
+# `admin_note`: a sale's staff-only note (records.md, "Sale fields").
+STAFF_ONLY_KEYS = frozenset({"cost_price", "cost_total", "profit", "margin", "cost", "admin_note"})
 
 
 def without_staff_only(body):
@@ -758,3 +806,127 @@ def test_a_seller_sees_only_the_payments_of_their_own_sales(shop):
     assert other.get(f"{API}/payments/?reference=ALICE-PAY-REF").json()["results"] == []
     assert other.get(f"{API}/payments/?assigned=false").json()["results"] == []
     assert other.get(f"{API}/payments/?sale={shop.alice_sales[0].pk}").json()["results"] == []
+
+
+# --- store managers (records.md, "Stores, teams and devices"): a store's sales, as their seller would ------------
+
+
+class Stores:
+    """Two stores: alice sells in A, bob in B; `manager_a` manages A, `manager_b` B (neither may refund);
+    `staff_manager` manages A and is staff."""
+
+    def __init__(self) -> None:
+        self.world = world = World()
+        alice, bob = world.users["owner"], world.users["other"]
+        self.a = Store.objects.create(code="store-a", name="A", warehouse=default_warehouse())
+        self.b = Store.objects.create(code="store-b", name="B", warehouse=default_warehouse())
+        self.manager_a = UserFactory(username="manager-a")
+        self.manager_b = UserFactory(username="manager-b")
+        self.staff_manager = StaffFactory(username="staff-manager")
+        for store, user, role in (
+            (self.a, alice, StoreRole.SELLER),
+            (self.b, bob, StoreRole.SELLER),
+            (self.a, self.manager_a, StoreRole.MANAGER),
+            (self.b, self.manager_b, StoreRole.MANAGER),
+            (self.a, self.staff_manager, StoreRole.MANAGER),
+        ):
+            StoreMembership.objects.create(store=store, user=user, role=role)
+
+    def sale(self, seller, status: str = "pending") -> Sale:
+        sale = services.sale_create(
+            seller=seller,
+            data=services.NewSale(items=[ItemData(variant=self.world.variant, quantity=2)], status=status),
+        )
+        if status == "completed":
+            sale_record_payment(sale=sale, amount=sale.grand_total, user=seller)
+        return Sale.objects.get(pk=sale.pk)
+
+
+@pytest.fixture
+def stores():
+    return Stores()
+
+
+MANAGER_ACTIONS = [
+    ("get", "", None, 200),
+    ("patch", "", {"note": "seen by the manager"}, 200),
+    ("get", "transitions/", None, 200),
+    ("get", "activity/", None, 200),
+    ("get", "payments/", None, 200),
+    ("post", "payments/", {"amount": "1.00", "method": "cash"}, 201),
+    ("post", "confirm/", None, 200),
+]
+
+
+@pytest.mark.parametrize(("method", "suffix", "body", "code"), MANAGER_ACTIONS)
+def test_a_store_manager_acts_on_another_sellers_sale_of_their_store(stores, method, suffix, body, code):
+    sale = stores.sale(stores.world.users["owner"])  # alice's, in store A
+
+    response = getattr(bearer(stores.manager_a), method)(f"{API}/sales/{sale.pk}/{suffix}", body, format="json")
+
+    assert response.status_code == code, response.json()
+    assert Sale.objects.get(pk=sale.pk).store == stores.a
+
+
+@pytest.mark.parametrize(("method", "suffix", "body", "code"), MANAGER_ACTIONS)
+def test_a_store_manager_hears_404_for_another_stores_sale(stores, method, suffix, body, code):
+    sale = stores.sale(stores.world.users["other"])  # bob's, in store B
+
+    response = getattr(bearer(stores.manager_a), method)(f"{API}/sales/{sale.pk}/{suffix}", body, format="json")
+
+    assert response.status_code == 404, response.json()
+    assert [error["code"] for error in response.json()["errors"]] == ["not_found"]
+    assert sale.reference not in json.dumps(response.json())
+
+
+def test_a_store_manager_lists_and_sums_their_stores_sales_only(stores):
+    alices, bobs = stores.sale(stores.world.users["owner"]), stores.sale(stores.world.users["other"])
+    client = bearer(stores.manager_a)
+
+    listed = [row["id"] for row in client.get(f"{API}/sales/?page_size=500").json()["results"]]
+    summary = client.get(f"{API}/sales/summary/").json()
+    report = client.get(f"{API}/reports/sales/", {"group_by": "store"}).json()
+
+    assert listed == [alices.pk]
+    assert summary["total_sales"] == 1
+    assert {row["key"] for row in report["rows"]} <= {"store-a"}
+    assert bearer(stores.manager_b).get(f"{API}/sales/{bobs.pk}/").status_code == 200
+    assert bearer(stores.manager_b).get(f"{API}/sales/{alices.pk}/").status_code == 404
+
+
+def test_a_store_manager_sees_and_moves_the_payments_of_their_stores_sales(stores):
+    alices, bobs = stores.sale(stores.world.users["owner"]), stores.sale(stores.world.users["other"])
+    pending = sale_record_payment(sale=alices, amount=Decimal("1.00"), user=stores.world.users["owner"],
+                                  status="pending")
+    sale_record_payment(sale=bobs, amount=Decimal("1.00"), user=stores.world.users["other"])
+    client = bearer(stores.manager_a)
+
+    rows = client.get(f"{API}/payments/?page_size=500").json()["results"]
+    moved = client.post(f"{API}/payments/{pending.pk}/status/", {"status": "successful"}, format="json")
+
+    assert [row["id"] for row in rows] == [pending.pk]
+    assert moved.status_code == 200, moved.json()
+
+
+def test_a_store_manager_without_the_refund_permission_gets_403_on_a_refund(stores):
+    sale = stores.sale(stores.world.users["owner"], "completed")
+    client = bearer(stores.manager_a)
+
+    refused = client.post(f"{API}/sales/{sale.pk}/refund/", {"restock": True}, format="json")
+    may_refund(stores.manager_a)
+    allowed = bearer(stores.manager_a).post(f"{API}/sales/{sale.pk}/refund/", {"restock": True}, format="json")
+
+    assert refused.status_code == 403, refused.json()
+    assert [error["code"] for error in refused.json()["errors"]] == ["permission_denied"]
+    assert allowed.status_code == 200, allowed.json()
+
+
+def test_a_store_manager_who_is_staff_sees_everything(stores):
+    alices, bobs = stores.sale(stores.world.users["owner"]), stores.sale(stores.world.users["other"])
+    client = bearer(stores.staff_manager)
+
+    listed = {row["id"] for row in client.get(f"{API}/sales/?page_size=500").json()["results"]}
+
+    assert {alices.pk, bobs.pk} <= listed
+    assert client.get(f"{API}/sales/{bobs.pk}/").status_code == 200
+    assert client.get(f"{API}/sales/summary/").json()["total_sales"] == Sale.objects.count()

@@ -52,11 +52,12 @@ from inventory.models import StockLevel
 from inventory.tests.factories import ProductGroupFactory, default_warehouse, stocked_variant
 from payments.models import PaymentState
 from sales import services
-from sales.models import Sale
+from sales.models import Sale, Store, StoreMembership
 from sales.services import ItemData, sale_record_payment
 from sales.services import exchange_rates as exchange_rate_services
 from sales.services import prices as price_services
 from sales.services import promotions as promotion_services
+from sales.services.documents import sale_issue_invoice
 from sales.tests.factories import CarrierFactory, ChannelFactory, StaffFactory, TaxRateFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -157,6 +158,8 @@ class World:
         "returns": "confirmed",
         "fulfillments": "confirmed",
         "tracking": "in_delivery",
+        "invoices": "confirmed",  # a confirmed sale has units left to invoice
+        "pdf": "invoiced",  # a confirmed sale with an issued invoice (records.md, "Invoices and credit notes")
     }
 
     def __init__(self) -> None:
@@ -171,6 +174,9 @@ class World:
         self.carrier = CarrierFactory(code="dhl")
         self.tax = TaxRateFactory()
         self.group = ProductGroupFactory(code="shirts")
+        # A store the seller sells in (records.md, "Stores, teams and devices"): `/stores/{id}/…` and a sale's `store`.
+        self.store = Store.objects.create(code="hostile-store", name="Hostile store", warehouse=self.warehouse)
+        StoreMembership.objects.create(store=self.store, user=self.users["seller"])
         self._sales: dict[str, Sale] = {}
         self.payment = sale_record_payment(
             sale=self.sale("pending"), amount=Decimal("1.00"), user=self.users["seller"], reference="HOSTILE-PAY"
@@ -208,12 +214,14 @@ class World:
                 data=services.NewSale(
                     items=[ItemData(variant=self.variant, quantity=2)],
                     customer=self.customer,
-                    status={"in_delivery": "confirmed"}.get(state, state),
+                    status={"in_delivery": "confirmed", "invoiced": "confirmed"}.get(state, state),
                 ),
             )
             if state == "in_delivery":
                 services.sale_ship(sale=sale, user=seller)
             services.sale_attach_invoice(sale=sale, user=seller, content=PDF, filename="a.pdf")
+            if state == "invoiced":
+                self.issued_invoice = sale_issue_invoice(sale=sale, user=seller)
             self._sales[state] = Sale.objects.get(pk=sale.pk)
         return self._sales[state]
 
@@ -226,7 +234,11 @@ class World:
             params = {"id": sale.pk, "item_id": sale.items.first().pk}
             if action == "tracking":
                 params["fulfillment_id"] = sale.fulfillments.get().pk
+            if action == "pdf":
+                params["invoice_id"] = self.issued_invoice.pk
             return params
+        if resource == "stores":
+            return {"id": self.store.pk, "user_id": self.users["seller"].pk}
         ids = {
             "payments": self.payment.pk,
             "stock": self.level.pk,
@@ -306,6 +318,14 @@ class World:
             "tax_calculation": "custom",
             "tax_shipping": False,
             "attributes": {"colour": "red"},
+            # Records round 2 (records.md): a store by its code, the POS terminal, flat string metadata, a URL,
+            # a date (the schema's one datetime is not a date), grams.
+            "store": self.store.code,
+            "device": "POS-1",
+            "metadata": {"erp": "A-1"},
+            "image_url": "https://img.example.com/a.png",
+            "due_date": "2024-08-01",
+            "weight": 180,
         }
         if op[1].startswith(f"{API}/payments/") and op[1].endswith("/status/"):
             values["status"] = "successful"

@@ -45,7 +45,8 @@ if ! "$work/venv/bin/pip" install -q --disable-pip-version-check "openapi-python
 else
     # ruff in PATH: the generator's own post-processing runs, as on an integrator's machine.
     if PATH="$work/venv/bin:$PATH" "$work/venv/bin/openapi-python-client" generate \
-        --path "$work/schema.yml" --output-path "$work/client" >"$work/generate.log" 2>&1; then
+        --path "$work/schema.yml" --config scripts/client_py/config.yml --output-path "$work/client" \
+        >"$work/generate.log" 2>&1; then
         if grep -qi "warning" "$work/generate.log"; then
             cat "$work/generate.log"
             failed=1

@@ -239,6 +239,7 @@ SALE_CREATE_RESPONSE = {
     "payment_status": "partially_paid",
     "fulfillment_status": "unfulfilled",
     "delivery_status": "none",
+    "invoice_status": "not_invoiced",
     "return_status": "none",
     "cancellation_status": "none",
     "seller": {"id": 7, "username": "alice"},
@@ -253,6 +254,17 @@ SALE_CREATE_RESPONSE = {
             "variant": 311,
             "sku": "TSHIRT-M-BLK",
             "name": "T-shirt, black, M",
+            "item_type": "standard",
+            "unit": "pcs",
+            "variant_name": "Black, M",
+            "image_url": "https://img.example.com/tshirt-black.png",
+            "weight": 180,
+            "cost_price": "7.40",
+            "cost_total": "14.80",
+            "profit": "15.18",
+            "tax": None,
+            "tax_rate": "20.00",
+            "tax_included": True,
             "quantity": 2,
             "unit_price": "19.99",
             "discount": "0.00",
@@ -276,6 +288,17 @@ SALE_CREATE_RESPONSE = {
             "variant": 312,
             "sku": "MUG-350-WHT",
             "name": "Mug, white, 350 ml",
+            "item_type": "standard",
+            "unit": "pcs",
+            "variant_name": "White, 350 ml",
+            "image_url": "",
+            "weight": 320,
+            "cost_price": "2.90",
+            "cost_total": "2.90",
+            "profit": "3.47",
+            "tax": None,
+            "tax_rate": "20.00",
+            "tax_included": True,
             "quantity": 1,
             "unit_price": "8.50",
             "discount": "0.00",
@@ -324,6 +347,26 @@ SALE_CREATE_RESPONSE = {
     "locked_reason": "",
     "locked_by": None,
     "locked_at": None,
+    "store": "rome-centre",
+    "device": "POS-2",
+    "exchange_rate": "1.00000000",
+    "base_currency": "USD",
+    "grand_total_base": "43.63",
+    "cost_total": "17.70",
+    "profit": "18.65",
+    "margin": "51.31",
+    "tax_calculation": "default",
+    "tax_amount": None,
+    "tax_lines": [{"code": "vat20", "name": "VAT 20%", "jurisdiction": "", "rate": "20.00", "amount": "7.28"}],
+    "price_list": None,
+    "discount_code": "",
+    "promotions": [],
+    "total_weight": 680,
+    "admin_note": "",
+    "customer_reference": "PO-2026-0311",
+    "due_date": None,
+    "metadata": {"till_session": "A-0412"},
+    "updated_by": {"id": 7, "username": "alice"},
     "payments": [
         {
             "id": 902,
@@ -338,6 +381,8 @@ SALE_CREATE_RESPONSE = {
             "user": {"id": 7, "username": "alice"},
             "note": "",
             "created_at": "2026-03-14T15:09:26Z",
+            "metadata": {},
+            "allocations": [{"sale": 1287, "amount": "20.00"}],
         }
     ],
     "note": "Gift wrap, please.",
@@ -453,6 +498,16 @@ def _require_response_fields(schemas: dict) -> None:
             continue
         optional = OPTIONAL_OUTPUT_FIELDS.get(name, PAGE_OPTIONAL if name.startswith("Paginated") else frozenset())
         component["required"] = [field for field in properties if field not in optional]
+        for schema in properties.values():
+            _allow_blank_uri(schema)
+
+
+def _allow_blank_uri(schema: dict) -> None:
+    """An optional URL (an image, a tracking page) is written as `""` when there is none, which is no `uri`:
+    say `oneOf: [uri, ""]` so strict validators accept real answers."""
+    if schema.get("format") == "uri" and schema.get("type") == "string" and not schema.get("nullable"):
+        del schema["format"], schema["type"]
+        schema["oneOf"] = [{"type": "string", "format": "uri"}, {"type": "string", "maxLength": 0}]
 
 
 # Lists under a resource's path that are another resource: their query enums are named after it.

@@ -55,16 +55,25 @@ from sales.models import (
     Channel,
     DeliveryMode,
     DeliveryStatus,
+    ExchangeRate,
     Invoice,
+    PriceList,
+    PriceListEntry,
+    Promotion,
     Sale,
     SaleEvent,
     SaleEventType,
     SaleItem,
     SaleStatus,
+    Store,
+    StoreMembership,
     TaxComponent,
     TaxRate,
     TrackingStatus,
 )
+from sales.services import exchange_rates as exchange_rate_services
+from sales.services import prices as price_list_services
+from sales.services import promotions as promotion_services
 from salesproject.admin_views import ServiceErrorsAsMessages, action_form_page, adopt, describe
 from salesproject.errors import DomainError
 
@@ -1004,9 +1013,6 @@ class TaxRateAdmin(ReferenceDataAdmin):
 
 # --- exchange rates to the base currency (money.md), written through their services -----------------------------
 
-from sales.models import ExchangeRate  # noqa: E402
-from sales.services import exchange_rates as exchange_rate_services  # noqa: E402
-
 
 @admin.register(ExchangeRate)
 class ExchangeRateAdmin(ReferenceDataAdmin):
@@ -1023,10 +1029,6 @@ class ExchangeRateAdmin(ReferenceDataAdmin):
 
 
 # --- price lists and promotions (money.md), written through their services ---------------------------------------
-
-from sales.models import PriceList, PriceListEntry, Promotion  # noqa: E402
-from sales.services import prices as price_list_services  # noqa: E402
-from sales.services import promotions as promotion_services  # noqa: E402
 
 
 class PriceListEntryInline(admin.TabularInline):
@@ -1098,8 +1100,6 @@ class PromotionAdmin(ReferenceDataAdmin):
 
 
 # --- stores (records.md, "Stores, teams and devices") --------------------------------------------------------------
-
-from sales.models import Store, StoreMembership  # noqa: E402
 
 
 class StoreMembershipInline(admin.TabularInline):

@@ -235,7 +235,7 @@ def sale_update(*, sale: Sale, user, data: dict[str, Any]) -> Sale:
         sale.warehouse = data["warehouse"]
         changed.append("warehouse")
         if "items" not in data:
-            new_items = [_copy_item(item) for item in old_items]
+            new_items = [copy_item(item) for item in old_items]
             for item in new_items:
                 if item.warehouse_id == old_warehouse_id:
                     item.warehouse = sale.warehouse
@@ -290,7 +290,8 @@ def sale_update(*, sale: Sale, user, data: dict[str, Any]) -> Sale:
     return sale
 
 
-def _copy_item(item: SaleItem) -> SaleItem:
+def copy_item(item: SaleItem) -> SaleItem:
+    """An unsaved copy of a line, every column but its id (a re-warehoused edit, a split)."""
     clone = SaleItem(**{f.attname: getattr(item, f.attname) for f in SaleItem._meta.concrete_fields})
     clone.pk = None
     clone.id = None

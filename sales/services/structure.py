@@ -39,7 +39,7 @@ from sales.services._common import (
 )
 from sales.services.commands import ItemData, ItemQuantity, NewSale
 from sales.services.documents import sale_credit_uninvoiced
-from sales.services.editing import sale_create
+from sales.services.editing import copy_item, sale_create
 from sales.services.payments import derive_payment_status, sale_refresh_payments
 from sales.services.promotions import price_sale, replace_applied, stored_candidates
 from sales.services.returns import returned_total_of
@@ -231,8 +231,7 @@ def _split_sale(sale: Sale) -> Sale:
 def _split_item(item: SaleItem, new_sale: Sale, units: int) -> SaleItem:
     """A new line of `new_sale` with `units` of `item` (same snapshots and price); takes `item`'s share of a
     fixed line discount off it (by units, so the two shares add up to the discount it had)."""
-    clone = SaleItem(**{f.attname: getattr(item, f.attname) for f in SaleItem._meta.concrete_fields})
-    clone.pk = clone.id = None
+    clone = copy_item(item)
     clone.sale = new_sale
     clone.quantity = units
     clone.quantity_cancelled = clone.quantity_fulfilled = clone.quantity_returned = 0

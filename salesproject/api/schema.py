@@ -34,7 +34,8 @@ class ConflictErrorSerializer(ErrorSerializer):
 
 class BadRequestResponseSerializer(serializers.Serializer):
     """A validation error (one entry per field, dotted paths: `invalid`, `required`, `invalid_choice`,
-    `unknown_field`, `amount_too_large`, …) or a malformed request (`parse_error`)."""
+    `unknown_field`, `amount_too_large`, `max_decimal_places`, `no_price`, `exchange_rate_missing`,
+    `invalid_discount_code`, …) or a malformed request (`parse_error`)."""
 
     type = serializers.ChoiceField(choices=["validation_error", "client_error"])
     errors = ErrorSerializer(many=True)
@@ -42,6 +43,7 @@ class BadRequestResponseSerializer(serializers.Serializer):
 
 class ConflictResponseSerializer(serializers.Serializer):
     """insufficient_stock, invalid_transition, sale_locked, sale_has_history, refund_exceeds_paid, payment_required,
+    invalid_discount_code (the last use of a code taken meanwhile),
     duplicate_reference, already_assigned, in_use, idempotency_conflict, idempotency_in_progress, conflict."""
 
     type = serializers.ChoiceField(choices=["client_error"])

@@ -67,13 +67,28 @@ INSTALLED_APPS = [
     "drf_standardized_errors",
     "rest_framework.authtoken",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "salesproject",
+    "events",
     "inventory",
     "customers",
     "sales",
     "payments",
     "reports",
+    "webhooks",
+    "compat",
 ]
+
+# Background work: Django's Tasks API (django-tasks, the backport of django.tasks for 5.2) on the database
+# (django-tasks-db). A task is a row written in the caller's transaction, so it exists exactly when the change
+# that asked for it committed; `manage.py db_worker` processes work them (any number, on any machine).
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", "webhooks", "emails"],
+    }
+}
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -9,6 +9,8 @@ urlpatterns = [
     path("admin/dashboard/", admin.site.admin_view(sales_dashboard), name="admin-dashboard"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("salesproject.api.urls")),
+    # The source systems' own APIs (compat.md); a string include, so the core imports no compat code.
+    path("compat/", include("compat.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

@@ -1,0 +1,162 @@
+"""What the five dialects share: auth, body decoding, ids and the error path (compat.md, "Rules for all five").
+
+A dialect view subclasses `CompatView`, sets `dialect` and implements `error_body(status, code, message)`.
+Every exception a view raises (a service's `DomainError`, DRF's own, a bad body) goes through the product's
+one exception handler first, so the status and code are the same as `/api/v1/`'s; only the envelope is the
+dialect's. Nothing here knows a rule of the product.
+"""
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from django.http import QueryDict
+from rest_framework import exceptions, parsers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+from salesproject.api.authentication import BearerTokenAuthentication
+from salesproject.api.parsers import JSONParser
+
+
+class FormOrJSONParser(parsers.FormParser):
+    """`application/x-www-form-urlencoded`, or a JSON document sent with that type (curl's `-d '{…}'` without
+    `-H "Content-Type: application/json"`). Form bodies come back as a plain dict, PHP-style keys unflattened
+    (`items[0][product_id]=1` → `{"items": [{"product_id": "1"}]}`)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        raw = stream.read() if stream is not None else b""
+        text = raw.decode((parser_context or {}).get("encoding") or "utf-8", errors="strict") if raw else ""
+        if text.lstrip()[:1] in ("{", "["):
+            try:
+                return json.loads(text)
+            except ValueError as exc:
+                raise exceptions.ParseError(f"JSON parse error - {exc}") from exc
+        return unflatten(QueryDict(text, encoding="utf-8"))
+
+
+class MultiPartParser(parsers.MultiPartParser):
+    """`multipart/form-data` (`curl -F`, `FormData`): fields unflattened like a form; files under their names."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        result = super().parse(stream, media_type, parser_context)
+        data = unflatten(result.data)
+        for name in result.files:
+            data[name] = result.files[name]
+        return data
+
+
+def unflatten(query: QueryDict | Mapping) -> dict[str, Any]:
+    """A form's fields as a JSON-like document: `a[b][0][c]=1` nests, `a[]=1&a[]=2` is a list, a repeated plain
+    key keeps its last value."""
+    out: dict[str, Any] = {}
+    items = query.lists() if isinstance(query, QueryDict) else ((k, [v]) for k, v in query.items())
+    for key, values in items:
+        path = _key_path(key)
+        if path[-1] == "":  # a[]=1&a[]=2
+            for value in values:
+                _put(out, [*path[:-1], None], value)
+        else:
+            _put(out, path, values[-1])
+    return _lists(out)
+
+
+def _key_path(key: str) -> list[str]:
+    if "[" not in key or not key.endswith("]"):
+        return [key]
+    head, _, rest = key.partition("[")
+    return [head, *rest[:-1].split("][")]
+
+
+def _put(node: dict, path: list, value: Any) -> None:
+    for step in path[:-1]:
+        child = node.get(step)
+        if not isinstance(child, dict):
+            child = node[step] = {}
+        node = child
+    last = path[-1]
+    if last is None:
+        node.setdefault("__list__", []).append(value)
+    else:
+        node[last] = value
+
+
+def _lists(node: Any) -> Any:
+    """Dicts whose keys are all digits (or the `[]` marker) become lists, in index order."""
+    if not isinstance(node, dict):
+        return node
+    if set(node) == {"__list__"}:
+        return [_lists(v) for v in node["__list__"]]
+    converted = {k: _lists(v) for k, v in node.items()}
+    if converted and all(isinstance(k, str) and k.isdigit() for k in converted):
+        return [converted[k] for k in sorted(converted, key=int)]
+    return converted
+
+
+def json_value(value: Any) -> Any:
+    """A field documented as a "JSON encoded string": the string decoded, or the JSON value as sent."""
+    if isinstance(value, str) and value.strip()[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise exceptions.ParseError("The field is not valid JSON.") from None
+    return value
+
+
+def parse_id(value: Any, *, prefix: str = "") -> int | None:
+    """One of our integer ids as a dialect writes it: `12`, `"12"` or `"<prefix>12"`; None when it is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 < value < 2**63 else None
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if prefix and text.startswith(prefix):
+        text = text[len(prefix):]
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        return None
+    number = int(text)
+    return number or None
+
+
+class CompatView(APIView):
+    """Base of every dialect view: Bearer tokens, JSON / form / multipart bodies, errors in the dialect's
+    envelope. Subclasses set `dialect` (the schema tag is `compat-<dialect>`) and `error_body`."""
+
+    dialect = ""
+    authentication_classes = [BearerTokenAuthentication]
+    permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser, FormOrJSONParser, MultiPartParser]
+
+    def error_body(self, status: int, code: str, message: str) -> Any:  # pragma: no cover - each dialect's own
+        raise NotImplementedError
+
+    def handle_exception(self, exc):
+        """The product's handler decides status and code (so a short stock is the same 409 everywhere); the
+        dialect only re-wraps the first error. Anything that handler does not know still propagates."""
+        handler = api_settings.EXCEPTION_HANDLER
+        context = self.get_exception_handler_context()
+        response = handler(exc, context)
+        if response is None:
+            raise exc
+        code, message = first_error(response.data)
+        wrapped = Response(self.error_body(response.status_code, code, message), status=response.status_code)
+        for header in ("WWW-Authenticate", "Retry-After", "Allow"):
+            if header in response:
+                wrapped[header] = response[header]
+        return wrapped
+
+
+def first_error(body: Any) -> tuple[str, str]:
+    """(code, message) of the product's standard error body; the message names the field when there is one."""
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if not errors:
+        return "error", "The request failed."
+    first = errors[0]
+    detail = str(first.get("detail") or "")
+    attr = first.get("attr")
+    message = f"{attr}: {detail}" if attr and attr != api_settings.NON_FIELD_ERRORS_KEY else detail
+    return str(first.get("code") or "error"), message

@@ -1,0 +1,3 @@
+"""Routes of this dialect (filled in by its module)."""
+
+urlpatterns: list = []

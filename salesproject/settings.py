@@ -77,7 +77,9 @@ INSTALLED_APPS = [
     "payments",
     "reports",
     "webhooks",
+    "notifications",
     "compat",
+    "ops",
 ]
 
 # Background work: Django's Tasks API (django-tasks, the backport of django.tasks for 5.2) on the database

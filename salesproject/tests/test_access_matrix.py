@@ -48,6 +48,9 @@ PASSWORD = "pass-w0rd!"  # the user factory's
 PDF = b"%PDF-1.4\n%%EOF\n"
 ROLES = ("anonymous", "owner", "other", "staff")
 
+# The seed-native APIs under /compat/ answer in their own envelopes; compat/tests sweep them.
+V1 = "/api/v1/"
+
 
 @functools.cache
 def schema_operations() -> dict[tuple[str, str], dict]:
@@ -56,6 +59,7 @@ def schema_operations() -> dict[tuple[str, str], dict]:
     return {
         (method.upper(), path): operation
         for path, item in schema["paths"].items()
+        if path.startswith(V1)
         for method, operation in item.items()
     }
 

@@ -43,6 +43,9 @@ HUGE = [2**70, str(2**70)]
 # Amounts with more whole digits than a money column holds.
 TOO_LARGE = ["1000000000000.00", "1e20", 1e20, -1e20, 10**15]
 
+# The seed-native APIs under /compat/ answer in their own envelopes; compat/tests sweep them.
+V1 = "/api/v1/"
+
 
 # --- the schema --------------------------------------------------------------------------------------------------
 
@@ -56,6 +59,7 @@ def operations() -> list[tuple[str, str, dict]]:
     return [
         (method.upper(), path, operation)
         for path, item in schema()["paths"].items()
+        if path.startswith(V1)
         for method, operation in item.items()
     ]
 

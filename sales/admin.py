@@ -209,6 +209,8 @@ def event_sentence(event: SaleEvent) -> str:
     details = []
     if event.type == SaleEventType.CREATED and data.get("grand_total"):
         details.append(f"total {data['grand_total']}")
+    if event.type == SaleEventType.CREATED and data.get("source"):
+        details.append(f"through {data['source']}")
     if isinstance(data.get("items"), list) and data["items"]:  # fulfilled, cancelled, split off
         details.append(units(line for line in data["items"] if isinstance(line, dict)))
     for key in EVENT_DETAILS:

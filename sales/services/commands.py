@@ -105,6 +105,7 @@ class NewSale:
     metadata: dict | None = None  # an integrator's flat string → string pairs (salesproject.metadata)
     store: Store | None = None  # None: the seller's only store, else none
     device: str = ""  # the POS terminal id
+    source: str = ""  # the API that created it ("v1", "compat-cart", …), kept on the sale's "created" activity
 
     def __post_init__(self) -> None:
         if self.status not in CREATE_STATUSES:

@@ -76,7 +76,10 @@ def sale_create(*, seller, data: NewSale, user=None) -> Sale:
     if applied:
         SalePromotion.objects.bulk_create(applied)
     move_stock_to_status(sale, items, was=SaleStatus.DRAFT, user=user)
-    created = build_event(sale, SaleEventType.CREATED, user=user, status=data.status, grand_total=str(sale.grand_total))
+    source = {"source": data.source} if data.source else {}
+    created = build_event(
+        sale, SaleEventType.CREATED, user=user, status=data.status, grand_total=str(sale.grand_total), **source
+    )
     SaleEvent.objects.bulk_create([created, *status_events(sale, steps, user=user)])
     recorded = []
     if data.payments:

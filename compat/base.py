@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.http import QueryDict
+from drf_spectacular.plumbing import get_doc
 from rest_framework import exceptions, parsers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -19,6 +20,7 @@ from rest_framework.views import APIView
 
 from salesproject.api.authentication import BearerTokenAuthentication
 from salesproject.api.parsers import JSONParser
+from salesproject.api.schema import AutoSchema
 
 
 class FormOrJSONParser(parsers.FormParser):
@@ -122,6 +124,23 @@ def parse_id(value: Any, *, prefix: str = "") -> int | None:
     return number or None
 
 
+class CompatAutoSchema(AutoSchema):
+    """The tag `compat-<dialect>`, and none of the product's error bodies: a dialect answers errors in its own
+    envelope, so each view declares its error statuses itself (`extend_schema(responses=…)`)."""
+
+    def get_tags(self) -> list[str]:
+        return [f"compat-{self.view.dialect}"]
+
+    def get_description(self) -> str:
+        return get_doc(getattr(self.view, self.method.lower(), None))  # the handler's docstring, not CompatView's
+
+    def _should_add_error_response(self, responses: dict, status_code: str) -> bool:
+        return False
+
+    def _get_error_response_examples(self) -> list:
+        return []  # drf-standardized-errors' examples show the product's envelope, not the dialect's
+
+
 class CompatView(APIView):
     """Base of every dialect view: Bearer tokens, JSON / form / multipart bodies, errors in the dialect's
     envelope. Subclasses set `dialect` (the schema tag is `compat-<dialect>`) and `error_body`."""
@@ -130,6 +149,7 @@ class CompatView(APIView):
     authentication_classes = [BearerTokenAuthentication]
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser, FormOrJSONParser, MultiPartParser]
+    schema = CompatAutoSchema()
 
     def error_body(self, status: int, code: str, message: str) -> Any:  # pragma: no cover - each dialect's own
         raise NotImplementedError
@@ -144,6 +164,7 @@ class CompatView(APIView):
             raise exc
         code, message = first_error(response.data)
         wrapped = Response(self.error_body(response.status_code, code, message), status=response.status_code)
+        wrapped.error_code = code  # the product's code, which the envelope may not show (idempotency reads it)
         for header in ("WWW-Authenticate", "Retry-After", "Allow"):
             if header in response:
                 wrapped[header] = response[header]

@@ -32,6 +32,7 @@ class AddressInline(admin.StackedInline):
 class CustomerAdmin(ServiceAdmin):
     list_display = ("name", "email", "phone", "company", "external_ref", "created_at")
     search_fields = ("name", "email", "phone", "company", "external_ref")
+    list_filter = ("email_opt_out",)
     date_hierarchy = "created_at"
     fields = services.CUSTOMER_FIELDS
     inlines = (AddressInline,)

@@ -9,6 +9,8 @@ from salesproject.models import TimeStampedModel
 class Customer(TimeStampedModel):
     name = models.CharField(max_length=255)
     email = models.EmailField(blank=True, db_index=True)
+    # No e-mails about their sales (confirmed, shipped, refunded: the notifications app) when set.
+    email_opt_out = models.BooleanField(default=False, help_text="Send this customer no e-mails about their sales.")
     phone = models.CharField(max_length=50, blank=True)
     company = models.CharField(max_length=255, blank=True)
     notes = models.TextField(blank=True)

@@ -9,7 +9,7 @@ from customers.models import Address, Customer
 from salesproject.errors import InUse
 from salesproject.metadata import metadata_merge
 
-CUSTOMER_FIELDS = ("name", "email", "phone", "company", "notes", "external_ref")
+CUSTOMER_FIELDS = ("name", "email", "email_opt_out", "phone", "company", "notes", "external_ref")
 ADDRESS_FIELDS = ("kind", "is_default", *Address.SNAPSHOT_FIELDS)
 
 

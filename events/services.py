@@ -23,7 +23,7 @@ def event_record(
     """Write one event; `obj` is the v1 representation after the change, `extra` more keys of `data`
     (e.g. `fulfillment`, `payment`, `kind`). Receivers of `event_recorded` (webhook fan-out) write their
     rows in the same transaction, so a rolled-back change leaves neither."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # the change's transaction (one if called outside any)
         event = Event.objects.create(
             type=type,
             object_type=object_type,

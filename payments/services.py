@@ -17,6 +17,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from events.models import EventType
+from events.renderers import render_object
+from events.services import event_record
 from payments.errors import AlreadyAssigned, InvalidPaymentTransition
 from payments.models import Payment, PaymentAllocation, PaymentKind, PaymentMethod, PaymentState
 from salesproject.errors import DuplicateReference, PermissionDenied, ValidationError
@@ -144,7 +147,11 @@ def payment_record(*, user=None, attr_prefix: str = "", **fields: Any) -> Paymen
     currency = data.currency or settings.SALES_DEFAULT_CURRENCY
     amount = payment_validate(data=data, user=user, attr_prefix=attr_prefix, currency=currency)
     payment = payment_build(data=data, amount=amount, currency=currency, user=user)
-    return payment_insert(payment=payment, attr=f"{attr_prefix}reference")
+    payment_insert(payment=payment, attr=f"{attr_prefix}reference")
+    # On no sale yet: its event is staff's only (no seller). Recorded on sales: sales.services.outbox.
+    event_record(type=EventType.PAYMENT_RECORDED, object_type="payment", object_id=payment.pk,
+                 obj=render_object("payment", payment))
+    return payment
 
 
 def payment_lock_by_reference(*, reference: str) -> Payment | None:

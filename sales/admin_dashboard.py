@@ -3,7 +3,8 @@
 Mounted in `salesproject/urls.py` under the admin's own `admin_view`, so an
 anonymous or non-staff visitor is sent to the admin login. Reading it also
 needs the permission to view sales (a superuser has it). All figures come
-from `sales.dashboard`, in the base currency, with a table per currency; this view only renders.
+from `sales.dashboard`, in the base currency, with a table per currency, and the background-task queue from
+`sales.task_queue`; this view only renders.
 """
 
 from django.conf import settings
@@ -12,9 +13,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
 from inventory.models import LOW_STOCK_THRESHOLD
 from sales import dashboard
+from sales.task_queue import waiting_tasks_by_queue
 
 
 def _changelist_url(name: str) -> str | None:
@@ -32,6 +35,11 @@ def sales_dashboard(request: HttpRequest) -> TemplateResponse:
     currency = dashboard.base_currency()
     today = dashboard.local_today()
     days = dashboard.revenue_per_day(today=today)
+    now = timezone.now()
+    queues = [
+        {"name": queue.queue, "depth": queue.depth, "age": round(queue.oldest_age_seconds(now))}
+        for queue in waiting_tasks_by_queue()
+    ]
     context = {
         **admin.site.each_context(request),
         "title": "Sales dashboard",
@@ -50,5 +58,9 @@ def sales_dashboard(request: HttpRequest) -> TemplateResponse:
         "time_zone": settings.TIME_ZONE,
         "sales_url": _changelist_url("sales_sale"),
         "stock_url": _changelist_url("inventory_stocklevel"),
+        # Background tasks waiting for a `manage.py db_worker` (sales.task_queue): per queue, and all together.
+        "task_queues": queues,
+        "tasks_waiting": sum(queue["depth"] for queue in queues),
+        "oldest_task_age": max((queue["age"] for queue in queues), default=0),
     }
     return TemplateResponse(request, "admin/dashboard.html", context)

@@ -11,3 +11,12 @@ class SalesConfig(AppConfig):
         from sales.selectors import stock_reserved_by_pending_sales
 
         register_reservation_source(stock_reserved_by_pending_sales)
+
+        # The objects of sale and invoice events, rendered as v1 shows them (the services may not import the API).
+        from events.renderers import register_renderer
+        from sales.api.events import fulfillment_object, invoice_object, invoice_upload_object, sale_object
+
+        register_renderer("sale", sale_object)
+        register_renderer("fulfillment", fulfillment_object)
+        register_renderer("invoice", invoice_object)
+        register_renderer("invoice_upload", invoice_upload_object)

@@ -4,7 +4,9 @@
 project runs on a local SQLite file so a newcomer needs nothing else.
 """
 
+import ipaddress
 import os
+import re
 import secrets
 import sys
 from datetime import timedelta
@@ -92,10 +94,22 @@ TASKS = {
     }
 }
 
+# Webhooks (events.md): attempts are retried after these delays (seconds), then the delivery is `failed`; a
+# subscription failing for WEBHOOK_DISABLE_AFTER is deactivated. In production URLs must be https and may not
+# resolve to loopback, private, link-local or reserved addresses unless WEBHOOK_ALLOW_PRIVATE_TARGETS.
+WEBHOOK_RETRY_SCHEDULE = [float(s) for s in env_list("WEBHOOK_RETRY_SCHEDULE", "5,60,600,3600,21600,86400")]
+WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "10"))  # seconds for the whole POST
+WEBHOOK_DISABLE_AFTER = timedelta(days=3)
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+
 MIDDLEWARE = [
+    # First and (nearly) last: django-prometheus times and counts every request (/metrics).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Every answer, refusals included, carries an X-Request-ID (the client's, or a new one).
     "salesproject.middleware.RequestIdMiddleware",
+    # One structured log line per request, with that id (ops.logs).
+    "ops.logs.RequestLogMiddleware",
     # Before anything reads a body: refuses it by Content-Length (413), and NUL in the query or headers (400).
     "salesproject.middleware.BodySizeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -105,6 +119,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Last, as django-axes asks: turns a locked-out login into its 429 answer.
     "axes.middleware.AxesMiddleware",
 ]
@@ -253,11 +268,26 @@ API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", "1048576"))
 # The largest invoice file (sales.services.invoices), and the POST routes (by URL name) that take more than
 # API_MAX_BODY_BYTES with their limit in bytes: the invoice upload, base64 and multipart overhead included.
 INVOICE_MAX_BYTES = 10 * 1024 * 1024
-API_LARGE_BODY_ROUTES = {"api:sale-invoice": INVOICE_MAX_BYTES * 4 // 3 + 64 * 1024}
+API_LARGE_BODY_ROUTES = {
+    "api:sale-invoice": INVOICE_MAX_BYTES * 4 // 3 + 64 * 1024,
+    "omnilabs-sale-invoice": INVOICE_MAX_BYTES * 4 // 3 + 64 * 1024,  # seed 002's base64 invoice upload
+}
 # Django's own check comes behind that one: at least as large as the largest route's limit (an invoice of
 # 10 MB is about 13.4 MB in base64), so the middleware always refuses first.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(API_MAX_BODY_BYTES, 15 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+
+def throttle_rate(name: str, default: str) -> str:
+    """`<requests>/<s|sec|second|m|min|minute|h|hour|d|day>` from the environment, checked at start-up."""
+    rate = os.environ.get(name, default).strip()
+    if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", rate):
+        raise ImproperlyConfigured(f"{name} must look like 1200/min (requests per s, min, hour or day), not {rate!r}.")
+    return rate
+
+
+# The cache the API-wide throttles count in: the shared one (see CACHES), so the limits hold across workers.
+API_THROTTLE_CACHE = os.environ.get("API_THROTTLE_CACHE", "default")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -272,7 +302,17 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "salesproject.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"auth": os.environ.get("API_AUTH_THROTTLE_RATE", "30/minute")},
+    # Every API view: per user (token or session) and per anonymous address; the token endpoint has its own.
+    "DEFAULT_THROTTLE_CLASSES": ["salesproject.api.throttles.UserThrottle", "salesproject.api.throttles.AnonThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "auth": os.environ.get("API_AUTH_THROTTLE_RATE", "30/minute"),
+        "user": throttle_rate("API_RATE_LIMIT_USER", "1200/min"),
+        "anon": throttle_rate("API_RATE_LIMIT_ANON", "60/min"),
+    },
+    # The client address of the anonymous limit: REMOTE_ADDR, or with N proxies in front (production's TLS proxy,
+    # which must append to X-Forwarded-For) the N-th address from the right of X-Forwarded-For, which the client
+    # cannot forge. Unset, DRF would trust the client's own X-Forwarded-For.
+    "NUM_PROXIES": int(os.environ.get("API_NUM_PROXIES", "1" if PRODUCTION else "0")),
     "COERCE_DECIMAL_TO_STRING": True,
     "DATETIME_FORMAT": "iso-8601",
 }
@@ -319,6 +359,9 @@ SPECTACULAR_SETTINGS = {
         "DiscountTypeEnum": "sales.models.DiscountType",
         # return_status and cancellation_status: none / partial / full.
         "PartialStatusEnum": "sales.models.ReturnStatus",
+        "OrdersSaleStatusEnum": "compat.orders.mapping.STATUS_WORDS",  # seed 003's draft / pending / finalized
+        "CartSellStatusEnum": "compat.cart.schema.STATUS_CHOICES",  # seed 000's status words
+        "OmnilabsStatusEnum": "compat.omnilabs.representation.WORDS",  # seed 002's status words
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
@@ -328,6 +371,26 @@ SPECTACULAR_SETTINGS = {
     "SERVERS": [{"url": "http://127.0.0.1:8000", "description": "Local development server (`make run`)"}],
     "LICENSE": {"name": "Proprietary"},
 }
+# Customer e-mails (notifications app): SMTP when EMAIL_HOST is set (always in production), else the console
+# backend prints them. Sent by tasks on the `emails` queue, never inside a request.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "" if DJANGO_ENV != "production" else "localhost")
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "sales@localhost")
+
+# `manage.py run_periodic`: pending sales older than this are cancelled (their stock released); finished
+# task rows older than TASK_RESULTS_KEEP_DAYS are deleted.
+SALES_STALE_PENDING_AFTER = os.environ.get("SALES_STALE_PENDING_AFTER", "48h")
+TASK_RESULTS_KEEP_DAYS = int(os.environ.get("TASK_RESULTS_KEEP_DAYS", "14"))
+
 # Idempotency keys are kept at least this long.
 IDEMPOTENCY_KEY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "48"))
 
@@ -336,9 +399,32 @@ SALES_DEFAULT_CURRENCY = os.environ.get("SALES_DEFAULT_CURRENCY", "USD")
 # The currency reports convert to, and the only one the catalogue prices are in (money.md).
 SALES_BASE_CURRENCY = os.environ.get("SALES_BASE_CURRENCY", "USD")
 
+# Logs (ops.logs): one JSON object per line on stderr (`DJANGO_LOG_FORMAT=console` for key=value lines), one line
+# per request and per task. django.request's own 4xx/5xx lines repeat the request line: errors only (tracebacks).
+LOG_FORMAT = os.environ.get("DJANGO_LOG_FORMAT", "json")
+if LOG_FORMAT not in ("json", "console"):
+    raise ImproperlyConfigured(f"DJANGO_LOG_FORMAT must be json or console, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "ops.logs.json_formatter"},
+        "console": {"()": "ops.logs.console_formatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "django_tasks": {"level": "WARNING"},  # ops.logs writes the task line
+    },
 }
+
+# Operations (ops/): /readyz fails when the oldest due background task has waited longer than this (seconds; 0:
+# never). /metrics answers addresses in METRICS_ALLOWED_CIDRS, or anyone with `Authorization: Bearer
+# <METRICS_TOKEN>`. The probes and /metrics answer over plain HTTP too (a probe does not follow the redirect).
+READYZ_MAX_TASK_AGE = int(os.environ.get("READYZ_MAX_TASK_AGE", "600"))
+METRICS_ALLOWED_CIDRS = [
+    str(ipaddress.ip_network(cidr, strict=False)) for cidr in env_list("METRICS_ALLOWED_CIDRS", "127.0.0.0/8,::1/128")
+]
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]

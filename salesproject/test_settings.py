@@ -1,6 +1,21 @@
 """Settings for the test suite: the real settings with test-only speed-ups."""
 
+import os
+
+# The API-wide rate limits stay on, far above what any test sends (per second, so a counter's history stays
+# short); set in the environment, so servers the tests start (gunicorn in the fault tests) get them too. Tests of
+# the limits lower them themselves.
+os.environ.setdefault("API_RATE_LIMIT_USER", "10000/s")
+os.environ.setdefault("API_RATE_LIMIT_ANON", "10000/s")
+
 from salesproject.settings import *  # noqa: F403
+
+# The throttles count in process memory here, not in the database cache, whose reads and writes would add to
+# the queries per request the query-count tests pin.
+CACHES = {**CACHES, "throttle": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"}}  # noqa: F405
+API_THROTTLE_CACHE = "throttle"
+# key=value lines, not JSON, in a failing test's captured output.
+LOGGING["handlers"]["console"]["formatter"] = "console"  # noqa: F405
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {

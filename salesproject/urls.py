@@ -11,6 +11,8 @@ urlpatterns = [
     path("api/v1/", include("salesproject.api.urls")),
     # The source systems' own APIs (compat.md); a string include, so the core imports no compat code.
     path("compat/", include("compat.urls")),
+    # /healthz, /readyz and /metrics (ops/urls.py); a string include, so the core imports no ops code.
+    path("", include("ops.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

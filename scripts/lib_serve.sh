@@ -39,6 +39,8 @@ serve_app() {
     export DATABASE_URL
     export DJANGO_SECRET_KEY="serve-$(date +%s%N)" DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost"
     export API_AUTH_THROTTLE_RATE="100000/minute" DJANGO_LOG_LEVEL=WARNING
+    # The API-wide rate limits stay on, far above what a test sends (per second: short counter histories).
+    export API_RATE_LIMIT_USER="100000/s" API_RATE_LIMIT_ANON="100000/s"
 
     $py manage.py migrate --noinput -v0
     $py manage.py seed_demo --sales "${SERVE_SALES:-40}" -v0

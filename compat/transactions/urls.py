@@ -1,3 +1,9 @@
-"""Routes of this dialect (filled in by its module)."""
+"""Seed 004's route, as its document writes it."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from compat.transactions import views
+
+urlpatterns = [
+    path("sales/transactions", views.TransactionsView.as_view(), name="compat-transactions-assign"),
+]

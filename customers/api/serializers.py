@@ -4,6 +4,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
 from customers.models import Address, Customer
+from customers.services import CUSTOMER_FIELDS
 from salesproject.api.fields import CodeRelatedField
 from salesproject.api.serializers import StrictModelSerializer
 from salesproject.metadata import MetadataField
@@ -39,8 +40,7 @@ class CustomerSerializer(StrictModelSerializer):
 
     class Meta:
         model = Customer
-        fields = ["id", "name", "email", "phone", "company", "notes", "external_ref", "price_list", "metadata",
-                  "addresses"]
+        fields = ["id", *CUSTOMER_FIELDS, "price_list", "metadata", "addresses"]
 
     def validate_addresses(self, addresses: list[dict]) -> list[dict]:
         # Even in a PATCH the list replaces the old one whole, so each address must be complete.

@@ -9,7 +9,11 @@ from django.db import connections, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from events.models import EventType
+from events.renderers import render_object
+from events.services import event_record
 from inventory.models import (
+    LOW_STOCK_THRESHOLD,
     MANUAL_MOVEMENT_KINDS,
     MovementKind,
     ProductKind,
@@ -152,7 +156,28 @@ def _apply(changes: Sequence[_Change], *, sale=None, user=None, reason: str = ""
         StockMovement.objects.bulk_create(
             _movement(c, sale=c.sale or sale, user=user, reason=reason) for c in changes if c.on_hand or c.reserved
         )
+        _stock_events(changes, levels, totals)
     return levels
+
+
+def _stock_events(changes: Sequence[_Change], levels: dict[StockKey, StockLevel], totals: dict) -> None:
+    """`stock.adjusted` for each level booked by hand (`data.kind`: receipt or adjustment), `stock.low` for each
+    whose available units fell to or below `LOW_STOCK_THRESHOLD` with this change (only on the crossing), in the
+    change's transaction. Staff's events (no seller): nothing to read unless one applies."""
+    manual = {c.key: c.kind for c in changes if c.kind in MANUAL_MOVEMENT_KINDS}
+    for key, (d_on_hand, d_reserved) in totals.items():
+        level = levels[key]
+        was = level.available - d_on_hand + d_reserved
+        crossed = was > LOW_STOCK_THRESHOLD >= level.available
+        if key not in manual and not crossed:
+            continue
+        obj = render_object("stock_level", level)
+        if key in manual:
+            event_record(type=EventType.STOCK_ADJUSTED, object_type="stock_level", object_id=level.pk, obj=obj,
+                         extra={"kind": manual[key]})
+        if crossed:
+            event_record(type=EventType.STOCK_LOW, object_type="stock_level", object_id=level.pk, obj=obj,
+                         previous={"available": was})
 
 
 def _stocked(changes: Sequence[_Change], variant_ids: set[int]) -> Sequence[_Change]:

@@ -42,7 +42,7 @@ def record(sale=None, amount: str = "10.00", **kwargs) -> Payment:
 def error(response, status: int) -> dict:
     body = response.json()
     assert response.status_code == status, body
-    assert set(body) == {"type", "errors"}, body
+    assert set(body) == {"type", "errors", "request_id"}, body
     assert {"code", "detail", "attr"} <= set(body["errors"][0]), body
     return body["errors"][0]
 

@@ -20,6 +20,7 @@ from inventory.services import StockLine
 from sales import pricing
 from sales.errors import InvalidTransition, SaleLocked
 from sales.models import Carrier, DiscountType, Sale, SaleEvent, SaleEventType, SaleItem, TaxCalculation, TaxRate
+from sales.services import outbox
 from sales.services.commands import ItemData, ItemQuantity
 from sales.services.prices import LinePricer
 from salesproject.errors import DuplicateReference, PermissionDenied, ValidationError
@@ -79,6 +80,7 @@ def sale_lock(*, sale: Sale | int, for_change: bool = True) -> Sale:
     locked = Sale.objects.select_for_update().get(pk=pk)
     if for_change and locked.locked:
         raise sale_locked_error(locked)
+    outbox.note_lock(locked)  # its columns before the change: the events' `previous`
     return locked
 
 
@@ -97,8 +99,9 @@ def user_or_none(user):
 def build_event(
     sale: Sale, type_: str, *, user=None, from_status: str = "", to_status: str = "", **data: Any
 ) -> SaleEvent:
-    """An unsaved activity row, for writers that insert several at once."""
+    """An unsaved activity row, for writers that insert several at once; notes the events it stands for."""
     note_updater(sale, user, type_)
+    outbox.note_activity(sale, type_, from_status=from_status, data=data)
     return SaleEvent(
         sale=sale, type=type_, user=user_or_none(user), from_status=from_status, to_status=to_status, data=data
     )
@@ -191,9 +194,10 @@ def cost_in_sale_currency(sale: Sale, cost: Decimal) -> Decimal:
     return quantize(cost / sale.exchange_rate, sale.currency)
 
 
-def build_items(sale: Sale, items: Sequence[ItemData]) -> list[SaleItem]:
-    """Turn requested lines into unsaved items with their catalogue snapshots."""
-    if not items:
+def build_items(sale: Sale, items: Sequence[ItemData], *, allow_empty: bool = False) -> list[SaleItem]:
+    """Turn requested lines into unsaved items with their catalogue snapshots (none only if `allow_empty`:
+    a new draft)."""
+    if not items and not allow_empty:
         raise ValidationError("A sale needs at least one item.", code="empty", attr="items")
     built = []
     price_of = LinePricer(sale)  # a line without unit_price: its price list's price, else the catalogue's

@@ -106,6 +106,7 @@ class NewSale:
     store: Store | None = None  # None: the seller's only store, else none
     device: str = ""  # the POS terminal id
     source: str = ""  # the API that created it ("v1", "compat-cart", …), kept on the sale's "created" activity
+    items_later: bool = False  # a draft may come without items, added by an edit before it is submitted
 
     def __post_init__(self) -> None:
         if self.status not in CREATE_STATUSES:

@@ -29,6 +29,7 @@ from sales.models import (
 )
 from sales.services._common import allowed_statuses, log_event, resolve_item_quantities, sale_lock, user_or_none
 from sales.services.commands import ItemQuantity
+from sales.services.outbox import emits_events
 from salesproject.db import retry_on_transient_db_errors
 from salesproject.errors import ValidationError
 from salesproject.money import ZERO, minor_units, quantize
@@ -184,6 +185,7 @@ def _issue(*, sale: Sale, kind: str, lines: list[_Line], user, reason: str = "",
 
 @retry_on_transient_db_errors
 @transaction.atomic
+@emits_events
 def sale_issue_invoice(*, sale: Sale | int, user, lines: Sequence[ItemQuantity] | None = None) -> SaleDocument:
     """Issue an invoice for some units of a confirmed, in-delivery or completed sale (none given: every unit
     sold and not invoiced yet); its lines and totals are frozen now."""

@@ -39,6 +39,7 @@ from sales.services._common import (
 from sales.services.commands import NewSale
 from sales.services.exchange_rates import sale_rate
 from sales.services.fulfilment import fulfil_everything_left
+from sales.services.outbox import emits_events, note_loaded, note_previous, record_deleted
 from sales.services.payments import derive_payment_status, sale_record_payments, sale_refresh_payments
 from sales.services.promotions import count_usage, price_sale, promotion_candidates, replace_applied
 from sales.services.stores import sale_store
@@ -51,6 +52,7 @@ from salesproject.money import ZERO
 
 @retry_on_transient_db_errors
 @transaction.atomic
+@emits_events
 def sale_create(*, seller, data: NewSale, user=None) -> Sale:
     """Create a sale and take it to `data.status` (draft, pending, confirmed or completed).
 
@@ -60,9 +62,9 @@ def sale_create(*, seller, data: NewSale, user=None) -> Sale:
     user = user or seller
     sale = _unsaved_sale(seller, data, store=sale_store(seller=seller, store=data.store, user=user))
     sale.updated_by = user_or_none(user)
-    items = build_items(sale, data.items)
+    items = build_items(sale, data.items, allow_empty=data.items_later and data.status == SaleStatus.DRAFT)
     candidates = promotion_candidates(sale, items)
-    applied = price_sale(sale, items, candidates)
+    applied = price_sale(sale, items, candidates) if items else []  # a draft without lines is worth nothing yet
     sale.payment_status = derive_payment_status(net_total=sale.net_total, paid=ZERO, refunded=ZERO)
     # The transitions of submit/confirm/complete run on the unsaved sale, so it is inserted once,
     # already in the requested state, and its stock moves in one locked step (reserved and
@@ -97,6 +99,7 @@ def sale_create(*, seller, data: NewSale, user=None) -> Sale:
     _keep_loaded(sale, "payments", recorded)
     _keep_loaded(sale, "children", [])
     _keep_loaded(sale, "applied_promotions", applied)
+    note_loaded(sale)  # `sale.created` renders it as it is: no read back
     return sale
 
 
@@ -155,6 +158,7 @@ def _keep_loaded(sale: Sale, relation: str, rows: list) -> None:
 
 @retry_on_transient_db_errors
 @transaction.atomic
+@emits_events
 def sale_update(*, sale: Sale, user, data: dict[str, Any]) -> Sale:
     """Edit a sale: lines, customer, addresses and money while draft or pending; notes and tags always.
 
@@ -303,6 +307,7 @@ def copy_item(item: SaleItem) -> SaleItem:
 
 @retry_on_transient_db_errors
 @transaction.atomic
+@emits_events
 def sale_delete(*, sale: Sale, user) -> None:
     """Delete a draft, pending, cancelled or rejected sale without money history (releasing a pending one's stock).
 
@@ -319,11 +324,13 @@ def sale_delete(*, sale: Sale, user) -> None:
     if sale.holds_reservation:
         stock.stock_release(lines=stock_lines(sale.items.all()), sale=sale, user=user,
                             reason=stock_reason(sale, "deleted"))
+    record_deleted(sale)
     sale.delete()
 
 
 @retry_on_transient_db_errors
 @transaction.atomic
+@emits_events
 def sale_update_item(*, item: SaleItem, user, data: dict[str, Any]) -> SaleItem:
     """Set warehouse, carrier, tracking or product group on one line of a sale that is not closed.
 
@@ -338,6 +345,7 @@ def sale_update_item(*, item: SaleItem, user, data: dict[str, Any]) -> SaleItem:
     if unknown:
         raise ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.", attr=sorted(unknown)[0])
     changes: dict[str, Any] = {}
+    was = _item_fields(item, set(data))
     new_warehouse = data.get("warehouse")
     if new_warehouse is not None and new_warehouse.pk != item.warehouse_id:
         if sale.holds_reservation:
@@ -361,4 +369,15 @@ def sale_update_item(*, item: SaleItem, user, data: dict[str, Any]) -> SaleItem:
     item.save()
     if changes:
         log_event(sale, SaleEventType.ITEM_UPDATED, user=user, item=item.pk, sku=item.sku, changes=changes)
+        note_previous(sale, {"items": [{"id": item.pk, **{name: was[name] for name in changes}}]})
     return item
+
+
+def _item_fields(item: SaleItem, names: set[str]) -> dict[str, Any]:
+    """The line's fields `names` (and its tracking URL) as the API shows them (codes for related rows),
+    before an edit: the `previous` of its event."""
+    values = {"tracking_code": item.tracking_code, "tracking_url": item.tracking_url}
+    for name in {"warehouse", "carrier", "product_group"} & names:
+        related = getattr(item, name)
+        values[name] = related.code if related is not None else None
+    return values

@@ -51,6 +51,7 @@ from sales.services._common import (
     tracking_url_for,
 )
 from sales.services.commands import ItemQuantity
+from sales.services.outbox import emits_events
 from salesproject.db import retry_on_transient_db_errors
 from salesproject.errors import ValidationError
 
@@ -83,6 +84,7 @@ def check_payment(sale: Sale) -> None:
 
 @retry_on_transient_db_errors
 @transaction.atomic
+@emits_events
 def sale_fulfil(
     *,
     sale: Sale | int,
@@ -254,6 +256,7 @@ def _arrived_everywhere(sale: Sale, items: Iterable[SaleItem]) -> bool:
 
 @retry_on_transient_db_errors
 @transaction.atomic
+@emits_events
 def fulfillment_track(
     *,
     fulfillment: Fulfillment | int,

@@ -6,6 +6,7 @@ from django.db import transaction
 
 from sales.models import Invoice, Sale, SaleEventType
 from sales.services._common import log_event, sale_lock, user_or_none
+from sales.services.outbox import emits_events
 from salesproject.errors import ValidationError
 
 INVOICE_MAX_BYTES = settings.INVOICE_MAX_BYTES
@@ -25,6 +26,7 @@ def sniff_invoice_type(head: bytes) -> tuple[str, str] | None:
 
 
 @transaction.atomic
+@emits_events
 def sale_attach_invoice(*, sale: Sale, user, content: bytes, filename: str = "", attr: str = "file") -> Invoice:
     """Attach an uploaded invoice (PDF, PNG or JPEG by content, at most 10 MB) under a generated name."""
     if not content:

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from sales.models import Sale, SaleEventType
 from sales.services._common import log_event, sale_lock, sale_locked_error, user_or_none
+from sales.services.outbox import emits_events
 from salesproject.db import retry_on_transient_db_errors
 from salesproject.errors import PermissionDenied
 
@@ -17,6 +18,7 @@ def check_lock_permission(user) -> None:
 
 @retry_on_transient_db_errors
 @transaction.atomic
+@emits_events
 def sale_lock_for_review(*, sale: Sale | int, user, reason: str = "") -> Sale:
     """Lock a sale: every change to it is refused (409 `sale_locked`) until it is unlocked; reads go on.
 
@@ -35,6 +37,7 @@ def sale_lock_for_review(*, sale: Sale | int, user, reason: str = "") -> Sale:
 
 @retry_on_transient_db_errors
 @transaction.atomic
+@emits_events
 def sale_unlock(*, sale: Sale | int, user, note: str = "") -> Sale:
     """Unlock a sale; unlocking one that is not locked changes nothing and logs nothing."""
     check_lock_permission(user)

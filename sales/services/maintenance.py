@@ -33,6 +33,7 @@ from sales.models import (
 )
 from sales.rollup_triggers import PG_ROW_TRIGGERS, ROLLUP_TRIGGERS, base_amount_sql
 from sales.services._common import log_event, sale_lock
+from sales.services.outbox import emits_events
 from sales.services.payments import derive_payment_status, sale_refresh_payments
 from sales.services.promotions import price_sale, replace_applied, stored_candidates
 from sales.services.returns import returned_total_of
@@ -80,6 +81,7 @@ def stale_pending_sales(*, older_than: timedelta, now: datetime | None = None) -
 
 @retry_on_transient_db_errors
 @transaction.atomic
+@emits_events
 def sale_cancel_stale(*, sale: Sale, older_than: timedelta, now: datetime | None = None, user=None) -> Sale | None:
     """Cancel one pending sale if it is still pending and still stale, releasing its stock; None if it no longer is.
 
@@ -158,6 +160,7 @@ def sale_totals_drift(*, sale: Sale) -> TotalsDrift | None:
 
 @retry_on_transient_db_errors
 @transaction.atomic
+@emits_events
 def sale_recalculate_totals(*, sale: Sale, user=None) -> TotalsDrift | None:
     """Store the totals that pricing the sale's stored lines gives, and re-derive its payment status.
 
@@ -254,6 +257,7 @@ def payment_drift(*, sales: QuerySet[Sale] | None = None) -> Iterator[PaymentDri
 
 @retry_on_transient_db_errors
 @transaction.atomic
+@emits_events
 def sale_reconcile_payments(*, sale: Sale | int, user=None) -> PaymentDrift | None:
     """Recompute the sale's paid total and payment status from its payments; log an event if they changed."""
     sale = sale_lock(sale=sale, for_change=False)  # a repair of stored figures, allowed on a locked sale

@@ -17,12 +17,14 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q, Sum
 
+from events.models import EventType
 from payments import services as payment_services
 from payments.errors import InvalidPaymentTransition, RefundExceedsPaid
 from payments.models import Payment, PaymentAllocation, PaymentKind, PaymentMethod, PaymentState
 from payments.services import AllocationData, NewPayment
 from sales.models import PaymentStatus, Sale, SaleEventType, StoreMembership, StoreRole
 from sales.services._common import log_event, sale_lock
+from sales.services.outbox import emits_events, note_payment
 from salesproject.db import retry_on_transient_db_errors
 from salesproject.errors import PermissionDenied, ValidationError
 from salesproject.money import MAX_AMOUNT, ZERO, fits, quantize
@@ -171,6 +173,7 @@ def _record_on_locked_sale(*, sale: Sale, data: NewPayment, user, attr_prefix: s
 
 
 @transaction.atomic
+@emits_events
 def sale_record_payment(*, sale: Sale, user=None, attr_prefix: str = "", **fields: Any) -> Payment:
     """Record a payment or refund (`fields`: those of `NewPayment`) on a sale, locked once; refresh and log it.
 
@@ -181,6 +184,7 @@ def sale_record_payment(*, sale: Sale, user=None, attr_prefix: str = "", **field
 
 
 @transaction.atomic
+@emits_events
 def sale_record_allocated_payment(
     *, allocations: Sequence[AllocationData], user=None, attr: str = "allocations", **fields: Any
 ) -> Payment:
@@ -202,6 +206,7 @@ def sale_record_allocated_payment(
 
 
 @transaction.atomic
+@emits_events
 def sale_assign_payment(
     *,
     transaction_reference: str,
@@ -277,6 +282,7 @@ def payment_may_move(*, payment: Payment, sales: Sequence[Sale], user) -> bool:
 
 @retry_on_transient_db_errors
 @transaction.atomic
+@emits_events
 def sale_payment_set_status(*, payment: Payment | int, status: str, user, note: str = "") -> Payment:
     """Move a pending transaction to `successful` or `failed` and refresh the sales it is on, at once.
 
@@ -300,6 +306,8 @@ def sale_payment_set_status(*, payment: Payment | int, status: str, user, note: 
     for sale, allocation in zip(sales, allocations, strict=True):
         _check_money_on_sale(sale, kind=payment.kind, status=status, amount=allocation.amount, attr="status")
     payment_services.payment_apply_status(payment=payment, status=status, note=note)
+    if not sales:  # unassigned: no sale logs it
+        note_payment(payment.pk, EventType.PAYMENT_STATUS_CHANGED, {"status": PaymentState.PENDING})
     event = SaleEventType.REFUND_RECORDED if payment.kind == PaymentKind.REFUND else SaleEventType.PAYMENT_RECORDED
     for sale, allocation in zip(sales, allocations, strict=True):
         sale_payment_changed(sale=sale, payment=payment, user=user, event=event, status_from=PaymentState.PENDING,

@@ -13,6 +13,7 @@ from sales.errors import InvalidTransition
 from sales.models import ReturnStatus, Sale, SaleEventType, SaleItem, SaleStatus
 from sales.services._common import allowed_statuses, log_event, sale_lock, stock_reason
 from sales.services.documents import sale_credit_uninvoiced
+from sales.services.outbox import emits_events
 from sales.services.payments import sale_refresh_payments, sale_refund_money
 from salesproject.errors import ValidationError
 from salesproject.money import ZERO, quantize
@@ -52,6 +53,7 @@ def charged_for_units(*, item: SaleItem, already_returned: int, quantity: int) -
 
 
 @transaction.atomic
+@emits_events
 def sale_return(
     *, sale: Sale, user, lines: Sequence[ReturnLine], restock: bool = False, refund: bool = False, reason: str = ""
 ) -> Sale:

@@ -40,6 +40,7 @@ from sales.services._common import (
 from sales.services.commands import ItemData, ItemQuantity, NewSale
 from sales.services.documents import sale_credit_uninvoiced
 from sales.services.editing import copy_item, sale_create
+from sales.services.outbox import emits_events
 from sales.services.payments import derive_payment_status, sale_refresh_payments
 from sales.services.promotions import price_sale, replace_applied, stored_candidates
 from sales.services.returns import returned_total_of
@@ -65,6 +66,7 @@ def cancellable_units(item: SaleItem) -> int:
 
 @retry_on_transient_db_errors
 @transaction.atomic
+@emits_events
 def sale_cancel_items(
     *, sale: Sale | int, user, lines: Sequence[ItemQuantity], reason: str = CancelReason.OTHER, note: str = ""
 ) -> Sale:
@@ -131,6 +133,7 @@ def sale_cancel_items(
 
 @retry_on_transient_db_errors
 @transaction.atomic
+@emits_events
 def sale_split(*, sale: Sale | int, user, lines: Sequence[ItemQuantity]) -> Sale:
     """Move some units of a draft or pending sale to a new sale (its `parent` is this one); return the new sale.
 
@@ -247,6 +250,7 @@ def _split_item(item: SaleItem, new_sale: Sale, units: int) -> SaleItem:
 
 @retry_on_transient_db_errors
 @transaction.atomic
+@emits_events
 def sale_clone(
     *, sale: Sale | int, user, reason: str, lines: Sequence[ItemQuantity] | None = None,
     status: str = SaleStatus.DRAFT,

@@ -33,6 +33,7 @@ from sales.services._common import (
 )
 from sales.services.documents import sale_credit_uninvoiced
 from sales.services.fulfilment import fulfil_everything_left
+from sales.services.outbox import emits_events
 from sales.services.payments import sale_refresh_payments, sale_refund_money
 from sales.services.promotions import count_usage, give_back_usage
 from salesproject.db import retry_on_transient_db_errors
@@ -98,16 +99,21 @@ def _advance(sale: Sale, items: Sequence[SaleItem], names: Sequence[str], *, use
 
 @retry_on_transient_db_errors
 @transaction.atomic
+@emits_events
 def sale_submit(*, sale: Sale, user) -> Sale:
     """Draft → pending: reserve the stock of every line, or refuse if any line is short."""
     sale = sale_lock(sale=sale)
     check_transition(sale, "submit", user)
-    _advance(sale, list(sale.items.all()), ("submit",), user=user)
+    items = list(sale.items.all())
+    if not items:  # a draft created without lines (compat 003)
+        raise ValidationError("A sale needs at least one item before it is submitted.", code="empty", attr="items")
+    _advance(sale, items, ("submit",), user=user)
     return sale
 
 
 @retry_on_transient_db_errors
 @transaction.atomic
+@emits_events
 def sale_confirm(*, sale: Sale, user) -> Sale:
     """Pending → confirmed: the reserved units leave the warehouse."""
     sale = sale_lock(sale=sale)
@@ -119,6 +125,7 @@ def sale_confirm(*, sale: Sale, user) -> Sale:
 
 @retry_on_transient_db_errors
 @transaction.atomic
+@emits_events
 def sale_ship(
     *, sale: Sale, user, carrier: Carrier | None = None, tracking_code: str = "", tracking_url: str = ""
 ) -> Sale:
@@ -137,6 +144,7 @@ def sale_ship(
 
 @retry_on_transient_db_errors
 @transaction.atomic
+@emits_events
 def sale_complete(*, sale: Sale, user) -> Sale:
     """Confirmed or in delivery → completed; units not fulfilled yet go out in one fulfilment that has
     already arrived (delivered, or picked up), so a completed sale is fulfilled."""
@@ -149,6 +157,7 @@ def sale_complete(*, sale: Sale, user) -> Sale:
 
 @retry_on_transient_db_errors
 @transaction.atomic
+@emits_events
 def sale_cancel(*, sale: Sale, user, reason: str = CancelReason.OTHER, note: str = "") -> Sale:
     """Cancel a draft, pending or confirmed sale: release its reservation or put its units back."""
     if reason not in CancelReason.values:
@@ -174,6 +183,7 @@ def sale_cancel(*, sale: Sale, user, reason: str = CancelReason.OTHER, note: str
 
 @retry_on_transient_db_errors
 @transaction.atomic
+@emits_events
 def sale_reject(*, sale: Sale, user, reason: str = "", note: str = "") -> Sale:
     """Pending → rejected: release the reservation."""
     sale = sale_lock(sale=sale)
@@ -187,6 +197,7 @@ def sale_reject(*, sale: Sale, user, reason: str = "", note: str = "") -> Sale:
 
 @retry_on_transient_db_errors
 @transaction.atomic
+@emits_events
 def sale_refund(*, sale: Sale, user, restock: bool = False, reason: str = "") -> Sale:
     """Refund a confirmed, shipped or completed sale: give back everything it holds; optionally restock.
 

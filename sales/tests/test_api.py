@@ -102,7 +102,7 @@ def error(response, status: int) -> dict:
     """The one error entry of an error answer, after checking the status and the body's shape."""
     body = response.json()
     assert response.status_code == status, body
-    assert set(body) == {"type", "errors"}, body
+    assert set(body) == {"type", "errors", "request_id"}, body
     assert body["errors"], body
     for entry in body["errors"]:
         assert {"code", "detail", "attr"} <= set(entry), body

@@ -43,7 +43,7 @@ def named(attr: str, errors: list[dict]) -> bool:
 def assert_error_shape(response, status: int) -> list[dict]:
     body = response.json()
     assert response.status_code == status, body
-    assert set(body) == {"type", "errors"}, body
+    assert set(body) == {"type", "errors", "request_id"}, body
     assert body["type"] in ("validation_error", "client_error"), body
     assert body["errors"], body
     for entry in body["errors"]:

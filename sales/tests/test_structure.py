@@ -83,7 +83,7 @@ def lock(sale: Sale, staff) -> None:
 def error(response, status: int) -> dict:
     body = response.json()
     assert response.status_code == status, body
-    assert set(body) == {"type", "errors"}, body
+    assert set(body) == {"type", "errors", "request_id"}, body
     return body["errors"][0]
 
 

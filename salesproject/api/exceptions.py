@@ -1,4 +1,4 @@
-"""One error body for every 4xx/5xx: the shape of drf-standardized-errors.
+"""One error body for every 4xx/5xx: the shape of drf-standardized-errors, plus the request's `request_id`.
 
 Domain errors raised by the services carry a code, a detail and an attribute
 path; they are turned into that body here and nowhere else.
@@ -298,6 +298,9 @@ class ExceptionFormatter(formatter.ExceptionFormatter):
     def format_error_response(self, error_response):
         body = super().format_error_response(error_response)
         body["errors"] = [_spread_extra(entry) for entry in body["errors"]]
+        request_id = getattr(self.context.get("request"), "request_id", None)  # RequestIdMiddleware's
+        if request_id:
+            body["request_id"] = request_id
         return body
 
 

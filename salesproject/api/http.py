@@ -10,32 +10,39 @@ TOO_MANY_FIELDS_DETAIL = "The request has too many parameters or fields."
 
 
 def is_api(request) -> bool:
-    return request.path.startswith("/api/")
+    """API clients (v1 and the seed-native dialects under /compat/) get JSON refusals, never an HTML page."""
+    return request.path.startswith(("/api/", "/compat/"))
 
 
-def _error(status: int, code: str, detail: str, *, attr: str | None = None, kind: str | None = None) -> JsonResponse:
-    body = {"type": kind or ("client_error" if status < 500 else "server_error"),
-            "errors": [{"code": code, "detail": detail, "attr": attr}]}
+def _error(
+    request, status: int, code: str, detail: str, *, attr: str | None = None, kind: str | None = None
+) -> JsonResponse:
+    body = {
+        "type": kind or ("client_error" if status < 500 else "server_error"),
+        "errors": [{"code": code, "detail": detail, "attr": attr}],
+    }
+    if getattr(request, "request_id", None):  # RequestIdMiddleware's, as in the API's own error bodies
+        body["request_id"] = request.request_id
     return JsonResponse(body, status=status, json_dumps_params={"separators": (",", ":")})  # as DRF writes it
 
 
 def request_too_large(request, detail: str) -> HttpResponse:
     """413: under /api/ the API's error body (`request_too_large`), elsewhere (the admin) plain text."""
     if is_api(request):
-        return _error(413, REQUEST_TOO_LARGE, detail)
+        return _error(request, 413, REQUEST_TOO_LARGE, detail)
     return HttpResponse(detail, status=413, content_type="text/plain; charset=utf-8")
 
 
 def invalid_input(request, code: str, detail: str, attr: str | None) -> HttpResponse:
     """400 for input refused before any view ran: a validation error under /api/, plain text elsewhere."""
     if is_api(request):
-        return _error(400, code, detail, attr=attr, kind="validation_error")
+        return _error(request, 400, code, detail, attr=attr, kind="validation_error")
     return HttpResponse(detail, status=400, content_type="text/plain; charset=utf-8")
 
 
 def page_not_found(request, exception=None):
     if is_api(request):
-        return _error(404, "not_found", "Not found.")
+        return _error(request, 404, "not_found", "Not found.")
     return defaults.page_not_found(request, exception)
 
 
@@ -46,12 +53,12 @@ def bad_request(request, exception=None):
         return request_too_large(request, TOO_LARGE_DETAIL)
     if is_api(request):
         if isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
-            return _error(400, "too_many_fields", TOO_MANY_FIELDS_DETAIL)
-        return _error(400, "bad_request", "Bad request.")
+            return _error(request, 400, "too_many_fields", TOO_MANY_FIELDS_DETAIL)
+        return _error(request, 400, "bad_request", "Bad request.")
     return defaults.bad_request(request, exception)
 
 
 def server_error(request):
     if is_api(request):
-        return _error(500, "error", "Server Error (500)")
+        return _error(request, 500, "error", "Server Error (500)")
     return defaults.server_error(request)

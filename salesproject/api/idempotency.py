@@ -215,6 +215,8 @@ class IdempotentMixin:
 def _is_transient(response) -> bool:
     if response.status_code >= 500:
         return True
+    if getattr(response, "error_code", None) is not None:  # an error in a compat dialect's envelope
+        return response.error_code in TRANSIENT_CODES
     data = getattr(response, "data", None)
     errors = data.get("errors") if isinstance(data, dict) else None
     return bool(errors) and isinstance(errors[0], dict) and errors[0].get("code") in TRANSIENT_CODES

@@ -86,6 +86,8 @@ RESOURCES = {
     "taxes": ("Reference data", "tax rate", "tax rates"),
     "product-groups": ("Reference data", "product group", "product groups"),
     "auth": ("Auth", "token", "tokens"),
+    "webhooks": ("Webhooks", "webhook subscription", "webhook subscriptions"),
+    "events": ("Events", "event", "events"),
 }
 TAGS = [
     {"name": "Sales", "description": "Sales, their items and their lifecycle (submit, confirm, ship, complete, ...)."},
@@ -98,6 +100,8 @@ TAGS = [
     {"name": "Warehouses", "description": "Warehouses stock is held in (writes are staff-only)."},
     {"name": "Customers", "description": "Customers and their addresses."},
     {"name": "Reference data", "description": "Sales channels, carriers, tax rates and product groups."},
+    {"name": "Webhooks", "description": "Signed POSTs of events to your URLs, with retries (staff only)."},
+    {"name": "Events", "description": "What changed, newest first: the feed webhooks deliver, for polling."},
     {"name": "Auth", "description": "Get an API token for `Authorization: Bearer <token>`."},
     {"name": "API root", "description": "Links to every resource."},
 ]
@@ -450,6 +454,7 @@ def postprocess_schema(result, generator, request, public):
     _add_examples(result.get("paths", {}))
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     _name_query_enums(result.get("paths", {}), schemas)
+    _add_request_id_to_errors(schemas)
     _require_response_fields(schemas)
     _declare_request_id(result.get("paths", {}))
     if "NullEnum" in schemas and "/NullEnum" not in json.dumps(result, default=str):  # replaced by null branches
@@ -475,17 +480,60 @@ REQUEST_ID_RESPONSE_HEADER = {
 }
 
 
+RETRY_AFTER_HEADER = {
+    "Retry-After": {
+        "description": "Seconds to wait before the next request is accepted.",
+        "schema": {"type": "integer"},
+        "required": True,
+    }
+}
+REQUEST_ID_EXAMPLE = "3f2b9c1e8a7d4b6f9e0c1d2a3b4c5d6e"
+REQUEST_ID_PROPERTY = {
+    "type": "string",
+    "description": "The request's id, as in the `X-Request-ID` header: quote it when reporting a problem.",
+}
+
+
 def _declare_request_id(paths: dict) -> None:
-    """Every operation takes an optional `X-Request-ID` and every answer carries one (RequestIdMiddleware)."""
+    """Every operation takes an optional `X-Request-ID` and every answer carries one (RequestIdMiddleware);
+    a 429 (the API-wide rate limits, salesproject.api.throttles) says when to try again."""
     for operations in paths.values():
         for operation in operations.values():
             operation.setdefault("parameters", []).append(dict(REQUEST_ID_PARAMETER))
-            for response in operation.get("responses", {}).values():
+            for code, response in operation.get("responses", {}).items():
                 response.setdefault("headers", {}).update(REQUEST_ID_RESPONSE_HEADER)
+                if code == "429":
+                    response["headers"].update(RETRY_AFTER_HEADER)
+                for media in response.get("content", {}).values():
+                    for example in media.get("examples", {}).values():
+                        value = example.get("value")
+                        if isinstance(value, dict) and {"type", "errors"} <= set(value):  # an error body's example
+                            value.setdefault("request_id", REQUEST_ID_EXAMPLE)
+
+
+def _add_request_id_to_errors(schemas: dict) -> None:
+    """Every error body (`{type, errors}`) also carries `request_id`."""
+    for component in schemas.values():
+        properties = component.get("properties", {})
+        if "type" in properties and "errors" in properties:
+            properties["request_id"] = dict(REQUEST_ID_PROPERTY)
 
 
 # Output fields that really are left out of some answers: the rest of every response component is always there.
-OPTIONAL_OUTPUT_FIELDS = {"ConflictError": frozenset({"requested", "available"})}
+OPTIONAL_OUTPUT_FIELDS = {
+    "ConflictError": frozenset({"requested", "available"}),
+    "Event": frozenset({"previous"}),  # only the events of a change that says what it changed
+    # Seed 000 writes `confirmedAt` once confirmed, and `variantId` when one was named or the product has several.
+    "CartSell": frozenset({"confirmedAt"}),
+    "CartSellDetail": frozenset({"confirmedAt"}),
+    "CartSellProduct": frozenset({"variantId"}),
+    "CartSellDetailProduct": frozenset({"variantId"}),
+    # Seed 001 shows a line's variant keys only on a product with variants (its bottle water line has none).
+    "VendloopSaleItem": frozenset({"item_variant_id", "item_variant_name"}),
+    # Seed 002 writes an activity entry's `status` on status changes only.
+    "OmnilabsActivity": frozenset({"status"}),
+    "OmnilabsActivityEntry": frozenset({"status"}),
+}
 PAGE_OPTIONAL = frozenset({"count"})  # a page read with `cursor` has no count
 # JSON objects shown with the keys they hold (an address copied onto a sale): no key is always there.
 PARTIAL_OUTPUT_COMPONENTS = frozenset({"SaleAddress"})

@@ -40,6 +40,7 @@ from sales.models import ExchangeRate, PriceList, Promotion, Sale, Store, StoreM
 from sales.services import ItemData, sale_record_payment
 from sales.services.documents import sale_issue_invoice
 from sales.tests.factories import CarrierFactory, ChannelFactory, StaffFactory, TaxRateFactory, UserFactory
+from webhooks import services as webhook_services
 
 pytestmark = pytest.mark.django_db
 
@@ -316,6 +317,8 @@ MATRIX: dict[tuple[str, str], Route] = {
     ("GET", f"{API}/stock/"): Route(SIGNED_IN),
     ("GET", f"{API}/stock/{{id}}/"): Route(SIGNED_IN, lambda world: {"id": world.level.pk}),
     ("GET", f"{API}/stock/movements/"): Route(SIGNED_IN),
+    # Events: everyone signed in reads the feed, scoped to the events of the sales they may see.
+    ("GET", f"{API}/events/"): Route(SIGNED_IN),
     ("POST", f"{API}/stock/receive/"): Route(
         STAFF_WRITE, body=lambda world, role, params: {"variant": world.variant.pk, "warehouse": "MAIN", "quantity": 1}
     ),
@@ -407,6 +410,32 @@ MATRIX[("POST", f"{API}/variants/")] = Route(
     STAFF_CREATE, body=lambda world, role, params: {"product": world.variant.product_id, "sku": "NEW-RED"}
 )
 
+# Webhooks (events.md): staff only, reads included.
+STAFF_ONLY = (401, 403, 403, 200)
+STAFF_ACCEPTED = (401, 403, 403, 202)
+
+
+def _webhook(world: World):
+    return webhook_services.webhook_create(url="http://127.0.0.1:9/in", events=["*"])
+
+
+def _webhook_delivery(world: World) -> dict:
+    webhook = _webhook(world)
+    return {"id": webhook.pk, "delivery_id": webhook_services.webhook_ping(webhook=webhook).pk}
+
+
+WEBHOOK = f"{API}/webhooks/{{id}}/"
+MATRIX |= {
+    **catalogue_routes(
+        "webhooks", {"url": "http://127.0.0.1:9/new", "events": ["sale.created"]}, _webhook,
+        read=STAFF_ONLY, change={"description": "Renamed"},
+    ),
+    ("GET", f"{WEBHOOK}deliveries/"): Route(STAFF_ONLY, on(_webhook)),
+    ("POST", f"{WEBHOOK}deliveries/{{delivery_id}}/redeliver/"): Route(STAFF_ACCEPTED, _webhook_delivery),
+    ("POST", f"{WEBHOOK}ping/"): Route(STAFF_ACCEPTED, on(_webhook)),
+    ("POST", f"{WEBHOOK}rotate-secret/"): Route(STAFF_ONLY, on(_webhook)),
+}
+
 ERROR_CODES = {401: "not_authenticated", 403: "permission_denied", 404: "not_found"}
 
 
@@ -452,8 +481,13 @@ def test_another_sellers_payment_on_a_sale_is_refused_like_a_missing_sale():
     missing = Sale.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     client = bearer(world.users["other"])
 
-    theirs = client.post(f"{API}/payments/", {"sale": world.sale().pk, "amount": "1", "method": "cash"}, format="json")
-    nobodys = client.post(f"{API}/payments/", {"sale": missing + 1000, "amount": "1", "method": "cash"}, format="json")
+    same_id = {"HTTP_X_REQUEST_ID": "probe"}  # so the bodies' request_id match too
+    theirs = client.post(
+        f"{API}/payments/", {"sale": world.sale().pk, "amount": "1", "method": "cash"}, format="json", **same_id
+    )
+    nobodys = client.post(
+        f"{API}/payments/", {"sale": missing + 1000, "amount": "1", "method": "cash"}, format="json", **same_id
+    )
 
     assert theirs.status_code == nobodys.status_code == 400
     assert theirs.json() == nobodys.json()
@@ -625,6 +659,7 @@ class Shop:
             f"{API}/payments/": {"status": "successful"},
             f"{API}/stock/movements/": {"kind": "shipment"},
             f"{API}/stock/": {"ordering": "-on_hand"},  # stock levels have no created_at
+            f"{API}/events/": {"object_id": str(self.alice_sales[0].pk), "type": "sale.created"},
         }.get(template, {})
         return [f"{path}?{paging}"] + [f"{path}?{paging}{name}={values[name]}" for name in declared if name in values]
 

@@ -59,6 +59,7 @@ from sales.services import prices as price_services
 from sales.services import promotions as promotion_services
 from sales.services.documents import sale_issue_invoice
 from sales.tests.factories import CarrierFactory, ChannelFactory, StaffFactory, TaxRateFactory, UserFactory
+from webhooks import services as webhook_services
 
 pytestmark = pytest.mark.django_db
 
@@ -208,6 +209,8 @@ class World:
         self.promotion = promotion_services.promotion_create(
             name="Hostile ten", code="HOSTILE10", kind="percent", value=Decimal("10.00")
         )
+        self.webhook = webhook_services.webhook_create(url="http://127.0.0.1:9/hostile", events=["*"])
+        self.webhook_delivery = webhook_services.webhook_ping(webhook=self.webhook)
 
     def sale(self, state: str) -> Sale:
         """The seller's sale of 2 units in `state`, with an invoice."""
@@ -243,6 +246,8 @@ class World:
             return params
         if resource == "stores":
             return {"id": self.store.pk, "user_id": self.users["seller"].pk}
+        if resource == "webhooks":
+            return {"id": self.webhook.pk, "delivery_id": self.webhook_delivery.pk}
         ids = {
             "payments": self.payment.pk,
             "stock": self.level.pk,
@@ -330,6 +335,9 @@ class World:
             "image_url": "https://img.example.com/a.png",
             "due_date": "2024-08-01",
             "weight": 180,
+            # Webhooks (events.md): a loopback receiver is a valid target outside production.
+            "url": "http://127.0.0.1:9/hook",
+            "events": "sale.created",
         }
         if op[1].startswith(f"{API}/payments/") and op[1].endswith("/status/"):
             values["status"] = "successful"
@@ -1011,7 +1019,7 @@ def judge(response, case: Case) -> str | None:
             return f"{status} without a JSON body: {response.content[:120]!r}"
         if not (
             isinstance(body, dict)
-            and set(body) == {"type", "errors"}
+            and set(body) == {"type", "errors", "request_id"}
             and isinstance(body["errors"], list)
             and body["errors"]
             and body["type"] in ("client_error", "validation_error")

@@ -31,7 +31,7 @@ def error_body(response, status: int) -> list[dict]:
     """The answer's errors, after checking its status and the one error shape."""
     assert response.status_code == status, response.content[:500]
     body = response.json()
-    assert set(body) == {"type", "errors"}, body
+    assert set(body) == {"type", "errors", "request_id"}, body
     assert body["type"] in ("client_error", "validation_error"), body
     assert body["errors"], body
     for entry in body["errors"]:

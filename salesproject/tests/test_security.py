@@ -317,8 +317,10 @@ PRODUCTION_PROBE = textwrap.dedent(
     import django
     django.setup()
     from django.conf import settings
+    from django.core.management import call_command
     from django.test import Client
 
+    call_command("migrate", verbosity=0)  # the API's rate limits count in the database cache
     client = Client(HTTP_HOST="sales.example.com")
     plain = client.get("/api/v1/")
     behind_proxy = client.get("/api/v1/", HTTP_X_FORWARDED_PROTO="https")

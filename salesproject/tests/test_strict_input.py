@@ -31,6 +31,7 @@ from sales.services import prices as price_services
 from sales.services import promotions as promotion_services
 from sales.services import sale_record_payment
 from sales.tests.factories import CarrierFactory, ChannelFactory, SaleFactory, TaxRateFactory
+from webhooks import services as webhook_services
 
 API = "/api/v1"
 UNKNOWN = "zz_unknown"
@@ -192,14 +193,15 @@ def world(db, staff):
         "promotions": promotion_services.promotion_create(
             name="World ten", code="WORLD10", kind="percent", value=Decimal("10.00")
         ).pk,
+        "webhooks": webhook_services.webhook_create(url="http://127.0.0.1:9/world", events=["*"]).pk,
     }
     return {"staff": staff, "sale": sale, "variant": variant, "ids": ids, "item": sale.items.get().pk}
 
 
 def url(world, template: str) -> str:
     resource = template.removeprefix(f"{API}/").split("/")[0]
-    # No fulfilment exists: a body is checked before the fulfilment it names is looked up.
-    return template.format(id=world["ids"].get(resource, 0), item_id=world["item"], fulfillment_id=0)
+    # No fulfilment or webhook delivery exists: a body is checked before the object it names is looked up.
+    return template.format(id=world["ids"].get(resource, 0), item_id=world["item"], fulfillment_id=0, delivery_id=0)
 
 
 def send(client, method: str, path: str, body):
@@ -299,7 +301,10 @@ def test_the_operations_without_a_body_are_the_plain_transitions():
         if method in ("POST", "PUT", "PATCH") and "requestBody" not in operation
     }
 
-    assert bare == {("POST", f"{API}/sales/{{id}}/{name}/") for name in ("submit", "confirm", "complete", "unlock")}
+    assert bare == {("POST", f"{API}/sales/{{id}}/{name}/") for name in ("submit", "confirm", "complete", "unlock")} | {
+        ("POST", f"{API}/webhooks/{{id}}/{name}/")
+        for name in ("ping", "rotate-secret", "deliveries/{delivery_id}/redeliver")
+    }
 
 
 def test_an_operation_without_a_body_still_takes_an_empty_object(world, api_client):

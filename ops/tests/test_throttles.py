@@ -1,0 +1,104 @@
+"""API-wide rate limits: per user (whatever the token) and per anonymous address, 429 with Retry-After."""
+
+import pytest
+from django.core.cache import caches
+from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
+from drf_spectacular.generators import SchemaGenerator
+from rest_framework.throttling import SimpleRateThrottle
+
+from salesproject import settings as base_settings
+from salesproject.api.throttles import AnonThrottle, UserThrottle
+
+pytestmark = pytest.mark.django_db
+
+SALES = "/api/v1/sales/"
+ROOT = "/api/v1/"  # open to anonymous clients
+
+
+@pytest.fixture
+def rates(monkeypatch, settings):
+    """`rates(user=…, anon=…)`: lower the limits (DRF reads them once, at import) on a fresh counter cache."""
+    caches[settings.API_THROTTLE_CACHE].clear()
+
+    def set_rates(*, user: str = "1000/min", anon: str = "1000/min") -> None:
+        monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"user": user, "anon": anon, "auth": "1000/min"})
+
+    yield set_rates
+    caches[settings.API_THROTTLE_CACHE].clear()
+
+
+def test_a_user_over_the_limit_gets_429_with_retry_after_and_the_error_body(api_client, seller, rates):
+    rates(user="3/min")
+    client = api_client(seller)
+
+    codes = [client.get(SALES).status_code for _ in range(3)]
+    response = client.get(SALES, HTTP_X_REQUEST_ID="slow-down")
+
+    assert codes == [200, 200, 200]
+    assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= 60
+    body = response.json()
+    assert body["type"] == "client_error" and body["request_id"] == "slow-down"
+    [error] = body["errors"]
+    assert error["code"] == "throttled" and error["attr"] is None
+    assert error["detail"].startswith("Too many requests; try again in ")
+
+
+def test_each_user_has_a_limit_of_their_own_whatever_the_token(api_client, seller, staff, rates):
+    rates(user="2/min")
+    seller_client, staff_client = api_client(seller), api_client(staff)
+
+    assert [seller_client.get(SALES).status_code for _ in range(3)] == [200, 200, 429]
+    assert staff_client.get(SALES).status_code == 200
+    # Another token of the same user shares the limit (writes too).
+    assert api_client(seller).post(SALES, {}, format="json").status_code == 429
+
+
+def test_anonymous_clients_are_limited_per_address(client, rates):
+    rates(anon="2/min")
+
+    codes = [client.get(ROOT, REMOTE_ADDR="198.51.100.1").status_code for _ in range(3)]
+
+    assert codes == [200, 200, 429]
+    assert client.get(ROOT, REMOTE_ADDR="198.51.100.2").status_code == 200
+    # X-Forwarded-For is not believed without a proxy in front (API_NUM_PROXIES=0 outside production).
+    assert client.get(ROOT, REMOTE_ADDR="198.51.100.1", HTTP_X_FORWARDED_FOR="192.0.2.9").status_code == 429
+
+
+def test_the_counters_live_in_the_shared_database_cache_by_default(api_client, seller, rates):
+    rates()
+    assert base_settings.API_THROTTLE_CACHE == "default"  # production; the tests count in memory
+    with override_settings(API_THROTTLE_CACHE="default"):
+        caches["default"].clear()
+        api_client(seller).get(SALES)
+        assert caches["default"].get(f"throttle_user_{seller.pk}")
+
+
+def test_rates_from_the_environment_are_checked_at_start_up(monkeypatch):
+    monkeypatch.setenv("API_RATE_LIMIT_USER", "lots")
+    with pytest.raises(ImproperlyConfigured, match="API_RATE_LIMIT_USER must look like 1200/min"):
+        base_settings.throttle_rate("API_RATE_LIMIT_USER", "1200/min")
+    monkeypatch.setenv("API_RATE_LIMIT_USER", "50/s")
+    assert base_settings.throttle_rate("API_RATE_LIMIT_USER", "1200/min") == "50/s"
+    monkeypatch.delenv("API_RATE_LIMIT_USER")
+    assert base_settings.throttle_rate("API_RATE_LIMIT_USER", "1200/min") == "1200/min"
+
+
+def test_every_api_operation_declares_429_with_retry_after_and_error_bodies_have_request_id():
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+
+    for path, operations in schema["paths"].items():
+        if not path.startswith("/api/v1/") or path == "/api/v1/auth/token/":
+            continue
+        for method, operation in operations.items():
+            assert "429" in operation["responses"], (method, path)
+            assert "Retry-After" in operation["responses"]["429"]["headers"], (method, path)
+    errors = [c for c in schema["components"]["schemas"].values() if {"type", "errors"} <= set(c.get("properties", {}))]
+    assert errors and all("request_id" in c["properties"] and "request_id" in c["required"] for c in errors)
+
+
+def test_the_throttles_are_the_api_defaults():
+    from rest_framework.settings import api_settings
+
+    assert [UserThrottle, AnonThrottle] == api_settings.DEFAULT_THROTTLE_CLASSES

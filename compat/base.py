@@ -12,7 +12,8 @@ from typing import Any
 
 from django.http import QueryDict
 from drf_spectacular.plumbing import get_doc
-from rest_framework import exceptions, parsers
+from rest_framework import exceptions, parsers, renderers
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -124,6 +125,13 @@ def parse_id(value: Any, *, prefix: str = "") -> int | None:
     return number or None
 
 
+class JSONOnlyNegotiation(DefaultContentNegotiation):
+    """JSON whatever `Accept` says, as the source systems answer: never the browsable API's HTML, never a 406."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class CompatAutoSchema(AutoSchema):
     """The tag `compat-<dialect>`, and none of the product's error bodies: a dialect answers errors in its own
     envelope, so each view declares its error statuses itself (`extend_schema(responses=…)`)."""
@@ -149,6 +157,8 @@ class CompatView(APIView):
     authentication_classes = [BearerTokenAuthentication]
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser, FormOrJSONParser, MultiPartParser]
+    renderer_classes = [renderers.JSONRenderer]
+    content_negotiation_class = JSONOnlyNegotiation
     schema = CompatAutoSchema()
 
     def error_body(self, status: int, code: str, message: str) -> Any:  # pragma: no cover - each dialect's own
@@ -157,6 +167,8 @@ class CompatView(APIView):
     def handle_exception(self, exc):
         """The product's handler decides status and code (so a short stock is the same 409 everywhere); the
         dialect only re-wraps the first error. Anything that handler does not know still propagates."""
+        if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+            exc.auth_header = self.get_authenticate_header(self.request)  # `WWW-Authenticate: Bearer`, as DRF's own
         handler = api_settings.EXCEPTION_HANDLER
         context = self.get_exception_handler_context()
         response = handler(exc, context)
@@ -178,6 +190,6 @@ def first_error(body: Any) -> tuple[str, str]:
         return "error", "The request failed."
     first = errors[0]
     detail = str(first.get("detail") or "")
-    attr = first.get("attr")
+    attr = str(first.get("attr") or "").removesuffix(f".{api_settings.NON_FIELD_ERRORS_KEY}")  # `items.non_field…`
     message = f"{attr}: {detail}" if attr and attr != api_settings.NON_FIELD_ERRORS_KEY else detail
     return str(first.get("code") or "error"), message

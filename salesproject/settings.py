@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "drf_standardized_errors",
     "rest_framework.authtoken",
     "axes",
+    "ops",  # before django_tasks_db: its `db_worker` (every queue by default) replaces the library's
     "django_tasks",
     "django_tasks_db",
     "salesproject",
@@ -81,7 +82,6 @@ INSTALLED_APPS = [
     "webhooks",
     "notifications",
     "compat",
-    "ops",
 ]
 
 # Background work: Django's Tasks API (django-tasks, the backport of django.tasks for 5.2) on the database
@@ -271,6 +271,7 @@ INVOICE_MAX_BYTES = 10 * 1024 * 1024
 API_LARGE_BODY_ROUTES = {
     "api:sale-invoice": INVOICE_MAX_BYTES * 4 // 3 + 64 * 1024,
     "omnilabs-sale-invoice": INVOICE_MAX_BYTES * 4 // 3 + 64 * 1024,  # seed 002's base64 invoice upload
+    "omnilabs-sale-invoice-slash": INVOICE_MAX_BYTES * 4 // 3 + 64 * 1024,  # the same, with a trailing slash
 }
 # Django's own check comes behind that one: at least as large as the largest route's limit (an invoice of
 # 10 MB is about 13.4 MB in base64), so the middleware always refuses first.
@@ -420,9 +421,11 @@ LOGGING = {
 }
 
 # Operations (ops/): /readyz fails when the oldest due background task has waited longer than this (seconds; 0:
-# never). /metrics answers addresses in METRICS_ALLOWED_CIDRS, or anyone with `Authorization: Bearer
-# <METRICS_TOKEN>`. The probes and /metrics answer over plain HTTP too (a probe does not follow the redirect).
-READYZ_MAX_TASK_AGE = int(os.environ.get("READYZ_MAX_TASK_AGE", "600"))
+# never). Half an hour by default: a deployment briefly without a worker (a demo, a test run) stays ready, a
+# queue nobody works for longer is an outage of webhooks and e-mails. /metrics answers addresses in
+# METRICS_ALLOWED_CIDRS, or anyone with `Authorization: Bearer <METRICS_TOKEN>`. The probes and /metrics answer
+# over plain HTTP too (a probe does not follow the redirect).
+READYZ_MAX_TASK_AGE = int(os.environ.get("READYZ_MAX_TASK_AGE", "1800"))
 METRICS_ALLOWED_CIDRS = [
     str(ipaddress.ip_network(cidr, strict=False)) for cidr in env_list("METRICS_ALLOWED_CIDRS", "127.0.0.0/8,::1/128")
 ]

@@ -1,4 +1,5 @@
-"""The delivery task, worked by `manage.py db_worker --queue-name webhooks` (events.md, "Background work")."""
+"""The delivery task, on the `webhooks` queue: worked by `manage.py db_worker` (every queue by default; `--queue-name
+webhooks` dedicates a worker to it) (events.md, "Background work")."""
 
 from django_tasks import task
 

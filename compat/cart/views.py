@@ -40,6 +40,9 @@ NOT_REVENUE = [status for status, word in STATUS_WORDS.items() if word == "cance
 # Id prefixes of the document (`sell_789`, `usr_123456`, `prod_123`, `var_001`); accepted with or without.
 PREFIX = {"sell": "sell_", "user": "usr_", "product": "prod_", "variant": "var_"}
 MESSAGES = {"confirmed": "Sale confirmed successfully", "cancelled": "Sale cancelled successfully"}
+# The product's names of a line's fields (in the services' error messages) as the document names them.
+LINE_FIELDS = {"product": "productId", "variant": "variantId", "unit_price": "price"}
+OPTIONAL = ("variantId", "price")  # a line's fields that may be left empty
 SELL_ID = OpenApiParameter("sellId", str, OpenApiParameter.PATH, description="`sell_<id>` or the bare id.")
 
 
@@ -77,6 +80,12 @@ class ProductLineSerializer(serializers.Serializer):
     variantId = PrefixedRelatedField(model=Variant, prefix=PREFIX["variant"], required=False, allow_null=True)
     quantity = StrictIntegerField(min_value=1, max_value=1_000_000)
     price = AmountField(min_value=0, required=False, allow_null=True)
+
+    def to_internal_value(self, data):
+        """An empty optional field is no value (a form's `variantId=`, the JS sample's unset `item.variantId`)."""
+        if isinstance(data, dict):
+            data = {key: value for key, value in data.items() if not (key in OPTIONAL and value in ("", None))}
+        return super().to_internal_value(data)
 
 
 class SellCreateSerializer(serializers.Serializer):
@@ -142,6 +151,18 @@ def render_confirmed(sale: Sale) -> dict:
     }
 
 
+def own_words(message: str) -> str:
+    """A service's message naming a line field its own way (`items.0.variant: …`) in the document's words
+    (`products.0.variantId: …`)."""
+    field, sep, rest = message.partition(": ")
+    parts = field.split(".")
+    if not sep or parts[0] != "items":
+        return message
+    if len(parts) == 3:
+        parts[2] = LINE_FIELDS.get(parts[2], parts[2])
+    return ".".join(["products", *parts[1:]]) + sep + rest
+
+
 # --- views -------------------------------------------------------------------------------------------
 
 
@@ -149,7 +170,7 @@ class CartView(CompatView):
     dialect = DIALECT
 
     def error_body(self, status: int, code: str, message: str) -> dict:
-        return {"error": code, "message": message}
+        return {"error": code, "message": own_words(message)}
 
     def scope(self, *, replica: bool = False):
         return selectors.sale_scope(user=self.request.user, replica=replica)
@@ -242,3 +263,15 @@ class SellDeleteView(CartView):
         """The document's `deleteSell`: cancels the sale (kept, as cancelled), exactly as `PUT /sells/cancel/:id`."""
         return self.cancel(sellId)
 
+
+
+class UnknownRouteView(CartView):
+    """Any other path under the prefix: the document's 404 in its envelope, not the site's."""
+
+    permission_classes = []
+    schema = None
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        raise NotFound(f"No route {request.method} {request.path}.")
+
+    get = post = put = patch = delete = http_method_not_allowed

@@ -255,6 +255,4 @@ COUNTRIES: dict[str, tuple[str, ...]] = {
 }
 
 # Any of those names or codes, case-folded → the code.
-COUNTRY_CODES: dict[str, str] = {
-    name.casefold(): code for code, names in COUNTRIES.items() for name in (code, *names)
-}
+COUNTRY_CODES: dict[str, str] = {name.casefold(): code for code, names in COUNTRIES.items() for name in (code, *names)}

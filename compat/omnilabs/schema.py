@@ -6,7 +6,7 @@ from rest_framework import serializers
 from compat.omnilabs.representation import WORDS
 
 TAG = "compat-omnilabs"
-READ_ERRORS = ("400", "401", "403", "404", "405", "406", "429", "500", "503")
+READ_ERRORS = ("400", "401", "403", "404", "405", "429", "500", "503")
 WRITE_ERRORS = (*READ_ERRORS, "409", "413", "415")
 
 
@@ -181,14 +181,32 @@ LIST_PARAMETERS = [
 ]
 
 
-def operation(name: str, summary: str, response, *, request=None, parameters=None, write: bool = False):
-    """`extend_schema` of one Omnilabs route: its tag, shapes, and every error status in Omnilabs' envelope."""
+PATH_IDS = {
+    "sale_id": OpenApiParameter("sale_id", str, OpenApiParameter.PATH, description="The sale's id."),
+    "product_id": OpenApiParameter(
+        "product_id", str, OpenApiParameter.PATH, description="The product's id, or the sku of a line of the sale."
+    ),
+}
+
+
+def operation(
+    name: str,
+    summary: str,
+    response,
+    *,
+    request=None,
+    parameters=None,
+    ids: tuple[str, ...] = ("sale_id",),
+    write: bool = False,
+):
+    """`extend_schema` of one Omnilabs route: its tag, shapes, its path ids (strings, as the document writes them)
+    and every error status in Omnilabs' envelope."""
     errors = WRITE_ERRORS if write else READ_ERRORS
     return extend_schema(
         operation_id=f"omnilabs_{name}",
         tags=[TAG],
         summary=summary,
         request=request,
-        parameters=parameters,
+        parameters=[*(PATH_IDS[name] for name in ids), *(parameters or [])],
         responses={"200": response, **dict.fromkeys(errors, Error)},
     )

@@ -23,12 +23,14 @@ from compat.omnilabs import representation as r
 from compat.omnilabs import schema
 from inventory.models import ProductGroup, Warehouse
 from sales import selectors, services
+from sales.errors import InvalidTransition
 from sales.models import Carrier, FulfillmentLine, Sale, SaleEvent
 from salesproject.api.fields import unknown_reference
 from salesproject.api.idempotency import IdempotentMixin
 
 OK = "ok"
 MAX_TAKE = 100
+ITEM_IDS = ("sale_id", "product_id")
 
 
 class OmnilabsView(CompatView):
@@ -99,7 +101,9 @@ def status_word(value: str) -> str:
 
 
 class SalesView(OmnilabsView):
-    @schema.operation("sales_list", "Get list of sales (Omnilabs)", schema.SalePage, parameters=schema.LIST_PARAMETERS)
+    @schema.operation(
+        "sales_list", "Get list of sales (Omnilabs)", schema.SalePage, parameters=schema.LIST_PARAMETERS, ids=()
+    )
     def get(self, request):
         serializer = ListParams(data=request.query_params)
         serializer.is_valid(raise_exception=True)
@@ -162,7 +166,14 @@ class StatusView(OmnilabsWriteView):
     def post(self, request, sale_id):
         sale = self.sale(sale_id)
         word = self.input(StatusInput)["status"]
-        services.sale_transition_to(sale=sale, user=request.user, status=r.WORD_TARGETS[word])
+        try:
+            services.sale_transition_to(sale=sale, user=request.user, status=r.WORD_TARGETS[word])
+        except InvalidTransition as exc:  # the same 409, told in Omnilabs' words
+            allowed = ", ".join(dict.fromkeys(r.STATUS_WORDS[status] for status in exc.allowed)) or "none"
+            exc.detail = (
+                f"Sale {sale.pk} is {r.STATUS_WORDS[exc.current_status]}: it cannot become {word}. Allowed: {allowed}."
+            )
+            raise
         return Response(OK)
 
 
@@ -225,6 +236,7 @@ class WarehouseView(ItemView):
         "Update sale item warehouse (Omnilabs)",
         schema.OK,
         request=schema.WarehouseRequest,
+        ids=ITEM_IDS,
         write=True,
     )
     def post(self, request, sale_id, product_id):
@@ -235,7 +247,12 @@ class CarrierView(ItemView):
     field, model = "carrier", Carrier
 
     @schema.operation(
-        "item_carrier", "Update sale item carrier (Omnilabs)", schema.OK, request=schema.CarrierRequest, write=True
+        "item_carrier",
+        "Update sale item carrier (Omnilabs)",
+        schema.OK,
+        request=schema.CarrierRequest,
+        ids=ITEM_IDS,
+        write=True,
     )
     def post(self, request, sale_id, product_id):
         return self.update(sale_id, product_id)
@@ -249,6 +266,7 @@ class ProductGroupView(ItemView):
         "Update sale item product group (Omnilabs)",
         schema.OK,
         request=schema.ProductGroupRequest,
+        ids=ITEM_IDS,
         write=True,
     )
     def post(self, request, sale_id, product_id):

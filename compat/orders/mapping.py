@@ -3,6 +3,7 @@
 Everything here is a table or a lookup in one; what a sale may become is decided by the services.
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -87,6 +88,12 @@ FIELDS = {
     "userId": "seller",  # on create only
 }
 CREATE_ONLY = {"reference": "reference", "seller": "userId"}
+# A service error's field (`attr`, and the product names its message lists) in this document's words.
+CAMEL = {product: camel for camel, product in FIELDS.items()} | {
+    "unit_price": "price", "variant": "variantId", "billing_address": "billingAddress",
+    "shipping_address": "shippingAddress", "discount_type": "discounts", "cancel_reason": "cancelReason",
+    "reason": "cancelReason",
+}
 TEXT = frozenset({"external_id", "customer_reference", "note", "staff_note", "admin_note", "discount_code"})
 RELATIONS = frozenset({"customer", "channel", "warehouse", "price_list"})
 # `billing…` and `shipping…` fields are the two addresses; `receiver…` fills a shipping part not sent as `shipping…`.
@@ -251,8 +258,19 @@ ANSWER: dict[str, Getter] = {
 # What a body may carry but never sets: derived by the product, or not kept (DEFAULTS).
 READ_ONLY = (set(ANSWER) | set(DEFAULTS)) - set(FIELDS) - {"status", "cancelled", "cancelReason"} - {
     f"{prefix}{part}" for prefix in ("billing", "shipping", "receiver")
-    for part in (*ADDRESS_PARTS, "FirstName", "LastName")
+    for part in (*ADDRESS_PARTS, "FirstName", "LastName", "FullName")
 }
+
+
+def camel_attr(attr: str) -> str:
+    """`exchange_rate` → `exchangeRate`, `items.0.unit_price` → `items.0.price`: each step of a service's `attr`."""
+    return ".".join(CAMEL.get(step, step) for step in attr.split("."))
+
+
+def camel_text(text: str) -> str:
+    """A service message's product field names (`sale's sold_at, tax_shipping can no longer change`) in camelCase."""
+    text = text.replace(", discount_type", "")  # the type always goes with `discount`, one field here
+    return re.sub(r"\b[a-z]+(?:_[a-z]+)+\b", lambda m: CAMEL.get(m[0], m[0]), text)
 
 
 def answer(sale: Sale, reader: Reader) -> dict[str, Any]:
@@ -297,7 +315,10 @@ def product_values(data: dict[str, Any], *, sale: Sale | None, staff: bool) -> d
     for name, camel in CREATE_ONLY.items():
         if name in values and not _same(sale, name, values.pop(name)):
             raise ValidationError(f"The {camel} of a sale cannot change.", code="read_only", attr=camel)
-    return {name: value for name, value in values.items() if not _same(sale, name, value)}
+    changed = {name: value for name, value in values.items() if not _same(sale, name, value)}
+    if "discount" not in changed:
+        changed.pop("discount_type", None)  # the same amount sent back keeps a percent discount a percent
+    return changed
 
 
 def _address(data: dict, prefix: str, sources: tuple[str, ...], *, current: dict) -> dict | None:
@@ -314,6 +335,9 @@ def _address(data: dict, prefix: str, sources: tuple[str, ...], *, current: dict
         parts = (data.get(first, old_first), data.get(last, old_last))
         given["name"] = " ".join(part for part in parts if part)
         named["name"] = first if first in data else last
+    full = data.get(f"{prefix}FullName")  # any JSON type in the document; a text is the name (`{}`: not given)
+    if "name" not in given and isinstance(full, str) and full.strip():
+        given["name"], named["name"] = full.strip(), f"{prefix}FullName"
     if not given:
         return None
     address = {key: value for key, value in {**current, **given}.items() if value not in ("", None)}
@@ -334,8 +358,10 @@ def _same(sale: Sale, name: str, value: Any) -> bool:
         return value is None or value.replace(microsecond=0) == sale.sold_at.replace(microsecond=0)
     if name == "exchange_rate":
         return value is None or value == sale.exchange_rate
-    if name == "discount":
-        return sale.discount_type == DiscountType.FIXED and value == sale.discount
+    if name == "discount":  # a percent discount (made through v1) is answered as its amount
+        return value == (sale.discount if sale.discount_type == DiscountType.FIXED else sale.discount_total)
+    if name in ("billing_address", "shipping_address"):  # the parts the product keeps empty are not sent back
+        return {k: v for k, v in getattr(sale, name).items() if v not in ("", None)} == value
     if name in TEXT:
         return (getattr(sale, name) or "") == value
     if name == "tags":

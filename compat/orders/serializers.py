@@ -118,9 +118,7 @@ class _SaleFields(StrictSerializer):
     channelId = IdOrCodeField(queryset=Channel.objects.all())
     warehouseId = IdOrCodeField(queryset=Warehouse.objects.all())
     priceListId = IdOrCodeField(queryset=PriceList.objects.all())
-    saleDiscountCodeId = StrictPrimaryKeyRelatedField(
-        queryset=Promotion.objects.all(), required=False, allow_null=True, help_text="A promotion's id."
-    )
+    saleDiscountCodeId = IdOrCodeField(queryset=Promotion.objects.all(), help_text="A promotion's id, or its code.")
     currencyId = CurrencyIdField()
     exchangeRate = RateField(required=False, allow_null=True)
     dateOrdered = DateOrderedField(required=False, allow_null=True)
@@ -143,6 +141,8 @@ class _SaleFields(StrictSerializer):
     )
     cancelled = serializers.BooleanField(required=False, help_text="PUT: true cancels the sale.")
     cancelReason = serializers.ChoiceField(choices=CancelReason.values, required=False, allow_null=True)
+    billingFullName = serializers.JSONField(required=False, allow_null=True, help_text="A text is the name.")
+    shippingFullName = serializers.JSONField(required=False, allow_null=True, help_text="A text is the name.")
 
 
 # The whole body: the fields above, the three addresses' parts, and the document's other fields read-only.

@@ -10,4 +10,5 @@ urlpatterns = [
     re_path(r"^v1/sales/(?P<id>[^/]+)\.json$", views.SaleView.as_view(), name="compat-orders-sale"),
     re_path(r"^sales\.json$", views.SalesView.as_view(schema=None), name="compat-orders-sales-alias"),
     re_path(r"^sales/(?P<id>[^/]+)\.json$", views.SaleView.as_view(schema=None), name="compat-orders-sale-alias"),
+    re_path(r"^.*$", views.UnknownRouteView.as_view(), name="compat-orders-unknown"),
 ]

@@ -20,7 +20,7 @@ from sales.errors import InvalidTransition
 from sales.models import Channel, Promotion, Sale, TaxComponent
 from sales.services import NewSale
 from salesproject.api.idempotency import IdempotentMixin
-from salesproject.errors import NotFound, PermissionDenied
+from salesproject.errors import DomainError, NotFound, PermissionDenied, ValidationError
 
 SOURCE = "compat-orders"
 MAX_LIMIT = 250
@@ -33,7 +33,9 @@ def _errors(*codes: int) -> dict:
 
 class ListQuerySerializer(serializers.Serializer):
     page = serializers.IntegerField(min_value=1, max_value=10**9, required=False, default=1)
-    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, required=False, default=50)
+    limit = serializers.IntegerField(
+        min_value=1, max_value=10**9, required=False, default=50, help_text=f"At most {MAX_LIMIT} (more is capped)."
+    )
     status = serializers.ChoiceField(choices=mapping.STATUS_WORDS, required=False)
     customerId = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
     channelId = IdOrCodeField(queryset=Channel.objects.all(), allow_null=False)
@@ -46,6 +48,12 @@ class OrdersView(CompatView):
 
     def error_body(self, status: int, code: str, message: str) -> dict:
         return {"status": status, "error": code, "message": message}
+
+    def handle_exception(self, exc):
+        if isinstance(exc, DomainError):  # a service's field names in this document's words
+            exc.attr = mapping.camel_attr(exc.attr) if exc.attr else exc.attr
+            exc.detail = mapping.camel_text(exc.detail)
+        return super().handle_exception(exc)
 
     def answers(self, sales: list[Sale]) -> list[dict]:
         user = self.request.user
@@ -81,7 +89,7 @@ class SalesView(IdempotentMixin, OrdersView):
             OpenApiParameter("X-Total-Count", OpenApiTypes.INT, OpenApiParameter.HEADER, response=[200],
                              description="How many sales match."),
         ],
-        responses={200: SaleSerializer(many=True), **_errors(400, 401, 406)},
+        responses={200: SaleSerializer(many=True), **_errors(400, 401)},
     )
     def get(self, request):
         query = ListQuerySerializer(data=request.query_params)
@@ -98,8 +106,9 @@ class SalesView(IdempotentMixin, OrdersView):
         if "externalId" in params:
             sales = sales.filter(external_id=params["externalId"])
         sales = sales.order_by("-created_at", "-id")
-        start = (params["page"] - 1) * params["limit"]
-        page = list(self.loaded(sales)[start : start + params["limit"]])
+        limit = min(params["limit"], MAX_LIMIT)  # as v1 caps its page sizes
+        start = (params["page"] - 1) * limit
+        page = list(self.loaded(sales)[start : start + limit])
         response = Response(self.answers(page))
         response["X-Total-Count"] = str(sales.count())
         return response
@@ -108,12 +117,15 @@ class SalesView(IdempotentMixin, OrdersView):
         operation_id="compat_orders_sales_create",
         summary="Create a sale",
         request=SaleRequestSerializer,
-        responses={201: SaleSerializer, **_errors(400, 401, 403, 406, 409, 415)},
+        responses={201: SaleSerializer, **_errors(400, 401, 403, 409, 415)},
     )
     def post(self, request):
         """A `pending` sale (stock reserved) unless `status` says `draft` or `finalized`; its lines are the
         extension field `items` (a draft may come without)."""
         data = self.body()
+        if data.get("cancelled"):
+            raise ValidationError("A sale cannot be created cancelled: create it, then PUT `cancelled: true`.",
+                                  code="invalid", attr="cancelled")
         values = mapping.product_values(data, sale=None, staff=request.user.is_staff)
         seller = values.pop("seller", None) or request.user
         if seller != request.user and not request.user.is_staff:
@@ -140,7 +152,7 @@ class SaleView(OrdersView):
         operation_id="compat_orders_sales_retrieve",
         summary="Get a sale",
         parameters=[ID],
-        responses={200: SaleSerializer, **_errors(401, 404, 406)},
+        responses={200: SaleSerializer, **_errors(401, 404)},
     )
     def get(self, request, id):
         return Response(self.answers([self.one(self.sale_id(id))])[0])
@@ -150,7 +162,7 @@ class SaleView(OrdersView):
         summary="Change a sale",
         parameters=[ID],
         request=SaleRequestSerializer,
-        responses={200: SaleSerializer, **_errors(400, 401, 403, 404, 406, 409, 415)},
+        responses={200: SaleSerializer, **_errors(400, 401, 403, 404, 409, 415)},
     )
     def put(self, request, id):
         """Changes the fields the body carries (the others stay); `status` moves the sale forward and
@@ -182,7 +194,7 @@ class SaleView(OrdersView):
         summary="Delete a sale",
         parameters=[ID],
         request=None,
-        responses={204: None, **_errors(401, 404, 406, 409)},
+        responses={204: None, **_errors(401, 404, 409)},
     )
     def delete(self, request, id):
         """A draft, pending, cancelled or rejected sale without payments or documents (a pending sale's stock
@@ -196,3 +208,16 @@ class SaleView(OrdersView):
         if number is None:
             raise NotFound(f"Sale {value} not found.")
         return number
+
+
+class UnknownRouteView(OrdersView):
+    """Any other path under the prefix (`/v1/sales.json/`, `/v1/sales/1`): a 404 in this API's envelope."""
+
+    schema = None
+    permission_classes = []
+
+    def dispatch_unknown(self, request, *args, **kwargs):
+        raise NotFound(f"No route {request.method} {request.path}; this API serves /v1/sales.json and "
+                       "/v1/sales/{id}.json.")
+
+    get = post = put = patch = delete = dispatch_unknown

@@ -127,6 +127,33 @@ def test_a_product_with_several_variants_names_its_variant(api_client, seller, c
     assert response.json()["error"] == "required"
 
 
+def test_errors_name_the_documents_fields_not_the_products(api_client, seller, catalogue):
+    mouse = catalogue["mouse"]
+    VariantFactory(product=mouse.product)
+    client = api_client(seller)
+    response = client.post(f"{BASE}/sells", {"products": [{"productId": mouse.product_id, "quantity": 1}]},
+                           format="json")
+    assert response.json()["message"].startswith("products.0.variantId: ")
+    body = {"products": [{"productId": catalogue["laptop"].product_id, "quantity": 11}]}
+    assert client.post(f"{BASE}/sells", body, format="json").json()["message"].startswith("products.0.quantity: ")
+    response = client.post(f"{BASE}/sells", {"products": []}, format="json")
+    assert response.json()["message"] == "products: This list may not be empty."
+
+
+@pytest.mark.parametrize("fmt", ["json", "multipart"])
+def test_empty_optional_fields_are_no_value(api_client, seller, catalogue, fmt):
+    """A form's `variantId=` / `price=` (FormData, http_build_query), or `""` in JSON: as if left out."""
+    laptop = catalogue["laptop"]
+    line = {"productId": f"prod_{laptop.product_id}", "quantity": 1, "variantId": "", "price": ""}
+    if fmt == "json":
+        response = api_client(seller).post(f"{BASE}/sells", {"products": [line]}, format="json")
+    else:
+        form = {f"products[0][{key}]": value for key, value in line.items()}
+        response = api_client(seller).post(f"{BASE}/sells", form, format="multipart")
+    assert response.status_code == 201, response.content
+    assert response.json()["sell"]["products"][0]["price"] == 1399.0
+
+
 def test_short_stock_is_409_and_nothing_is_kept(api_client, seller, catalogue):
     body = {"products": [{"productId": f"prod_{catalogue['laptop'].product_id}", "quantity": 11}]}
     response = api_client(seller).post(f"{BASE}/sells", body, format="json")
@@ -400,3 +427,16 @@ def test_a_store_manager_sees_and_confirms_the_stores_sales(api_client, seller, 
     client = api_client(manager)
     assert [s["id"] for s in client.get(f"{BASE}/sells").json()["sells"]] == [f"sell_{sale.pk}"]
     assert client.put(f"{BASE}/sells/confirm/sell_{sale.pk}", {}, format="json").status_code == 200
+
+
+def test_paths_with_a_trailing_slash_work_and_unknown_ones_are_404_in_the_documents_envelope(
+    api_client, seller, catalogue
+):
+    client = api_client(seller)
+    sell = client.post(f"{BASE}/sells/", sample_body(catalogue), format="json").json()["sell"]
+    assert client.get(f"{BASE}/sells/detail/{sell['id']}/").json()["sell"]["id"] == sell["id"]
+    assert client.put(f"{BASE}/sells/confirm/{sell['id']}/", {}, format="json").json()["sell"]["status"] == "confirmed"
+    assert client.get(f"{BASE}/sells/").json()["totalSales"] == 1
+    response = client.get(f"{BASE}/nope")
+    assert response.status_code == 404
+    assert set(response.json()) == {"error", "message"} and response.json()["error"] == "not_found"

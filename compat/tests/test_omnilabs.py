@@ -343,6 +343,10 @@ def test_a_status_the_sale_cannot_take_is_a_409(api_client, seller):
     sale = sale_of(seller, status="completed")
     body = envelope(curl_d(api_client(seller), f"{BASE}/sale/{sale.pk}/status", {"status": "NEW"}), 409)
     assert body["error"] == "Conflict"
+    assert body["message"] == f"Sale {sale.pk} is COMPLETED: it cannot become NEW. Allowed: none."  # its words
+    draft = sale_of(seller, status="draft")
+    body = envelope(curl_d(api_client(seller), f"{BASE}/sale/{draft.pk}/status", {"status": "CONFIRMED"}), 409)
+    assert body["message"] == f"Sale {draft.pk} is NEW: it cannot become CONFIRMED. Allowed: NEW, CANCELED."
 
 
 def test_submitting_short_stock_is_a_409(api_client, seller):
@@ -539,7 +543,7 @@ def test_a_wrong_method_is_a_405_in_the_envelope(api_client, seller):
     envelope(client.post(f"{BASE}/sales", {}, format="json"), 405)
 
 
-@pytest.mark.parametrize("path", ["/nope", "/sales/", "/sale/1/items", "/"])
+@pytest.mark.parametrize("path", ["/nope", "/sales/x", "/sale/1/items", "/sale/1//", "/"])
 def test_an_unknown_path_is_a_404_in_the_envelope(api_client, path):
     response = api_client().post(BASE + path)
     assert envelope(response, 404)["message"] == f"Cannot POST {BASE}{path}"
@@ -596,3 +600,54 @@ def test_a_transient_conflict_is_not_replayed_for_the_same_key(api_client, selle
     retry = curl_d(client, path, {"status": "CONFIRMED"}, HTTP_IDEMPOTENCY_KEY="k2")
     ok(retry)
     assert "Idempotent-Replayed" not in retry and Sale.objects.get(pk=sale.pk).status == "confirmed"
+
+
+def test_a_trailing_slash_is_served_as_express_does(api_client, seller):
+    """The document writes no trailing slash; Express (non-strict routing) serves one as well."""
+    sale = sale_of(seller)
+    client = api_client(seller)
+    assert client.get(f"{BASE}/sales/").json()["data"][0]["id"] == str(sale.pk)
+    assert client.get(f"{BASE}/sale/{sale.pk}/").json()["id"] == str(sale.pk)
+    ok(curl_d(client, f"{BASE}/sale/{sale.pk}/status/", {"status": "CONFIRMED"}))
+    assert Sale.objects.get(pk=sale.pk).status == "confirmed"
+    assert envelope(client.post(f"{BASE}/sales/"), 405)["error"] == "Method Not Allowed"
+
+
+@pytest.mark.parametrize("accept", ["text/html", "application/xml", "text/html,application/xhtml+xml,*/*;q=0.8"])
+def test_answers_are_json_whatever_accept_says(api_client, seller, accept):
+    """Never the browsable API's HTML, never a 406: the answer a client of the document expects."""
+    sale = sale_of(seller)
+    client = api_client(seller)
+    found = client.get(f"{BASE}/sale/{sale.pk}", HTTP_ACCEPT=accept)
+    assert found.status_code == 200 and found["Content-Type"] == "application/json"
+    assert found.json()["id"] == str(sale.pk)
+    missing = client.get(f"{BASE}/sale/0", HTTP_ACCEPT=accept)
+    assert missing["Content-Type"] == "application/json"
+    assert envelope(missing, 404)["error"] == "Not Found"
+
+
+def test_the_schema_types_the_path_ids_as_strings():
+    """Ids are strings in this document, and `{product_id}` may be a sku."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    item = paths[f"{BASE}/sale/{{sale_id}}/item/{{product_id}}/carrier"]["post"]
+    types = {p["name"]: p["schema"] for p in item["parameters"] if p["in"] == "path"}
+    assert types == {"sale_id": {"type": "string"}, "product_id": {"type": "string"}}
+    assert not any(path.endswith("/") for path in paths if path.startswith(BASE))
+
+
+def test_refusals_before_the_view_are_in_the_envelope_too(api_client, seller, settings):
+    """A NUL in the query and a body over the size limit are refused by middleware, in Omnilabs' envelope."""
+    client = api_client(seller)
+    body = envelope(client.get(f"{BASE}/sales?status=%00"), 400)
+    assert body == {
+        "statusCode": 400,
+        "message": "status: Null characters are not allowed in query parameters.",
+        "error": "Bad Request",
+    }
+    settings.API_MAX_BODY_BYTES = 100
+    sale = sale_of(seller)
+    too_large = curl_d(client, f"{BASE}/sale/{sale.pk}/status", {"status": "CONFIRMED", "pad": "x" * 200})
+    assert envelope(too_large, 413)["error"] == "Request Entity Too Large"
+    assert Sale.objects.get(pk=sale.pk).status == "pending"

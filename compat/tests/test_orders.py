@@ -334,6 +334,16 @@ def test_references_by_id_or_code(as_seller, variant):
     assert unknown.status_code == 400 and unknown.json()["message"] == 'channelId: Unknown channel "nope".'
 
 
+def test_a_promotion_by_id_or_by_its_code(as_seller, variant):
+    promotion = Promotion.objects.create(name="Ten off", code="TEN", kind="percent", value=D("10"))
+
+    by_code = create(as_seller, variant, saleDiscountCodeId="TEN")
+    by_id = create(as_seller, variant, saleDiscountCodeId=promotion.pk)
+
+    assert by_code["saleDiscountCodeId"] == by_id["saleDiscountCodeId"] == promotion.pk
+    assert by_code["total"] == by_id["total"] == 45.0
+
+
 # --- lists ---------------------------------------------------------------------------------------------
 
 
@@ -358,6 +368,8 @@ def test_the_list_is_the_callers_newest_first_with_filters_and_pages(as_seller, 
     assert [s["id"] for s in as_seller.get(SALES, {"externalId": "EXT-1"}).json()] == [first["id"]]
     bad = as_seller.get(SALES, {"limit": 0})
     assert bad.status_code == 400 and bad.json()["error"] == "min_value"
+    capped = as_seller.get(SALES, {"limit": 1000})  # as v1: a page size above the maximum is capped, not refused
+    assert capped.status_code == 200 and len(capped.json()) == 3
 
 
 # --- scoping, permissions, bad input -------------------------------------------------------------------
@@ -492,3 +504,69 @@ def test_the_documents_heading_path_without_v1_works_too(as_seller, variant):
 
     assert [s["id"] for s in listed.json()] == [sale["id"]]
     assert read.json() == as_seller.get(one(sale["id"])).json()
+
+
+def test_a_v1_sale_read_and_sent_back_whole_changes_nothing(as_seller, api_client, seller, variant):
+    """A v1 sale keeps its address's empty parts (`line2: ""`) and may have a percent discount: the object read
+    here and PUT back is no change, so it is no 409 on a confirmed sale and no new discount on a pending one."""
+    address = {"name": "Ada Lovelace", "line1": "1 Main St", "line2": "", "city": "London", "state": "",
+               "postal_code": "N1", "country": "GB", "phone": ""}
+    sales = [
+        services.sale_create(seller=seller, user=seller, data=NewSale(
+            items=[ItemData(variant=variant, quantity=2)], status=status, discount=D("10"), discount_type="percent",
+            billing_address=address, shipping_address=address,
+        ))
+        for status in ("pending", "confirmed")
+    ]
+    for sale in sales:
+        read = as_seller.get(one(sale.pk)).json()
+
+        back = as_seller.put(one(sale.pk), read, format="json")
+
+        assert back.status_code == 200, back.content
+        assert {k: v for k, v in back.json().items() if read[k] != v} == {}
+        sale.refresh_from_db()
+        assert (sale.discount, sale.discount_type, sale.billing_address) == (D("10.00"), "percent", address)
+
+
+def test_service_errors_name_this_documents_fields(as_seller, variant):
+    sale = create(as_seller, variant, status="finalized")
+
+    response = as_seller.put(one(sale["id"]), {"dateOrdered": "2024-05-04T09:42:00+00:00", "taxShipping": False},
+                             format="json")
+
+    assert response.status_code == 409
+    assert response.json() == {"status": 409, "error": "sale_locked", "message": (
+        "dateOrdered: A confirmed sale's dateOrdered, taxShipping can no longer change; only notes and tags can."
+    )}
+    not_a_list = as_seller.post(SALES, {"status": "draft", "items": "x"}, format="json")
+    assert not_a_list.json()["message"] == 'items: Expected a list of items but got type "str".'
+
+
+def test_no_token_is_a_401_with_its_challenge(api_client):
+    response = api_client().get(SALES)
+
+    assert response.status_code == 401 and response["WWW-Authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize("path", ["/compat/orders/v1/sales.json/", "/compat/orders/v1/sales/1", "/compat/orders/x"])
+def test_other_paths_are_a_404_in_this_apis_envelope(as_seller, path):
+    response = as_seller.get(path)
+
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found" and set(response.json()) == {"status", "error", "message"}
+
+
+def test_a_sale_is_not_created_cancelled(as_seller, variant):
+    response = as_seller.post(SALES, {"status": "draft", "cancelled": True}, format="json")
+
+    assert response.status_code == 400 and response.json()["error"] == "invalid"
+    assert response.json()["message"].startswith("cancelled: ") and not Sale.objects.exists()
+
+
+def test_a_full_name_text_is_the_addresss_name(as_seller, variant):
+    sale = create(as_seller, variant, billingFullName="Grace Hopper", shippingFullName={})
+
+    assert (sale["billingName"], sale["billingFirstName"], sale["billingLastName"]) == ("Grace Hopper", "Grace",
+                                                                                      "Hopper")
+    assert (sale["billingFullName"], sale["shippingFullName"]) == ("Grace Hopper", None)

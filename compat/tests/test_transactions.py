@@ -90,7 +90,8 @@ def test_assigning_an_unknown_transaction_records_it_and_answers_201_with_the_do
     response = client_for(staff).patch(URL, body(sale), format="json")
     assert response.status_code == 201, response.content
     answer = response.json()
-    assert set(answer) == {"message", "data"}
+    assert set(answer) == {"message", "data", "meta"}
+    assert answer["meta"] == dict.fromkeys(("currentPage", "from", "to", "perPage", "total", "lastPage"))
     assert answer["message"] == "Transaction assigned to sale successfully"
     data = answer["data"]
     assert set(data) == DATA_KEYS
@@ -118,6 +119,9 @@ def test_assigning_an_unknown_transaction_records_it_and_answers_201_with_the_do
     detail = inner["saleDetails"][0]
     assert set(detail) == DETAIL_KEYS and set(detail["product"]) == PRODUCT_KEYS
     assert detail["product"]["costPrice"]["price"] == 15.0 and detail["product"]["sellingPrice"]["price"] == 40.0
+    product = sale.items.order_by("pk")[0].product  # the catalogue product's own dates, not null
+    assert detail["product"]["createdAt"] == product.created_at.isoformat().replace("+00:00", "Z")
+    assert detail["product"]["updatedAt"] == product.updated_at.isoformat().replace("+00:00", "Z")
     assert (detail["quantity"], detail["unitPrice"], detail["amount"]) == (2, 40.0, 80.0)
     assert (detail["costPrice"], detail["totalCostPrice"], detail["profit"]) == (15.0, 30.0, 50.0)
     assert detail["quantityRemaining"] == 2
@@ -231,3 +235,16 @@ def test_other_methods_are_405(staff):
     assert response.status_code == 405
     assert response.json()["error"] == "method_not_allowed"
 
+
+
+def test_the_path_with_a_trailing_slash_assigns_too(staff, sale):
+    response = client_for(staff, scheme="apikey").patch(f"{URL}/", body(sale), format="json")
+    assert response.status_code == 201, response.content
+    assert Payment.objects.get(reference="TRX-0001").sale_id == sale.pk
+
+
+@pytest.mark.parametrize("path", ["/compat/transactions/sales", "/compat/transactions/nope/x"])
+def test_an_unknown_path_under_the_prefix_is_404_in_the_documents_envelope(staff, path):
+    response = client_for(staff).patch(path, {}, format="json")
+    assert response.status_code == 404
+    assert set(response.json()) == {"message", "error"} and response.json()["error"] == "not_found"

@@ -26,11 +26,11 @@ SALE_KEYS = [
     "order_tax", "paid", "payment_status", "sale_status", "shipping", "staff_note", "sub_total", "grand_total",
     "total_discount", "total_tax", "updated_at", "updated_by", "device_id", "items", "payments", "tax",
 ]
+# Every line carries the variant keys (compat.md lists them; empty values are never left out).
 ITEM_KEYS = [
-    "item_discount", "item_id", "item_name", "item_price", "item_tax", "item_type", "quantity", "sku", "tax",
-    "tax_method", "unit_code", "unit_id",
+    "item_discount", "item_id", "item_name", "item_price", "item_tax", "item_type", "item_variant_id",
+    "item_variant_name", "quantity", "sku", "tax", "tax_method", "unit_code", "unit_id",
 ]
-VARIANT_KEYS = ["item_variant_id", "item_variant_name"]
 
 
 def client_for(user) -> APIClient:
@@ -109,7 +109,7 @@ def test_worked_example_answers_the_documents_totals(catalogue):
     assert data["tax"] == {"id": str(catalogue["vat"].pk), "name": "VAT @5%", "code": "vat5", "rate": "5.0000",
                            "type": "percent"}
     green, red, water = data["items"]
-    assert list(green) == ITEM_KEYS[:6] + VARIANT_KEYS + ITEM_KEYS[6:]
+    assert list(green) == ITEM_KEYS
     assert green == {
         "item_discount": "0.0000", "item_id": str(catalogue["shoes"].pk), "item_name": "Shoes (Children / Green)",
         "item_price": "80.0000", "item_tax": "0.0000", "item_type": "standard",
@@ -118,13 +118,27 @@ def test_worked_example_answers_the_documents_totals(catalogue):
         "unit_id": None,
     }
     assert (red["item_price"], red["quantity"], red["item_variant_name"]) == ("90.0000", "2.0000", "Children / Red")
-    assert list(water) == ITEM_KEYS  # a product without variants: no variant keys, as in the sample
+    assert list(water) == ITEM_KEYS  # a product without variants: the keys are there, empty
+    assert (water["item_variant_id"], water["item_variant_name"]) == (None, None)
     assert (water["item_name"], water["item_price"], water["quantity"], water["sku"], water["unit_code"]) == (
         "Bottle Water", "100.0000", "10.0000", "16216661", "bottle"
     )
     [payment] = data["payments"]
     assert payment == {"id": payment["id"], "date": "2023-07-18 15:51:43", "user_id": str(seller.pk),
                        "reference_no": "VPAY/509652487123", "paid_by": "cash", "amount": "1302.0000"}
+
+
+def test_a_named_default_variant_is_shown_as_the_variant(catalogue):
+    """A product whose default variant has a name of its own ("Hoodie" / "M") sells that variant: its keys show it."""
+    hoodie = ProductFactory(name="Hoodie", sku="HOD", price=Decimal("49.00"))
+    medium = hoodie.variants.get(is_default=True)
+    medium.name = "M"
+    medium.save()
+    stock(medium)
+    body = {"status": "pending", "items": [{"product_id": hoodie.pk, "variant_id": medium.pk, "quantity": 1}]}
+    [line] = client_for(UserFactory()).post(BASE, body, format="json").json()["data"]["items"]
+    shown = (line["item_name"], line["item_variant_id"], line["item_variant_name"])
+    assert shown == ("Hoodie (M)", str(medium.pk), "M")
 
 
 def test_the_sample_reads_back_the_same_through_list_and_fetch(catalogue):
@@ -286,6 +300,10 @@ def test_fetch_by_reference_and_the_ignored_reference_parameter(catalogue):
     assert client.get(f"{BASE}/{sale.pk}", {"reference": other.reference}).json()["data"]["id"] == str(sale.pk)
     missing = client.get(f"{BASE}/NOPE-1")
     assert (missing.status_code, missing.json()) == (404, {"status": False, "message": "Sale record not found"})
+    # A client that sends the reference without an id: the list narrowed to that sale.
+    by_reference = client.get(BASE + "/", {"reference": "SALE/POS/725185062173"}).json()
+    assert [row["id"] for row in by_reference["data"]] == [str(sale.pk)]
+    assert by_reference["metadata"]["total"] == 1
 
 
 def test_another_sellers_sale_is_not_found(catalogue):
@@ -345,6 +363,14 @@ def test_short_stock_and_bad_lines_fail_to_add_the_sale(catalogue):
         ({"items": [{"variant_id": catalogue["green"].pk, "quantity": 1}]}, "status"),
         ({"status": "pending", "items": [{"variant_id": catalogue["green"].pk, "quantity": 1}],
           "payments": [{"amount": 5, "paid_by": "bitcoin"}]}, "payments.0.paid_by"),
+        ({"status": "pending"}, "items: This field is required"),
+        ({"status": "pending", "items": "[]"}, "items: This field is required"),
+        ({"status": "pending", "date": "garbage", "items": [{"variant_id": catalogue["green"].pk, "quantity": 1}]},
+         "Failed to add sale: date: "),
+        ({"status": "pending", "items": [{"variant_id": catalogue["green"].pk, "quantity": 1, "tax_id": "vat5",
+                                          "tax_method": "inclusive"}]}, "tax_method: Use addition or subtraction."),
+        ({"status": "pending", "items": [{"variant_id": catalogue["green"].pk, "quantity": 1, "tax_id": "vat5",
+                                          "tax_method": ["addition"]}]}, "tax_method: Use addition or subtraction."),
     ):
         response = client.post(BASE, body, format="json")
         assert response.status_code == 400, (body, response.content)
@@ -370,6 +396,7 @@ def test_no_token_and_wrong_method_answer_in_the_envelope(catalogue):
     response = APIClient().get(BASE)
     assert response.status_code == 401
     assert response.json()["status"] is False
+    assert response["WWW-Authenticate"].startswith("Bearer")
     wrong = client_for(UserFactory()).get(f"{BASE}/delete")
     assert wrong.status_code in (404, 405)
     assert wrong.json()["status"] is False
@@ -405,4 +432,26 @@ def test_a_keyed_create_is_made_once(catalogue):
     again = client.post(BASE, body, format="json", HTTP_IDEMPOTENCY_KEY="vendloop-1")
     assert first.status_code == again.status_code == 201
     assert first.json() == again.json()
+    assert Sale.objects.count() == 1
+
+
+def test_a_transient_conflict_is_not_replayed_under_its_key(catalogue, monkeypatch):
+    """A create that lost a race (v1's transient `conflict`) did nothing: the retry with the same key runs again."""
+    from salesproject.api.exceptions import Conflict
+
+    seller = UserFactory()
+    client = client_for(seller)
+    body = {"status": "pending", "items": [{"variant_id": catalogue["green"].pk, "quantity": 1}]}
+    real_create = services.sale_create
+
+    def lose_the_race(**kwargs):
+        monkeypatch.setattr(services, "sale_create", real_create)
+        raise Conflict()
+
+    monkeypatch.setattr(services, "sale_create", lose_the_race)
+    lost = client.post(BASE, body, format="json", HTTP_IDEMPOTENCY_KEY="vendloop-race")
+    assert (lost.status_code, lost.json()["status"]) == (400, False)
+    assert "try again" in lost.json()["message"]
+    retried = client.post(BASE, body, format="json", HTTP_IDEMPOTENCY_KEY="vendloop-race")
+    assert retried.status_code == 201, retried.content
     assert Sale.objects.count() == 1

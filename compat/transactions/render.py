@@ -18,10 +18,12 @@ DELIVERY_STATUSES = {status: status.upper() for status in DeliveryStatus.values 
 DISCOUNT_TYPES = {DiscountType.PERCENT: "PERCENTAGE", DiscountType.FIXED: "FIXED"}
 # The sample product's keys the product keeps no data for on a sale line: null.
 PRODUCT_UNKNOWN = (
-    "uuid", "createdAt", "updatedAt", "tenantId", "merchantId", "businessId", "description", "subCategories",
+    "uuid", "tenantId", "merchantId", "businessId", "description", "subCategories",
     "brand", "countryCode", "productPublicId", "minimumOrderQuantity", "promotion", "quantityOnHand",
     "reorderLevel", "stockLevel", "visibility",
 )
+# The sample's pagination block: one sale, no list, so no data.
+META = dict.fromkeys(("currentPage", "from", "to", "perPage", "total", "lastPage"))
 ADDRESS_PARTS = ("line1", "line2", "city", "state", "postal_code", "country")
 
 
@@ -137,6 +139,8 @@ def detail(sale: Sale, item: SaleItem) -> dict:
         "product": {
             **dict.fromkeys(PRODUCT_UNKNOWN),
             "id": item.product_id,
+            "createdAt": moment(item.product.created_at),  # the catalogue product's
+            "updatedAt": moment(item.product.updated_at),
             "name": item.name,
             "sku": item.sku,
             "category": item.product_group.name if item.product_group else None,

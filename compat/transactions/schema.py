@@ -1,6 +1,6 @@
 """OpenAPI shapes of the sale-transactions dialect (seed 004), key for key as `render` writes them."""
 
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 
@@ -287,3 +287,6 @@ class TxData(TxCommon):
 class TransactionAssigned(serializers.Serializer):
     message = serializers.CharField()
     data = TxData()
+    meta = inline_serializer(  # the sample's pagination block; one sale, no list: every key null
+        "TxMeta", fields={key: whole() for key in ("currentPage", "from", "to", "perPage", "total", "lastPage")}
+    )

@@ -69,8 +69,9 @@ class TransactionsView(CompatView):
             sale=sale, transaction_reference=data["transactionReference"], user=request.user,
             amount=data.get("amount"), method=data.get("paymentMethod"),
         )
-        sale = selectors.sale_with_related(Sale.objects.filter(pk=sale.pk)).get()
-        return Response({"message": MESSAGE, "data": render.render(sale, payment)}, status=status.HTTP_201_CREATED)
+        sale = selectors.sale_with_related(Sale.objects.filter(pk=sale.pk)).prefetch_related("items__product").get()
+        body = {"message": MESSAGE, "data": render.render(sale, payment), "meta": render.META}
+        return Response(body, status=status.HTTP_201_CREATED)
 
     def find_sale(self, sale_id: str) -> Sale:
         """The sale by id (`12`, `"12"`), else by reference."""
@@ -80,3 +81,15 @@ class TransactionsView(CompatView):
         if sale is None:
             raise NotFound("Sale not found.")
         return sale
+
+
+class UnknownRouteView(TransactionsView):
+    """Any other path under the prefix: a 404 in the document's envelope, not the site's."""
+
+    permission_classes = []
+    schema = None
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        raise NotFound(f"No route {request.method} {request.path}.")
+
+    get = post = put = patch = delete = http_method_not_allowed

@@ -58,8 +58,8 @@ def stamp(value) -> str | None:
 
 
 def sales_for_answer(queryset: QuerySet[Sale]) -> QuerySet[Sale]:
-    """What the answer shows, in a fixed number of queries: lines with their variant and tax, the money taken."""
-    items = SaleItem.objects.select_related("variant", "tax").order_by("pk")
+    """What the answer shows, in a fixed number of queries: lines with their tax, the money taken."""
+    items = SaleItem.objects.select_related("tax").order_by("pk")
     allocations = (
         PaymentAllocation.objects.filter(payment__status=PaymentState.SUCCESSFUL)
         .select_related("payment").order_by("payment_id")
@@ -92,9 +92,11 @@ def render_item(item: SaleItem, currency: str) -> dict:
         "item_tax": amount(item_tax(item)),
         "item_type": item.item_type,
     }
-    if not item.variant.is_default:  # as the document: variant keys only on a line of a product with variants
-        line["item_variant_id"] = str(item.variant_id)
-        line["item_variant_name"] = item.variant_name
+    # Always present (compat.md lists them; empty values are never left out): a named variant's id and name, or
+    # null on a line of a product without variants (its one default variant bears the product's name).
+    named = bool(item.variant_name) and item.variant_name != item.name
+    line["item_variant_id"] = str(item.variant_id) if named else None
+    line["item_variant_name"] = item.variant_name if named else None
     line.update({
         "quantity": amount(item.quantity - item.quantity_cancelled),
         "sku": item.sku,

@@ -36,8 +36,8 @@ class VendloopSaleItem(serializers.Serializer):
     item_price = serializers.CharField(**AMOUNT)
     item_tax = serializers.CharField(help_text="The line's own tax; 0 when the sale's tax applies.")
     item_type = serializers.CharField()
-    item_variant_id = _id(required=False, help_text="Only on a line of a product with variants.")
-    item_variant_name = serializers.CharField(required=False, allow_blank=True)
+    item_variant_id = _id(allow_null=True, help_text="null on a line of a product without variants.")
+    item_variant_name = serializers.CharField(allow_null=True)
     quantity = serializers.CharField(**AMOUNT)
     sku = serializers.CharField()
     tax = VendloopTax(allow_null=True)
@@ -197,6 +197,7 @@ LIST_PARAMETERS = [
 ] + [
     OpenApiParameter("start_date", str, description="From this sale date (Y-m-d or Y-m-d H:i:s)."),
     OpenApiParameter("end_date", str, description="Up to this sale date (Y-m-d or Y-m-d H:i:s)."),
+    OpenApiParameter("reference", str, description="The sale with this reference."),
 ]
 LIST = {
     "summary": "List all sales",

@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from django.http import QueryDict
 from django_filters.utils import translate_validation
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
@@ -36,6 +36,7 @@ LIST_FILTERS = {
     "user_id": "seller",
     "start_date": "start_date",
     "end_date": "end_date",
+    "reference": "reference",  # a parameter of the document's fetch, for a client that sends no id
 }
 # Fields of the create body → v1's (SaleCreateSerializer); the rest of the body is not read.
 SALE_FIELDS = {
@@ -59,7 +60,7 @@ PAYMENT_FIELDS = {"reference": "reference", "amount": "amount", "date": "receive
 AMOUNTS = frozenset({"discount", "unit_price", "amount"})
 # v1's names in an error's path → the document's, so a message names what the client sent.
 ATTR_NAMES = {
-    **{v1: ours for ours, v1 in {**SALE_FIELDS, **ITEM_FIELDS, **PAYMENT_FIELDS}.items()},
+    **{v1: ours for table in (SALE_FIELDS, ITEM_FIELDS, PAYMENT_FIELDS) for ours, v1 in table.items()},
     "tax": "tax_id", "tax_included": "tax_method", "method": "paid_by", "status": "status", "items": "items",
     "payments": "payments",
 }
@@ -75,6 +76,8 @@ class VendloopView(CompatView):
 
     def handle_exception(self, exc):
         """The product's handler decides the status; the message names the document's fields."""
+        if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+            exc.auth_header = self.get_authenticate_header(self.request)  # `WWW-Authenticate: Bearer`, as DRF's own
         response = api_settings.EXCEPTION_HANDLER(exc, self.get_exception_handler_context())
         if response is None:
             raise exc
@@ -84,6 +87,7 @@ class VendloopView(CompatView):
         code, message = first_error(response.data)
         status_code, message = self.failure(response.status_code, message)
         wrapped = Response(self.error_body(status_code, code, message), status=status_code)
+        wrapped.error_code = code  # the product's code: a transient one is not kept under an Idempotency-Key
         for header in ("WWW-Authenticate", "Retry-After", "Allow"):
             if header in response:
                 wrapped[header] = response[header]
@@ -237,7 +241,10 @@ def v1_sale(body: dict) -> dict:
     sale["status"] = render.CREATE_STATUS[word]
     if body.get("tax_id") not in (None, ""):
         sale["tax"] = _tax_code(body["tax_id"])
-    sale["items"] = [_v1_item(line) for line in _list(body.get("items"), "items")]
+    items = _list(body.get("items"), "items")
+    if not items:
+        raise ValidationError("This field is required: a JSON encoded list of lines.", code="required", attr="items")
+    sale["items"] = [_v1_item(line) for line in items]
     payments = _list(body.get("payments"), "payments")
     if payments:
         sale["payments"] = [_v1_payment(payment) for payment in payments]
@@ -257,7 +264,9 @@ def _v1_item(line) -> dict:
         # always adds to the total after the order discount: its method stays the sale's (addition).
         method = line.get("tax_method")
         if method not in (None, ""):
-            item["tax_included"] = render.TAX_INCLUDED.get(method, method) if isinstance(method, str) else method
+            if not isinstance(method, str) or method not in render.TAX_INCLUDED:
+                raise ValidationError("Use addition or subtraction.", code="invalid_choice", attr="items.tax_method")
+            item["tax_included"] = render.TAX_INCLUDED[method]
     return item
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError, call_command, get_commands, load_command_class
 from django.db import connection
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -161,3 +161,14 @@ class TestConcurrentRuns:
             "prune_tasks: skipped, another run_periodic is doing it",
             "prune_idempotency_keys: deleted 0 idempotency key(s) older than 48 hour(s)",
         ]
+
+
+def test_a_plain_db_worker_works_every_queue_and_polls_every_fifth_of_a_second():
+    """events.md: tasks are "worked by `manage.py db_worker`": with no option it must take the webhooks and
+    e-mails queues too (the library's own worker takes only `default`) and deliver within a second."""
+    assert get_commands()["db_worker"] == "ops"
+    command = load_command_class("ops", "db_worker")
+    options = command.create_parser("manage.py", "db_worker").parse_args([])
+    assert (options.queue_name, options.interval) == ("*", 0.2)
+    explicit = command.create_parser("manage.py", "db_worker").parse_args(["--queue-name", "webhooks"])
+    assert explicit.queue_name == "webhooks"

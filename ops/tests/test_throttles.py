@@ -66,6 +66,21 @@ def test_anonymous_clients_are_limited_per_address(client, rates):
     assert client.get(ROOT, REMOTE_ADDR="198.51.100.1", HTTP_X_FORWARDED_FOR="192.0.2.9").status_code == 429
 
 
+def test_refused_anonymous_requests_count_against_the_address_so_guessing_tokens_is_limited(client, rates):
+    rates(anon="3/min")
+    guesses = [
+        client.get(SALES, REMOTE_ADDR="198.51.100.7", HTTP_AUTHORIZATION=f"Bearer guess-{n}").status_code
+        for n in range(2)
+    ]
+    anonymous = client.get(SALES, REMOTE_ADDR="198.51.100.7")
+    over = client.get(SALES, REMOTE_ADDR="198.51.100.7", HTTP_AUTHORIZATION="Bearer guess-3")
+
+    assert guesses == [401, 401] and anonymous.status_code == 401
+    assert over.status_code == 429 and int(over["Retry-After"]) >= 1
+    assert over.json()["errors"][0]["code"] == "throttled"
+    assert client.get(SALES, REMOTE_ADDR="198.51.100.8").status_code == 401  # another address: its own limit
+
+
 def test_the_counters_live_in_the_shared_database_cache_by_default(api_client, seller, rates):
     rates()
     assert base_settings.API_THROTTLE_CACHE == "default"  # production; the tests count in memory

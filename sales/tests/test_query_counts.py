@@ -20,11 +20,12 @@ SALES = "/api/v1/sales/"
 
 # token, idempotency claim, customer, channel, variants, tax; the transaction; addresses, default
 # warehouse, sale insert, reference check, numbering, items, stock (lock, update, ledger: no savepoint
-# of its own inside the sale's transaction), activity, the outbox event; the idempotency answer. A keyed
+# of its own inside the sale's transaction), activity, the outbox event and the webhook subscriptions that want
+# it; the idempotency answer. A keyed
 # POST runs in one transaction with its claim, which adds the claim's lock timeout and the service's savepoint
 # (SAVEPOINT, RELEASE). Plus the automatic promotions that may apply, the tax's components (a tax is
-# named here) and the seller's store. 26, whatever the number of lines.
-CREATE_MAX_QUERIES = 26
+# named here) and the seller's store. 27, whatever the number of lines.
+CREATE_MAX_QUERIES = 27
 # token + user, count, sales with their references, items with theirs, the sales split off them, the
 # promotions applied to them.
 LIST_MAX_QUERIES = 6

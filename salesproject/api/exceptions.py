@@ -29,6 +29,7 @@ from rest_framework.settings import api_settings
 from salesproject.api.authentication import not_authenticated
 from salesproject.api.fields import invalid_choice, unknown_reference
 from salesproject.api.http import REQUEST_TOO_LARGE, TOO_MANY_FIELDS_DETAIL
+from salesproject.api.throttles import AnonThrottle
 from salesproject.db import is_transient_db_error, sqlstate
 from salesproject.db_timeouts import QUERY_CANCELED
 from salesproject.errors import DomainError
@@ -155,6 +156,10 @@ class ExceptionHandler(handler.ExceptionHandler):
         if isinstance(exc, IntegrityError):
             logger.exception("integrity error reached the API")
             return Conflict()
+        if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+            over = _anonymous_over_limit(self.context)
+            if over is not None:
+                return _throttled(over)
         if isinstance(exc, exceptions.NotAuthenticated):
             return self._wrong_auth_scheme(exc)
         if isinstance(exc, exceptions.MethodNotAllowed):
@@ -221,6 +226,19 @@ def _method(exc: exceptions.MethodNotAllowed) -> str:
     # DRF keeps no attribute for it: read it back from the default detail, `Method "PUT" not allowed.`
     text = str(exc.detail)
     return text.split('"')[1] if text.count('"') == 2 else ""
+
+
+def _anonymous_over_limit(context: dict) -> exceptions.Throttled | None:
+    """A request no one could be signed in for counts against its address's anonymous limit, so refused requests
+    (guessed tokens included) are limited like any anonymous traffic: over it, 429 instead of 401. DRF itself
+    checks throttles only after authentication and permissions, which would let 401s through unlimited."""
+    request, view = context.get("request"), context.get("view")
+    if request is None or not getattr(view, "throttle_classes", None):
+        return None
+    throttle = AnonThrottle()
+    if throttle.allow_request(request, view):
+        return None
+    return exceptions.Throttled(throttle.wait())
 
 
 def _throttled(exc: exceptions.Throttled) -> exceptions.Throttled:

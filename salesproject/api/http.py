@@ -2,6 +2,7 @@
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpResponse, JsonResponse
+from django.urls import Resolver404, resolve
 from django.views import defaults
 
 REQUEST_TOO_LARGE = "request_too_large"
@@ -14,9 +15,25 @@ def is_api(request) -> bool:
     return request.path.startswith(("/api/", "/compat/"))
 
 
+def _dialect_body(request, status: int, code: str, message: str):
+    """Under /compat/, the seed dialect's own error envelope: the `error_body` of the view the path resolves to
+    (duck-typed, as this layer imports no dialect); None elsewhere."""
+    if not request.path.startswith("/compat/"):
+        return None
+    try:
+        view_class = getattr(resolve(request.path_info).func, "view_class", None)
+    except Resolver404:
+        return None
+    error_body = getattr(view_class, "error_body", None)
+    return error_body(view_class(), status, code, message) if error_body is not None else None
+
+
 def _error(
     request, status: int, code: str, detail: str, *, attr: str | None = None, kind: str | None = None
 ) -> JsonResponse:
+    dialect = _dialect_body(request, status, code, f"{attr}: {detail}" if attr else detail)
+    if dialect is not None:
+        return JsonResponse(dialect, status=status, safe=False, json_dumps_params={"separators": (",", ":")})
     body = {
         "type": kind or ("client_error" if status < 500 else "server_error"),
         "errors": [{"code": code, "detail": detail, "attr": attr}],

@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 ENDPOINTS = (
     "sales", "payments", "products", "variants", "stock", "warehouses", "customers", "channels", "carriers",
-    "taxes", "product-groups",
+    "taxes", "product-groups", "events", "webhooks",
 )
 
 

@@ -438,10 +438,12 @@ def _fix_nullable_refs(node) -> None:
 def postprocess_schema(result, generator, request, public):
     """Integer path ids, typed nullable references, the replay header, auth on every operation."""
     _fix_nullable_refs(result.get("components", {}).get("schemas", {}))
-    for operations in result.get("paths", {}).values():
+    for route, operations in result.get("paths", {}).items():
         for operation in operations.values():
             for parameter in operation.get("parameters", []):
-                if parameter.get("in") == "path" and (parameter["name"] == "id" or parameter["name"].endswith("_id")):
+                is_id = parameter["name"] == "id" or parameter["name"].endswith("_id")
+                # A /compat/ dialect declares its own path types (an Omnilabs `sale_id` is a string).
+                if parameter.get("in") == "path" and is_id and not route.startswith("/compat/"):
                     parameter["schema"] = {"type": "integer"}
             keyed = any(
                 p.get("in") == "header" and p["name"] == IDEMPOTENCY_HEADER for p in operation.get("parameters", [])

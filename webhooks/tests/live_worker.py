@@ -13,9 +13,12 @@ from salesproject.tests.live import database_url
 
 
 class WorkerProcess:
-    def __init__(self, log_path: Path, *, interval: float = 0.1, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, log_path: Path, *, interval: float = 0.1, env: dict[str, str] | None = None, plain: bool = False
+    ) -> None:
         self.log_path = log_path
         self.interval = interval
+        self.plain = plain  # `manage.py db_worker` with no option at all, as events.md and an operator run it
         self.extra_env = env or {}
         self.process: subprocess.Popen | None = None
 
@@ -29,10 +32,10 @@ class WorkerProcess:
             PYTHONUNBUFFERED="1",
             **self.extra_env,
         )
-        command = [
-            sys.executable, "manage.py", "db_worker", "--queue-name", "webhooks", "--interval", str(self.interval),
-            "--no-startup-delay", "--no-reload",
-        ]  # fmt: skip
+        command = [sys.executable, "manage.py", "db_worker"]
+        if not self.plain:
+            command += ["--queue-name", "webhooks", "--interval", str(self.interval)]
+            command += ["--no-startup-delay", "--no-reload"]
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 command, cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

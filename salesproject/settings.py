@@ -361,9 +361,17 @@ SPECTACULAR_SETTINGS = {
         # return_status and cancellation_status: none / partial / full.
         "PartialStatusEnum": "sales.models.ReturnStatus",
         "OrdersSaleStatusEnum": "compat.orders.mapping.STATUS_WORDS",  # seed 003's draft / pending / finalized
+        "InvoiceStatusEnum": "sales.models.InvoiceStatus",
+        "OrdersInventoryStatusEnum": "compat.orders.mapping.INVENTORY_STATUS_WORDS",  # seed 003's camelCase words
+        "OrdersInvoiceStatusEnum": "compat.orders.mapping.INVOICE_STATUS_WORDS",
+        "OrdersPaymentStatusEnum": "compat.orders.mapping.PAYMENT_STATUS_WORDS",
+        "OrdersReturnStatusEnum": "compat.orders.mapping.RETURN_STATUS_WORDS",
         "CartSellStatusEnum": "compat.cart.schema.STATUS_CHOICES",  # seed 000's status words
         "OmnilabsStatusEnum": "compat.omnilabs.representation.WORDS",  # seed 002's status words
     },
+    # Operation ids (and so the generated clients' function names) are taken from the path after this prefix, as
+    # before the /compat/ routes joined the schema (`v1_stock_list`, not `api_v1_stock_list`).
+    "SCHEMA_PATH_PREFIX": r"/api/",
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
         "drf_spectacular.hooks.postprocess_schema_enums",

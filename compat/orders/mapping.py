@@ -60,6 +60,12 @@ RETURN_STATUS = {
     ReturnStatus.PARTIAL: "partiallyReturned",
     ReturnStatus.FULL: "returned",
 }
+PAYMENT_STATUS_WORDS = ("notPaid", "partiallyPaid", "paid")
+# The answer's status words, named in the schema (settings.SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]) so they
+# never take the name of v1's enums of the same field names (`invoice_status` and `invoiceStatus` collide).
+INVENTORY_STATUS_WORDS = tuple(INVENTORY_STATUS.values())
+INVOICE_STATUS_WORDS = tuple(INVOICE_STATUS.values())
+RETURN_STATUS_WORDS = tuple(RETURN_STATUS.values())
 
 # --- fields written -------------------------------------------------------------------------------------
 # Body field → the NewSale / sale_update argument it sets (the serializer has already resolved references).

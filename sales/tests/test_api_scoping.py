@@ -173,12 +173,16 @@ def test_anonymous_is_401_on_every_sale_route(method, path, state, body, api_cli
 def test_anonymous_is_401_on_the_collections(method, path, body, api_client, db):
     client = api_client()
 
-    response = getattr(client, method)(path, body, format="json") if body else getattr(client, method)(path)
+    call = getattr(client, method)
+    response = call(path, body, format="json", HTTP_X_REQUEST_ID="anon-1") if body else call(
+        path, HTTP_X_REQUEST_ID="anon-1"
+    )
 
     assert response.status_code == 401
     assert response.json() == {
         "type": "client_error",
         "errors": [{"code": "not_authenticated", "detail": response.json()["errors"][0]["detail"], "attr": None}],
+        "request_id": "anon-1",
     }
 
 

@@ -61,15 +61,17 @@ superuser: migrate
 
 run: migrate superuser
 	$(PY) manage.py seed_demo --if-empty
-	@echo ""
-	@echo "  Admin:     http://127.0.0.1:$(PORT)/admin/   (user $(ADMIN_USER), password $(ADMIN_PASSWORD))"
-	@echo "  API:       http://127.0.0.1:$(PORT)/api/v1/"
-	@echo "  API docs:  http://127.0.0.1:$(PORT)/api/docs/"
-	@echo "  Events:    http://127.0.0.1:$(PORT)/api/v1/events/   Health: /healthz  /readyz  /metrics"
-	@echo "  Worker:    one \`manage.py db_worker\` (webhooks, e-mails) runs beside the server and stops with it"
-	@echo ""
-	$(PY) manage.py db_worker --queue-name '*' --interval 0.2 & worker=$$!; \
+	@# The worker starts first: the demo sales' customer e-mails it prints (console backend) come before the banner.
+	@$(PY) manage.py db_worker --no-reload & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	sleep 3; \
+	echo ""; \
+	echo "  Admin:     http://127.0.0.1:$(PORT)/admin/   (user $(ADMIN_USER), password $(ADMIN_PASSWORD))"; \
+	echo "  API:       http://127.0.0.1:$(PORT)/api/v1/"; \
+	echo "  API docs:  http://127.0.0.1:$(PORT)/api/docs/"; \
+	echo "  Events:    http://127.0.0.1:$(PORT)/api/v1/events/   Health: /healthz  /readyz  /metrics"; \
+	echo "  Worker:    one manage.py db_worker (webhooks, e-mails) runs beside the server and stops with it"; \
+	echo ""; \
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(STAMP)

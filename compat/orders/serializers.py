@@ -111,6 +111,12 @@ def _address_fields(prefix: str, *, names: bool) -> dict[str, serializers.Field]
     return fields
 
 
+
+@extend_schema_field({"type": "string", "nullable": True})
+class FullNameField(serializers.JSONField):
+    """`billingFullName` / `shippingFullName`: the name as a text. The document's sample sends `{}` there, a
+    placeholder that is accepted and ignored, so the field reads JSON; the schema declares the text."""
+
 class _SaleFields(StrictSerializer):
     status = serializers.ChoiceField(choices=STATUS_WORDS, required=False)
     items = ItemSerializer(many=True, required=False, max_length=1000, help_text="Extension: the sale's lines.")
@@ -141,8 +147,8 @@ class _SaleFields(StrictSerializer):
     )
     cancelled = serializers.BooleanField(required=False, help_text="PUT: true cancels the sale.")
     cancelReason = serializers.ChoiceField(choices=CancelReason.values, required=False, allow_null=True)
-    billingFullName = serializers.JSONField(required=False, allow_null=True, help_text="A text is the name.")
-    shippingFullName = serializers.JSONField(required=False, allow_null=True, help_text="A text is the name.")
+    billingFullName = FullNameField(required=False, allow_null=True, help_text="A text is the name.")
+    shippingFullName = FullNameField(required=False, allow_null=True, help_text="A text is the name.")
 
 
 # The whole body: the fields above, the three addresses' parts, and the document's other fields read-only.

@@ -161,8 +161,15 @@ class CompatView(APIView):
     content_negotiation_class = JSONOnlyNegotiation
     schema = CompatAutoSchema()
 
+    # The product's field names in an error's path → the dialect's, so a message names what the client sent.
+    attr_names: Mapping[str, str] = {}
+
     def error_body(self, status: int, code: str, message: str) -> Any:  # pragma: no cover - each dialect's own
         raise NotImplementedError
+
+    def failure(self, status: int, message: str) -> tuple[int, str]:
+        """The status and message a dialect answers for the product's; the same unless its document says else."""
+        return status, message
 
     def handle_exception(self, exc):
         """The product's handler decides status and code (so a short stock is the same 409 everywhere); the
@@ -174,8 +181,9 @@ class CompatView(APIView):
         response = handler(exc, context)
         if response is None:
             raise exc
-        code, message = first_error(response.data)
-        wrapped = Response(self.error_body(response.status_code, code, message), status=response.status_code)
+        code, message = first_error(response.data, names=self.attr_names)
+        status, message = self.failure(response.status_code, message)
+        wrapped = Response(self.error_body(status, code, message), status=status)
         wrapped.error_code = code  # the product's code, which the envelope may not show (idempotency reads it)
         for header in ("WWW-Authenticate", "Retry-After", "Allow"):
             if header in response:
@@ -183,13 +191,15 @@ class CompatView(APIView):
         return wrapped
 
 
-def first_error(body: Any) -> tuple[str, str]:
-    """(code, message) of the product's standard error body; the message names the field when there is one."""
+def first_error(body: Any, *, names: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """(code, message) of the product's standard error body; the message names the field when there is one, each
+    part of its path renamed through `names`."""
     errors = body.get("errors") if isinstance(body, dict) else None
     if not errors:
         return "error", "The request failed."
     first = errors[0]
     detail = str(first.get("detail") or "")
-    attr = str(first.get("attr") or "").removesuffix(f".{api_settings.NON_FIELD_ERRORS_KEY}")  # `items.non_field…`
+    attr = ".".join((names or {}).get(part, part) for part in str(first.get("attr") or "").split("."))
+    attr = attr.removesuffix(f".{api_settings.NON_FIELD_ERRORS_KEY}")  # `items.non_field_errors` → `items`
     message = f"{attr}: {detail}" if attr and attr != api_settings.NON_FIELD_ERRORS_KEY else detail
     return str(first.get("code") or "error"), message

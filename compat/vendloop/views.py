@@ -9,11 +9,10 @@ from decimal import Decimal, InvalidOperation
 from django.http import QueryDict
 from django_filters.utils import translate_validation
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, status
+from rest_framework import status
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
-from compat.base import CompatView, first_error, json_value, parse_id
+from compat.base import CompatView, json_value, parse_id
 from compat.vendloop import render
 from compat.vendloop import schema as doc
 from sales import selectors, services
@@ -70,31 +69,10 @@ CREATE_FAILURES = frozenset({400, 404, 409, 422})
 
 class VendloopView(CompatView):
     dialect = "vendloop"
+    attr_names = ATTR_NAMES
 
     def error_body(self, status: int, code: str, message: str) -> dict:
         return {"status": False, "message": message}
-
-    def handle_exception(self, exc):
-        """The product's handler decides the status; the message names the document's fields."""
-        if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
-            exc.auth_header = self.get_authenticate_header(self.request)  # `WWW-Authenticate: Bearer`, as DRF's own
-        response = api_settings.EXCEPTION_HANDLER(exc, self.get_exception_handler_context())
-        if response is None:
-            raise exc
-        errors = response.data.get("errors") if isinstance(response.data, dict) else None
-        if errors and errors[0].get("attr"):
-            errors[0]["attr"] = ".".join(ATTR_NAMES.get(part, part) for part in str(errors[0]["attr"]).split("."))
-        code, message = first_error(response.data)
-        status_code, message = self.failure(response.status_code, message)
-        wrapped = Response(self.error_body(status_code, code, message), status=status_code)
-        wrapped.error_code = code  # the product's code: a transient one is not kept under an Idempotency-Key
-        for header in ("WWW-Authenticate", "Retry-After", "Allow"):
-            if header in response:
-                wrapped[header] = response[header]
-        return wrapped
-
-    def failure(self, status_code: int, message: str) -> tuple[int, str]:
-        return status_code, message
 
 
 @extend_schema(tags=["compat-vendloop"])

@@ -151,26 +151,16 @@ def render_confirmed(sale: Sale) -> dict:
     }
 
 
-def own_words(message: str) -> str:
-    """A service's message naming a line field its own way (`items.0.variant: …`) in the document's words
-    (`products.0.variantId: …`)."""
-    field, sep, rest = message.partition(": ")
-    parts = field.split(".")
-    if not sep or parts[0] != "items":
-        return message
-    if len(parts) == 3:
-        parts[2] = LINE_FIELDS.get(parts[2], parts[2])
-    return ".".join(["products", *parts[1:]]) + sep + rest
-
-
 # --- views -------------------------------------------------------------------------------------------
 
 
 class CartView(CompatView):
     dialect = DIALECT
+    # A service's line fields (`items.0.variant`) in the document's words (`products.0.variantId`).
+    attr_names = {"items": "products", **LINE_FIELDS}
 
     def error_body(self, status: int, code: str, message: str) -> dict:
-        return {"error": code, "message": own_words(message)}
+        return {"error": code, "message": message}
 
     def scope(self, *, replica: bool = False):
         return selectors.sale_scope(user=self.request.user, replica=replica)

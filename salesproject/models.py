@@ -60,3 +60,20 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key}"
+
+
+class RateCounter(models.Model):
+    """One rate limit's count for one client (`salesproject.api.throttles`): the hits of the current fixed
+    window (`slot`: seconds since the epoch // the limit's period) and of the window before it.
+
+    Counted by one INSERT … ON CONFLICT statement per request, in the shared database so every worker process
+    and every app server counts against one limit.
+    """
+
+    key = models.CharField(max_length=255, primary_key=True)
+    slot = models.BigIntegerField()
+    hits = models.PositiveIntegerField()
+    previous_hits = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.hits}"

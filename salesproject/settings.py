@@ -287,8 +287,6 @@ def throttle_rate(name: str, default: str) -> str:
     return rate
 
 
-# The cache the API-wide throttles count in: the shared one (see CACHES), so the limits hold across workers.
-API_THROTTLE_CACHE = os.environ.get("API_THROTTLE_CACHE", "default")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -10,10 +10,6 @@ os.environ.setdefault("API_RATE_LIMIT_ANON", "10000/s")
 
 from salesproject.settings import *  # noqa: F403
 
-# The throttles count in process memory here, not in the database cache, whose reads and writes would add to
-# the queries per request the query-count tests pin.
-CACHES = {**CACHES, "throttle": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"}}  # noqa: F405
-API_THROTTLE_CACHE = "throttle"
 # key=value lines, not JSON, in a failing test's captured output.
 LOGGING["handlers"]["console"]["formatter"] = "console"  # noqa: F405
 

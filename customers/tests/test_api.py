@@ -179,7 +179,7 @@ def test_list_query_count_does_not_grow_with_the_page(api_client, seller, django
         AddressFactory(customer=customer, kind="shipping")
     client = api_client(seller)
 
-    with django_assert_max_num_queries(4):  # token, count, customers, addresses
+    with django_assert_max_num_queries(5):  # token, rate counter, count, customers, addresses
         response = client.get(URL)
 
     assert len(response.json()["results"]) == 12

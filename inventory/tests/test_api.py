@@ -279,7 +279,7 @@ def test_product_list_query_count_does_not_grow_with_the_page(api_client, seller
         Variant.objects.create(product=product, sku=f"{product.sku}-B")
     client = api_client(seller)
 
-    with django_assert_max_num_queries(4):  # token, count, products with groups, variants
+    with django_assert_max_num_queries(5):  # token, rate counter, count, products with groups, variants
         response = client.get(f"{API}/products/")
 
     assert len(response.json()["results"]) == 12
@@ -371,7 +371,7 @@ def test_variant_list_query_count_does_not_grow_with_the_page(api_client, seller
 
     client = api_client(seller)
 
-    with django_assert_max_num_queries(3):  # token, count, variants with products
+    with django_assert_max_num_queries(4):  # token, rate counter, count, variants with products
         response = client.get(f"{API}/variants/")
 
     assert len(response.json()["results"]) == 12
@@ -448,7 +448,7 @@ def test_reference_list_query_count_is_constant(api_client, seller, django_asser
 
     client = api_client(seller)
 
-    with django_assert_max_num_queries(3):  # token, count, rows
+    with django_assert_max_num_queries(4):  # token, rate counter, count, rows
         response = client.get(f"{API}/{path}/")
 
     assert len(response.json()["results"]) == 12
@@ -524,7 +524,7 @@ def test_stock_list_query_count_does_not_grow_with_the_page(api_client, seller, 
 
     client = api_client(seller)
 
-    with django_assert_max_num_queries(4):  # token, warehouse code lookup, count, levels
+    with django_assert_max_num_queries(5):  # token, rate counter, warehouse code lookup, count, levels
         response = client.get(f"{API}/stock/?warehouse=MAIN")
 
     assert len(response.json()["results"]) == 12
@@ -707,7 +707,7 @@ def test_movement_list_query_count_does_not_grow_with_the_page(api_client, selle
 
     client = api_client(seller)
 
-    with django_assert_max_num_queries(3):  # token, count, movements with variant, warehouse, user
+    with django_assert_max_num_queries(4):  # token, rate counter, count, movements with variant, warehouse, user
         response = client.get(f"{API}/stock/movements/")
 
     assert len(response.json()["results"]) == 12

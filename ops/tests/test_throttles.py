@@ -1,14 +1,17 @@
 """API-wide rate limits: per user (whatever the token) and per anonymous address, 429 with Retry-After."""
 
+import threading
+
 import pytest
-from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
-from django.test import override_settings
+from django.db import connection
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.throttling import SimpleRateThrottle
 
 from salesproject import settings as base_settings
+from salesproject.api import idempotency
 from salesproject.api.throttles import AnonThrottle, UserThrottle
+from salesproject.models import IdempotencyKey, RateCounter
 
 pytestmark = pytest.mark.django_db
 
@@ -19,13 +22,12 @@ ROOT = "/api/v1/"  # open to anonymous clients
 @pytest.fixture
 def rates(monkeypatch, settings):
     """`rates(user=…, anon=…)`: lower the limits (DRF reads them once, at import) on a fresh counter cache."""
-    caches[settings.API_THROTTLE_CACHE].clear()
+    RateCounter.objects.all().delete()
 
     def set_rates(*, user: str = "1000/min", anon: str = "1000/min") -> None:
         monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"user": user, "anon": anon, "auth": "1000/min"})
 
     yield set_rates
-    caches[settings.API_THROTTLE_CACHE].clear()
 
 
 def test_a_user_over_the_limit_gets_429_with_retry_after_and_the_error_body(api_client, seller, rates):
@@ -81,13 +83,14 @@ def test_refused_anonymous_requests_count_against_the_address_so_guessing_tokens
     assert client.get(SALES, REMOTE_ADDR="198.51.100.8").status_code == 401  # another address: its own limit
 
 
-def test_the_counters_live_in_the_shared_database_cache_by_default(api_client, seller, rates):
+def test_the_counters_live_in_the_shared_database_one_row_per_client(api_client, seller, rates):
     rates()
-    assert base_settings.API_THROTTLE_CACHE == "default"  # production; the tests count in memory
-    with override_settings(API_THROTTLE_CACHE="default"):
-        caches["default"].clear()
-        api_client(seller).get(SALES)
-        assert caches["default"].get(f"throttle_user_{seller.pk}")
+    client = api_client(seller)
+    client.get(SALES)
+    client.get(SALES)
+
+    counter = RateCounter.objects.get(key=f"throttle_user_{seller.pk}")
+    assert counter.hits + counter.previous_hits == 2
 
 
 def test_rates_from_the_environment_are_checked_at_start_up(monkeypatch):
@@ -117,3 +120,59 @@ def test_the_throttles_are_the_api_defaults():
     from rest_framework.settings import api_settings
 
     assert [UserThrottle, AnonThrottle] == api_settings.DEFAULT_THROTTLE_CLASSES
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_keyed_post_in_progress_does_not_hold_its_users_counter(api_client, seller, monkeypatch, rates):
+    """A keyed POST's transaction lasts as long as its work; counted inside it, the counter's row would stay locked
+    and every other request of the user (a POS fleet on one token) would wait for that work to commit."""
+    rates()
+    inside, release = threading.Event(), threading.Event()
+    original = idempotency.claim
+
+    def slow_claim(request):
+        record = original(request)
+        if request.method == "POST":
+            inside.set()
+            release.wait(timeout=20)
+        return record
+
+    monkeypatch.setattr(idempotency, "claim", slow_claim)
+    post_client, get_client = api_client(seller), api_client(seller)
+    answers: dict[str, int] = {}
+
+    def send(name: str, call) -> None:
+        try:
+            answers[name] = call().status_code
+        finally:
+            connection.close()
+
+    keyed = threading.Thread(
+        target=send, args=("post", lambda: post_client.post(SALES, {}, format="json", HTTP_IDEMPOTENCY_KEY="k-1"))
+    )
+    keyed.start()
+    assert inside.wait(timeout=20)  # the POST holds its transaction open
+    other = threading.Thread(target=send, args=("get", lambda: get_client.get(SALES)))
+    other.start()
+    other.join(timeout=5)
+    finished_meanwhile = not other.is_alive()
+    release.set()
+    keyed.join(timeout=20)
+    other.join(timeout=20)
+
+    assert finished_meanwhile
+    assert answers == {"get": 200, "post": 400}
+    assert RateCounter.objects.get(key=f"throttle_user_{seller.pk}").hits >= 2
+
+
+def test_a_keyed_post_over_the_limit_is_refused_before_it_claims_its_key(api_client, seller, rates):
+    rates(user="1/min")
+    client = api_client(seller)
+    assert client.get(SALES).status_code == 200
+
+    refused = client.post(SALES, {}, format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+
+    assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
+    assert refused.json()["errors"][0]["code"] == "throttled"
+    assert not IdempotencyKey.objects.exists()

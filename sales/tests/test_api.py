@@ -1220,9 +1220,9 @@ def sales_with_three_items(seller, count: int) -> None:
         )
 
 
-# token + user, count, sales joined with seller/customer/channel/warehouse/tax, items joined with their references,
-# the sales split off them, the promotions applied to them
-LIST_QUERIES = 6
+# token + user, rate counter, count, sales joined with seller/customer/channel/warehouse/tax, items joined with
+# their references, the sales split off them, the promotions applied to them
+LIST_QUERIES = 7
 
 
 @pytest.mark.parametrize("count", [5, 30])
@@ -1245,7 +1245,7 @@ def test_activity_queries_do_not_grow_with_the_number_of_events(count, api_clien
         sale_record_payment(sale=sale, amount=D("0.01"), user=StaffFactory())
     client = api_client(seller)
 
-    with django_assert_max_num_queries(3):  # token, sale, events with their users
+    with django_assert_max_num_queries(4):  # token, rate counter, sale, events with their users
         response = client.get(url(sale, "activity"))
 
     assert len(response.json()) == count
@@ -1260,7 +1260,7 @@ def test_detail_queries_do_not_grow_with_the_number_of_payments(count, api_clien
     client = api_client(seller)
 
     # token + user, sale with its references, items, payments with users, the sales split off it, its promotions
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         response = client.get(url(sale))
 
     assert len(response.json()["payments"]) == count

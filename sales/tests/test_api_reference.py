@@ -106,8 +106,8 @@ def test_list_query_count_is_constant(api_client, seller, django_assert_max_num_
         factory(code=f"code-{n}")
     client = api_client(seller)
 
-    # token, count, rows (+ a tax's components, in one query for the page)
-    with django_assert_max_num_queries(4 if path == "taxes" else 3):
+    # token, rate counter, count, rows (+ a tax's components, in one query for the page)
+    with django_assert_max_num_queries(5 if path == "taxes" else 4):
         response = client.get(f"{API}/{path}/")
 
     assert len(response.json()["results"]) == 12

@@ -847,8 +847,8 @@ def test_the_rollup_path_costs_three_queries_and_reads_only_the_sales_with_retur
         response = client.get(SUMMARY, params)
 
     assert response.json() == expected and expected["total_sales"] > 0
-    # token + user, the rollup (one UNION ALL for both), the sales with returns (partial index)
-    assert len(context.captured_queries) == 3, sql_of(context)
+    # token + user, rate counter, the rollup (one UNION ALL for both), the sales with returns (partial index)
+    assert len(context.captured_queries) == 4, sql_of(context)
     assert is_returns_query(context.captured_queries[-1]["sql"])
     assert read_from(sql_of(context)) == source
 

@@ -169,12 +169,14 @@ class IdempotentMixin:
     """For views: honour `Idempotency-Key` on every POST."""
 
     _idempotency_record = None
+    _counted = None  # (the DRF request, the `Throttled` or None) when the rate limits were counted before BEGIN
 
     def dispatch(self, request, *args, **kwargs):
         if request.method != "POST" or not request.headers.get(HEADER):
             return super().dispatch(request, *args, **kwargs)
         committing = False
         try:
+            self._count_before_transaction(request, *args, **kwargs)
             with transaction.atomic():
                 response = super().dispatch(request, *args, **kwargs)
                 if _is_transient(response):
@@ -192,6 +194,37 @@ class IdempotentMixin:
                 self.headers = self.default_response_headers
             response = self.finalize_response(self.request, self.handle_exception(exc), *args, **kwargs)
         return response
+
+    def _count_before_transaction(self, request, *args, **kwargs) -> None:
+        """Authenticate and count the request against the rate limits before the transaction begins: a counter's
+        row stays locked until the transaction ends, so counted inside it every keyed POST of one user (a POS
+        fleet on one token) would wait for the one before to commit. A request that fails to authenticate is left
+        to the usual path (DRF's dispatch answers it, and counts it against its address)."""
+        self.args, self.kwargs = args, kwargs
+        drf_request = self.initialize_request(request, *args, **kwargs)
+        try:
+            drf_request.user  # noqa: B018 (authenticates)
+        except exceptions.APIException:
+            return
+        try:
+            super().check_throttles(drf_request)
+        except exceptions.Throttled as exc:
+            self._counted = (drf_request, exc)
+        else:
+            self._counted = (drf_request, None)
+
+    def initialize_request(self, request, *args, **kwargs):
+        if self._counted is not None:  # the request authenticated before the transaction: the same one
+            return self._counted[0]
+        return super().initialize_request(request, *args, **kwargs)
+
+    def check_throttles(self, request):
+        if self._counted is None:
+            return super().check_throttles(request)
+        refused, self._counted = self._counted[1], None
+        if refused is not None:
+            raise refused
+        return None
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)

@@ -42,7 +42,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 from sales.rollup_triggers import PG_ROW_TRIGGERS, base_amount_sql  # constants only: no Django needed
 from salesproject.money import minor_units  # no Django either
 
-GENERATOR_VERSION = 2  # 2: round-2 columns, payment allocations, fulfilments, rollup per currency
+# 2: round-2 columns, payment allocations, fulfilments, rollup per currency; 3: the records columns of round 2
+# (product kind, images, metadata, customers' e-mail opt-out, sales' invoice status, items' catalogue snapshots).
+GENERATOR_VERSION = 3
 WAREHOUSES = 3
 PRODUCTS = 5_000
 VARIANTS_PER_PRODUCT = 2  # 10,000 variants
@@ -72,8 +74,20 @@ BULK_TABLES = (
     "sales_fulfillmentline",
     "sales_trackingevent",
 )
+# Tables the generator leaves empty and the app's writes fill (the event outbox, webhook deliveries, customer
+# e-mails, documents, promotions of a sale); in the order `restore` deletes them (referencing rows first).
+APP_TABLES = (
+    "webhooks_webhookdelivery",
+    "events_event",
+    "notifications_customeremail",
+    "sales_saledocumentline",
+    "sales_saledocument",
+    "sales_salepromotion",
+)
 # Tables whose rows the benchmark adds; `restore` deletes rows above the ids recorded after generation.
-GROWING_TABLES = (*BULK_TABLES, "salesproject_idempotencykey", "sales_invoice")
+GROWING_TABLES = (*BULK_TABLES, "salesproject_idempotencykey", "sales_invoice", *APP_TABLES)
+# The task queue (django-tasks, uuid ids): the generator adds none, `restore` empties it.
+TASK_TABLE = "django_tasks_database_dbtaskresult"
 
 
 # --- the lifecycle paths a generated sale may have taken -------------------------------------
@@ -423,6 +437,10 @@ def load_reference_data(cur, *, products: int, customers: int) -> None:
             "cost_price": "round((5 + (g * 37 %% 19500) / 100.0) * 0.6, 2)",
             "active": "true",
             "product_group_id": f"1 + g %% {PRODUCT_GROUPS}",
+            # Model defaults (inventory.Product): a stocked product, no image, no metadata.
+            "kind": "'standard'",
+            "image_url": "''",
+            "metadata": "'{}'::jsonb",
         },
         f"FROM generate_series(1, {products}) g",
         p,
@@ -441,6 +459,8 @@ def load_reference_data(cur, *, products: int, customers: int) -> None:
             "cost_price": "CASE v.n WHEN 1 THEN NULL ELSE round(pr.cost_price * 1.1, 2) END",
             "is_default": "v.n = 1",
             "product_id": "pr.id",
+            "image_url": "''",
+            "metadata": "'{}'::jsonb",
         },
         "FROM inventory_product pr CROSS JOIN (VALUES (1), (2)) AS v(n) ORDER BY 1",
         p,
@@ -461,6 +481,8 @@ def load_reference_data(cur, *, products: int, customers: int) -> None:
             "company": "CASE WHEN g %% 7 = 0 THEN 'Company ' || g ELSE '' END",
             "notes": "''",
             "external_ref": "'CRM-' || g",
+            "email_opt_out": "false",
+            "metadata": "'{}'::jsonb",
         },
         f"FROM generate_series(1, {customers}) g",
         p,
@@ -517,7 +539,7 @@ def _session_setup(cur, *, variants: int, customers: int) -> None:
         CREATE TEMP TABLE IF NOT EXISTS bench_lines (
             sale_id bigint, line int, variant_id bigint, product_id bigint, product_group_id bigint, sku text,
             name text, quantity int, unit_price numeric(14,2), cost_price numeric(14,2), tax_rate numeric(5,2),
-            subtotal numeric(14,2), tax numeric(14,2))""")
+            subtotal numeric(14,2), tax numeric(14,2), item_type text, unit text, variant_name text)""")
     # The items just inserted (their ids), for the fulfilment lines.
     cur.execute("CREATE TEMP TABLE IF NOT EXISTS bench_items (id bigint, sale_id bigint, quantity int)")
     cur.execute("SELECT to_regclass('pg_temp.bench_addresses') IS NOT NULL")
@@ -610,7 +632,8 @@ def _plan_chunk(
                CASE WHEN v.name <> '' AND v.name <> pr.name THEN pr.name || ' (' || v.name || ')' ELSE pr.name END,
                l.quantity, coalesce(v.price, pr.price), coalesce(v.cost_price, pr.cost_price), p.tax_rate,
                round(coalesce(v.price, pr.price) * l.quantity, 2),
-               round(round(coalesce(v.price, pr.price) * l.quantity, 2) * p.tax_rate / 100, 2)
+               round(round(coalesce(v.price, pr.price) * l.quantity, 2) * p.tax_rate / 100, 2),
+               pr.kind, pr.unit, v.name
         FROM bench_plan p
         CROSS JOIN LATERAL (
             SELECT n AS line, 1 + floor(random() * {variants})::bigint AS variant_id,
@@ -712,6 +735,12 @@ def _write_chunk(cur) -> None:
             "promotions_counted": "false",
             "tax_calculation": "'default'",
             "tax_lines": tax_lines,
+            # Records (sales/migrations/0014): the model defaults.
+            "admin_note": "''",
+            "customer_reference": "''",
+            "device": "''",
+            "invoice_status": "'not_invoiced'",
+            "metadata": "'{}'::jsonb",
         },
         "FROM bench_plan p LEFT JOIN bench_addresses a ON a.customer_id = p.customer_id"
         " LEFT JOIN sales_taxrate t ON t.id = p.tax_id ORDER BY p.id",
@@ -751,6 +780,12 @@ def _write_chunk(cur) -> None:
             # Every unit of a shipped sale is in its one fulfilment.
             "quantity_fulfilled": f"CASE WHEN p.path IN ({shipped_in}) THEN l.quantity ELSE 0 END",
             "tax_included": "false",
+            # The catalogue snapshots sale_create takes (sales/services/_common.py): the product's kind and unit,
+            # the variant's name, the variant's or product's image (none here).
+            "item_type": "l.item_type",
+            "unit": "l.unit",
+            "variant_name": "l.variant_name",
+            "image_url": "''",
         },
         "FROM bench_lines l JOIN bench_plan p ON p.id = l.sale_id ORDER BY l.sale_id, l.line",
     )
@@ -801,11 +836,7 @@ def _write_chunk(cur) -> None:
         ) e ORDER BY e.sale_id, e.ord""",
     )
     # Payments (and the refund of a refunded sale), each with its allocation and its activity event.
-    require_filled(
-        cur,
-        "payments_payment",
-        ("amount", "currency", "method", "kind", "status", "reference", "received_at", "note", "created_at"),
-    )
+    require_filled(cur, "payments_payment", PAYMENT_COLUMNS)
     require_filled(cur, "payments_paymentallocation", ("amount", "payment_id", "sale_id"))
     cur.execute(
         """
@@ -821,8 +852,9 @@ def _write_chunk(cur) -> None:
             ORDER BY 1, 4
         ), paid AS (
             INSERT INTO payments_payment (amount, currency, method, kind, status, reference, received_at, note,
-                                          created_at, sale_id, user_id)
-            SELECT amount, 'USD', method, kind, 'successful', NULL, at, '', at, sale_id, seller_id FROM money
+                                          created_at, metadata, sale_id, user_id)
+            SELECT amount, 'USD', method, kind, 'successful', NULL, at, '', at, '{}'::jsonb, sale_id, seller_id
+            FROM money
             RETURNING id, sale_id, amount, method, kind, created_at, user_id
         ), allocated AS (
             -- The whole payment (or refund) on its sale: what paid_total is derived from (sale_refresh_payments).
@@ -839,6 +871,10 @@ def _write_chunk(cur) -> None:
     )
 
 
+PAYMENT_COLUMNS = (
+    *("amount", "currency", "method", "kind", "status", "reference"),
+    *("received_at", "note", "created_at", "metadata"),
+)
 FULFILLMENT_COLUMNS = (
     "sale_id, sequence, number, status, delivery_mode, carrier_id, tracking_code, tracking_url, expected_at, note,"
     " created_at, delivered_at, user_id"
@@ -925,9 +961,16 @@ def _open_stock(cur, *, variants: int, start) -> None:
     cur.execute("DROP TABLE bench_net")
 
 
+def _exists(cur, table: str) -> bool:
+    cur.execute("SELECT to_regclass(%s) IS NOT NULL", (table,))
+    return cur.fetchone()[0]
+
+
 def _table_max_ids(cur) -> dict[str, int]:
     result = {}
     for table in GROWING_TABLES:
+        if not _exists(cur, table):
+            continue
         cur.execute(f"SELECT coalesce(max(id), 0) FROM {table}")
         result[f"max_id.{table}"] = cur.fetchone()[0]
     return result
@@ -1086,7 +1129,8 @@ def restore(url: str) -> dict[str, int]:
         meta = meta_get(cur)
         if not meta:
             raise SystemExit("restore: no bench_meta table: this database was not made by bench/generate.py")
-        limits = {table: int(meta[f"max_id.{table}"]) for table in GROWING_TABLES}
+        # A table the generator leaves empty may be newer than the data set's record: nothing of it was generated.
+        limits = {table: int(meta.get(f"max_id.{table}", 0)) for table in GROWING_TABLES}
         cur.execute(
             """WITH gone AS (DELETE FROM inventory_stockmovement WHERE id > %s
                              RETURNING variant_id, warehouse_id, on_hand_change, reserved_change),
@@ -1098,6 +1142,14 @@ def restore(url: str) -> dict[str, int]:
             (limits["inventory_stockmovement"],),
         )
         deleted["inventory_stockmovement.levels"] = cur.rowcount
+        present = {table for table in (*APP_TABLES, TASK_TABLE) if _exists(cur, table)}
+        for table in APP_TABLES:
+            if table in present:
+                cur.execute(f"DELETE FROM {table} WHERE id > %s", (limits[table],))
+                deleted[table] = cur.rowcount
+        if TASK_TABLE in present:
+            cur.execute(f"DELETE FROM {TASK_TABLE}")
+            deleted[TASK_TABLE] = cur.rowcount
         for table in (
             "salesproject_idempotencykey",
             "payments_paymentallocation",

@@ -20,19 +20,21 @@ INSERT INTO sales_sale (id, created_at, updated_at, number, reference, external_
     shipping_address, shipping_country, note, staff_note, tags, cancel_reason, reject_reason, sold_at,
     channel_id, customer_id, seller_id, warehouse_id, tax_id, cancellation_status, clone_reason, delivery_mode,
     delivery_note, delivery_status, locked, locked_reason, discount_code, exchange_rate, promotions_counted,
-    tax_calculation, tax_lines)
+    tax_calculation, tax_lines, admin_note, customer_reference, device, invoice_status, metadata)
 SELECT n.id, now(), now(), n.id, 'PGB-' || n.id, '', 'pending', 'unpaid', 'unfulfilled', 'none', 'USD', 0, 'fixed',
     0, false, false, 0, 0, 0, 0, 0, 0, 0, 0, '{}', '{}', '', '', '', '[]', '', '', now(), NULL, :customer, :seller,
-    :wh, NULL, 'none', '', 'dispatch', '', 'none', false, '', '', 1, false, 'default', '[]'
+    :wh, NULL, 'none', '', 'dispatch', '', 'none', false, '', '', 1, false, 'default', '[]',
+    '', '', '', 'not_invoiced', '{}'
 FROM (SELECT nextval(pg_get_serial_sequence('sales_sale', 'id')) AS id) n
 RETURNING id AS sale_id \gset
 INSERT INTO sales_saleitem (sku, name, quantity, quantity_returned, unit_price, cost_price, tax_rate, discount,
     discount_type, subtotal, discount_total, tax_total, net_total, total, tracking_code, tracking_url, carrier_id,
     product_id, product_group_id, sale_id, variant_id, warehouse_id, stock_warehouse_id, quantity_cancelled,
-    quantity_fulfilled, tax_included)
+    quantity_fulfilled, tax_included, item_type, unit, variant_name, image_url)
 SELECT v.sku, p.name, 1, 0, coalesce(v.price, p.price), coalesce(v.cost_price, p.cost_price), 0, 0, 'fixed',
     coalesce(v.price, p.price), 0, 0, coalesce(v.price, p.price), coalesce(v.price, p.price), '', '', NULL,
-    p.id, p.product_group_id, :sale_id, v.id, :wh, NULL, 0, 0, false
+    p.id, p.product_group_id, :sale_id, v.id, :wh, NULL, 0, 0, false, p.kind, p.unit, v.name,
+    coalesce(nullif(v.image_url, ''), p.image_url)
 FROM inventory_variant v JOIN inventory_product p ON p.id = v.product_id
 WHERE v.id IN (:v1, :v2, :v3) ORDER BY v.id;
 INSERT INTO inventory_stockmovement (kind, on_hand_change, reserved_change, reason, created_at, sale_id,

@@ -10,7 +10,9 @@ One run, in order:
     bench/generate.py unless it already holds that data set; then it is only restored (the
     rows a previous run added are deleted). --fresh regenerates.
  3. pgbench: bench/pgbench_create_sale.sql, the raw SQL of one create-sale, at 8 clients (the
-    summary rollup's trigger off meanwhile); its rows are removed again.
+    summary rollup's trigger off meanwhile); its rows are removed again. pg_stat_statements (loaded
+    first, restarting PostgreSQL if it is not preloaded) gives the database work per transaction,
+    and per API create in step 5.
  4. queries per request: each scenario's request through Django's test client (bench/inprocess.py).
  5. gunicorn with the production settings on loopback; wrk with bench/wrk/*.lua at 8
     connections: per scenario a warm-up, then the measured run; worker RSS at the end.
@@ -44,11 +46,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
+from psycopg import sql as psycopg_sql
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
+sys.path.insert(1, str(ROOT))
 
 import generate  # noqa: E402  (bench/ is not a package: run as a script)
+
+from reports.grouping import GROUP_BY_CHOICES  # noqa: E402  (the report's own list: no Django setup needed)
 
 PY = ROOT / ".venv" / "bin" / "python"
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
@@ -60,7 +68,17 @@ API = "/api/v1/sales/"
 REPORTS = "/api/v1/reports/sales/"
 CONFIRM_RATE = 700  # confirms per second the pool is sized for; a faster server would run out (reported)
 
-TARGETS = {"create_ratio": 0.25, "list_p99_ms": 50.0, "summary_p99_ms": 250.0, "rss_mb": 150.0}
+# The targets of issue 19.
+TARGETS = {
+    "create_ratio": 0.25,
+    "list_p99_ms": 50.0,
+    "detail_p99_ms": 30.0,
+    "summary_p99_ms": 250.0,
+    "report_p99_ms": 250.0,
+    "db_time_ratio": 2.0,
+    "rss_mb": 150.0,
+}
+APP_MACHINES = (1, 2, 4, 8)  # the projected create ceiling is printed for these numbers of app machines
 
 
 def log(message: str) -> None:
@@ -202,22 +220,119 @@ def pg_settings(url: str) -> dict[str, str]:
     return dict(rows)
 
 
-def run_pgbench(pgbench: str, data: DataSet, *, seconds: int, clients: int, threads: int) -> dict:
+# --- database work per statement (pg_stat_statements) -------------------------------------------
+
+
+def ensure_stat_statements(url: str) -> str | None:
+    """Load pg_stat_statements (preload and restart if needed) and create it in the bench database.
+
+    Returns None when it is ready, else why it is not (the database-work figures are then skipped).
+    It is left loaded afterwards, with track = top (the default) and track_utility = off: BEGIN, COMMIT,
+    SAVEPOINT and SET are not counted on either side. (Django names every savepoint differently, and
+    PostgreSQL 15 keeps one entry per name: thousands of entries, evicted at pg_stat_statements.max.)
+    """
+    try:
+        with generate.connect(url, autocommit=True) as conn:
+            libraries = conn.execute("SHOW shared_preload_libraries").fetchone()[0]
+            if not conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_stat_statements'").fetchone():
+                return "the server has no pg_stat_statements extension (Debian: it comes with postgresql-15)"
+            names = [name.strip() for name in libraries.split(",") if name.strip()]
+            if "pg_stat_statements" not in names:
+                value = ", ".join([*names, "pg_stat_statements"])
+                conn.execute(
+                    psycopg_sql.SQL("ALTER SYSTEM SET shared_preload_libraries = {}").format(psycopg_sql.Literal(value))
+                )
+        if "pg_stat_statements" not in names:
+            restarted = subprocess.run(
+                [str(ROOT / "scripts/ensure_postgres.sh"), "restart"], capture_output=True, text=True
+            )
+            if restarted.returncode != 0:
+                return (
+                    "pg_stat_statements is not in shared_preload_libraries; ALTER SYSTEM added it, but the restart"
+                    f" failed (needs root or the cluster owner): {restarted.stderr.strip()[-300:]}"
+                )
+            log(
+                "pg_stat_statements was not in shared_preload_libraries: added with ALTER SYSTEM"
+                f" (now '{value}') and restarted PostgreSQL"
+            )
+        with generate.connect(url, autocommit=True) as conn:
+            if "pg_stat_statements" not in conn.execute("SHOW shared_preload_libraries").fetchone()[0]:
+                return "pg_stat_statements is still not in shared_preload_libraries after the restart"
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            if conn.execute("SHOW pg_stat_statements.track_utility").fetchone()[0] != "off":
+                conn.execute("ALTER SYSTEM SET pg_stat_statements.track_utility = off")
+                conn.execute("SELECT pg_reload_conf()")
+                log("pg_stat_statements.track_utility set to off (ALTER SYSTEM, reloaded): BEGIN, COMMIT … not counted")
+    except psycopg.Error as error:
+        return f"cannot set up pg_stat_statements ({type(error).__name__}: {str(error).strip()[:200]})"
+    return None
+
+
+class DbWork:
+    """Statements and execution time in the bench database since the last reset (pg_stat_statements).
+
+    Only this database's rows (dbid) of the role the bench and the app connect as (userid); the
+    driver's own reset and read are left out by their text. Execution time only: planning is not
+    tracked (pg_stat_statements.track_planning off), nor are the statements run inside functions and
+    triggers counted separately (track = top: their time is in the statement that fired them).
+    """
+
+    FILTER = (
+        "dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        " AND userid = (SELECT oid FROM pg_roles WHERE rolname = current_user)"
+    )
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def reset(self) -> None:
+        with generate.connect(self.url, autocommit=True) as conn:
+            conn.execute(
+                "SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database"
+                " WHERE datname = current_database()), 0)"
+            )
+
+    def read(self) -> dict:
+        with generate.connect(self.url, autocommit=True) as conn:
+            calls, ms = conn.execute(
+                "SELECT coalesce(sum(calls), 0), coalesce(sum(total_exec_time), 0) FROM pg_stat_statements"
+                f" WHERE {self.FILTER} AND query NOT LIKE '%pg_stat_statements%'"
+            ).fetchone()
+        return {"statements": int(calls), "ms": float(ms)}
+
+
+def per_create(work: dict | None, creates: int) -> dict | None:
+    """Statements and execution ms per create, from a DbWork reading over `creates` creates."""
+    if not work or creates <= 0:
+        return None
+    return {**work, "creates": creates, "per_statements": work["statements"] / creates, "per_ms": work["ms"] / creates}
+
+
+def run_pgbench(
+    pgbench: str, data: DataSet, *, seconds: int, clients: int, threads: int, stats: DbWork | None = None
+) -> dict:
     variables = {"variants": data.meta["variants"], "customers": data.meta["customers"], "wh": 1, "seller": 2}
     command = [pgbench, "-n", "-c", str(clients), "-j", str(threads), "-T", str(seconds)]
     command += ["-f", str(BENCH / "pgbench_create_sale.sql")]
     command += [arg for name, value in variables.items() for arg in ("-D", f"{name}={value}")]
+    if stats:
+        stats.reset()
     result = subprocess.run([*command, data.url], capture_output=True, text=True)
+    work = stats.read() if stats else None
     out = result.stdout
     tps = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", out)
     if result.returncode != 0 or not tps:
         die(f"pgbench failed:\n{out}{result.stderr}")
     latency = re.search(r"latency average = ([0-9.]+) ms", out)
     failed = re.search(r"number of failed transactions: (\d+)", out)
+    processed = re.search(r"number of transactions actually processed: (\d+)", out)
+    transactions = int(processed.group(1)) if processed else 0
     return {
         "tps": float(tps.group(1)),
         "latency_ms": float(latency.group(1)) if latency else None,
         "failed": int(failed.group(1)) if failed else 0,
+        "transactions": transactions,
+        "db": per_create(work, transactions),
     }
 
 
@@ -354,11 +469,15 @@ def list_scenario(data: DataSet, key: str = "list") -> Scenario:
 
 
 def report_scenarios(data: DataSet) -> list[Scenario]:
-    """`/reports/sales/` over all sales: by month (a time grouping) and by seller (a sale column)."""
+    """`/reports/sales/` over all sales, one scenario per `group_by` the report offers (reports.grouping)."""
     return [
-        get_scenario(f"report_{group_by}", f"report by {group_by} over {data.sales:,} sales",
-                     [f"{REPORTS}?group_by={group_by}"], data.name)
-        for group_by in ("month", "seller")
+        get_scenario(
+            f"report_{group_by}",
+            f"report by {group_by} over {data.sales:,} sales",
+            [f"{REPORTS}?group_by={group_by}"],
+            data.name,
+        )
+        for group_by in GROUP_BY_CHOICES
     ]
 
 
@@ -513,12 +632,21 @@ class Load:
     connections: int
     threads: int
     workers: int
+    stats: DbWork | None = None  # set: the database work of the `create` scenario is measured
 
     def run(self, server: Server, scenario: Scenario) -> None:
         log(f"{scenario.key}: {scenario.label}")
         if self.warmup > 0:
             self._wrk(server, scenario, self.warmup, scenario.warm_env)
-        scenario.result = result = self._wrk(server, scenario, self.seconds, {})
+        measure = self.stats if scenario.key == "create" else None
+        work = {}
+        if measure:
+            measure.reset()  # after the warm-up (and its drain): only the measured run counts
+        # Read as soon as wrk stops, before the drain's own requests reach the database.
+        after = (lambda: work.update(measure.read())) if measure else None
+        scenario.result = result = self._wrk(server, scenario, self.seconds, {}, after=after)
+        if measure:
+            result["db"] = per_create(work, result["requests"] - result["non2xx"])
         line = f"  {fmt(result['rps'])} rps, p50 {fmt(result['p50_ms'])} ms, p99 {fmt(result['p99_ms'])} ms"
         line += f", {result['requests']:,} requests"
         if result["errors"]:
@@ -527,12 +655,14 @@ class Load:
             line += f"; the pool of sales ran out in {result['exhausted']} wrk thread(s): raise CONFIRM_RATE"
         log(line)
 
-    def _wrk(self, server: Server, scenario: Scenario, seconds: float, env_extra: dict) -> dict:
+    def _wrk(self, server: Server, scenario: Scenario, seconds: float, env_extra: dict, after=None) -> dict:
         env = {**os.environ, **scenario.env, **env_extra}
         env |= {"BENCH_TOKEN": server.token, "BENCH_THREADS": str(self.threads), "BENCH_WRK_DIR": str(WRK_DIR)}
         command = [self.wrk, "-t", str(self.threads), "-c", str(self.connections), "-d", f"{max(1, round(seconds))}s"]
         command += ["--timeout", "60s", "-s", str(WRK_DIR / scenario.script), server.base]
         completed = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT)
+        if after:
+            after()
         server.drain(2 * self.workers)
         line = next((x for x in completed.stdout.splitlines() if x.startswith("BENCH_JSON ")), None)
         if completed.returncode != 0 or line is None:
@@ -620,6 +750,9 @@ def evaluate(report: dict) -> list[str]:
             value is not None and value <= TARGETS["list_p99_ms"],
             f"{by_key[largest].label}: p99 {fmt(value)} ms ≤ 50 ms",
         )
+    if "detail" in by_key:
+        value = p99("detail")
+        judge(value is not None and value <= TARGETS["detail_p99_ms"], f"sale detail: p99 {fmt(value)} ms ≤ 30 ms")
     pairs = [("list_first_cursor", "list_deep_cursor"), ("list_first", "list_deep")]
     first, deep = next(((a, b) for a, b in pairs if a in by_key and b in by_key), (None, None))
     if first:
@@ -630,6 +763,17 @@ def evaluate(report: dict) -> list[str]:
     if "summary" in by_key:
         value = p99("summary")
         judge(value is not None and value <= TARGETS["summary_p99_ms"], f"summary: p99 {fmt(value)} ms ≤ 250 ms")
+    for group_by in GROUP_BY_CHOICES:
+        if (key := f"report_{group_by}") in by_key:
+            value = p99(key)
+            judge(
+                value is not None and value <= TARGETS["report_p99_ms"],
+                f"report by {group_by}: p99 {fmt(value)} ms ≤ 250 ms",
+            )
+    if (ratio := db_ratio(report)) is not None:
+        judge(
+            ratio <= TARGETS["db_time_ratio"], f"database time per create ≤ 2× the raw SQL transaction's: {ratio:.2f}"
+        )
     creates = [s for s in report["scenarios"] if s.script == "create.lua"]
     if creates:
         creates.sort(key=lambda s: int(s.env["BENCH_ITEMS"]))
@@ -652,6 +796,43 @@ def evaluate(report: dict) -> list[str]:
     return lines
 
 
+def db_ratio(report: dict) -> float | None:
+    """Execution ms per API create / per raw create-sale transaction (None when either was not measured)."""
+    app, raw = report.get("db_app"), report["pgbench"].get("db")
+    if not app or not raw or not raw["per_ms"]:
+        return None
+    return app["per_ms"] / raw["per_ms"]
+
+
+def db_lines(report: dict) -> list[str]:
+    """Database work per create (pg_stat_statements) and the create ceiling it projects for N app machines."""
+    app, raw = report.get("db_app"), report["pgbench"].get("db")
+    if report.get("db_skipped"):
+        return [f"- database work per create: not measured ({report['db_skipped']})"]
+    if not app or not raw:
+        return []
+    ratio = db_ratio(report)
+    lines = [
+        f"- database work per create: **{app['per_statements']:.1f} statements, {app['per_ms']:.3f} ms**"
+        f" (raw SQL: {raw['per_statements']:.1f} statements, {raw['per_ms']:.3f} ms) → ratio **{ratio:.2f}**"
+        f" (execution time in pg_stat_statements over {app['creates']:,} API creates and {raw['creates']:,}"
+        " pgbench transactions; BEGIN, COMMIT, SAVEPOINT not counted; the foreign-key checks run at COMMIT are)"
+    ]
+    create = next((s for s in report["scenarios"] if s.key == "create"), None)
+    tps, rps = report["pgbench"]["tps"], create.result.get("rps") if create else None
+    if ratio and tps and rps:
+        limit = tps / ratio
+        steps = ", ".join(f"{n} → {min(n * rps, limit):,.0f}" for n in APP_MACHINES)
+        lines.append(
+            f"- projected create ceiling with N app machines (creates/s): {steps}; the database saturates at about"
+            f" {limit:,.0f} creates/s (pgbench {tps:,.1f} tps × raw {raw['per_ms']:.3f} ms"
+            f" / app {app['per_ms']:.3f} ms),"
+            f" each app machine adds about this machine's {rps:,.1f} create rps (an estimate: here the app and the"
+            " database share the same 2 cores)"
+        )
+    return lines
+
+
 def render(report: dict) -> str:
     out = [table(report["scenarios"]), ""]
     for s in report["scenarios"]:
@@ -666,6 +847,7 @@ def render(report: dict) -> str:
         f" (latency {fmt(pg['latency_ms'], 2)} ms, {pg['failed']} failed)"
     )
     out.append(f"- create sale rps / pgbench tps: **{fmt(report['ratio'], 3)}**")
+    out.extend(db_lines(report))
     if rss := report["rss"]:
         out.append(
             f"- gunicorn worker RSS after the run: max **{fmt(max(rss))} MB** ({', '.join(fmt(x) for x in rss)})"
@@ -708,7 +890,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add(
         "--only",
         help="comma-separated scenario keys (detail,list,list_first,list_deep,list_first_cursor,list_deep_cursor,"
-        "summary,report_month,report_seller,search,create,"
+        "summary,report_<group_by>,search,create,"
         "create_1,create_10,create_50,create_200,confirm); default all",
     )
     add("--profile", action="store_true", help="also write pyinstrument profiles of the hot paths to bench/profile/")
@@ -735,11 +917,21 @@ def main(argv: list[str] | None = None) -> int:
         return args.only is None or key in args.only
 
     data = prepare(f"{args.db_prefix}_{args.sales}", args.sales, fresh=args.fresh)
+    db_skipped = ensure_stat_statements(data.url)
+    if db_skipped:
+        log(f"database work per create not measured: {db_skipped}")
+    else:
+        load.stats = DbWork(data.url)
     log(f"pgbench: {load.connections} clients, {load.seconds:g} s")
     # The ceiling is the raw create-sale SQL: without the summary rollup's trigger, off until its rows are gone.
     with generate.rollup_triggers_off(data.url):
         pgb = run_pgbench(
-            pgbench, data, seconds=max(1, round(load.seconds)), clients=load.connections, threads=load.threads
+            pgbench,
+            data,
+            seconds=max(1, round(load.seconds)),
+            clients=load.connections,
+            threads=load.threads,
+            stats=load.stats,
         )
         tidy(data.url)  # recomputes the rollup of the days its rows were on
 
@@ -801,6 +993,8 @@ def main(argv: list[str] | None = None) -> int:
         "pgbench": pgb,
         "ratio": create.result["rps"] / pgb["tps"] if create and pgb["tps"] else None,
         "rss": rss,
+        "db_app": create.result.get("db") if create else None,
+        "db_skipped": db_skipped,
         "load": load,
         "pg": pg_settings(data.url),
         "loadavg": loadavg,

@@ -5,6 +5,8 @@
 #   scripts/ensure_postgres.sh up              start the server if needed, wait until it accepts connections
 #   scripts/ensure_postgres.sh create NAME     ...then create database NAME if missing; print its DATABASE_URL
 #   scripts/ensure_postgres.sh drop NAME       drop NAME and test_NAME (pytest-django's copy), if they exist
+#   scripts/ensure_postgres.sh restart         restart cluster PG_CLUSTER (pg_ctlcluster; root or its owner), wait
+#                                              until it accepts connections (e.g. after ALTER SYSTEM of a preload)
 #   source scripts/ensure_postgres.sh create NAME    the same as create, but exports DATABASE_URL instead
 #
 # Messages go to stderr; stdout carries only the URL. NAME: lower-case letters, digits, _.
@@ -86,6 +88,14 @@ _pg_main() {
         log "server ready after ${waited}s"
     }
 
+    restart() {
+        command -v pg_ctlcluster >/dev/null || die "pg_ctlcluster not found: restart the server by hand"
+        log "restarting cluster $PG_CLUSTER"
+        # shellcheck disable=SC2086  # PG_CLUSTER is "VERSION NAME"
+        pg_ctlcluster --skip-systemctl-redirect $PG_CLUSTER restart >&2 || die "pg_ctlcluster $PG_CLUSTER restart failed"
+        ensure_up
+    }
+
     check_name() {
         [[ "${1:-}" =~ ^[a-z_][a-z0-9_]{0,57}$ ]] || die "database name must match [a-z_][a-z0-9_]* (at most 58 chars), got '${1:-}'"
         case "$1" in postgres | template0 | template1) die "refusing to touch database '$1'" ;; esac
@@ -145,7 +155,8 @@ _pg_main() {
         up) ensure_up ;;
         create) create "${2:-}" ;;
         drop) drop "${2:-}" ;;
-        *) die "usage: ensure_postgres.sh up | create NAME | drop NAME   (or: source it with create NAME)" ;;
+        restart) restart ;;
+        *) die "usage: ensure_postgres.sh up | create NAME | drop NAME | restart   (or: source it with create NAME)" ;;
     esac
 }
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.http import QueryDict
 from drf_spectacular.plumbing import get_doc
-from rest_framework import exceptions, parsers, renderers
+from rest_framework import exceptions, parsers
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 
 from salesproject.api.authentication import BearerTokenAuthentication
 from salesproject.api.parsers import JSONParser
+from salesproject.api.renderers import JSONRenderer
 from salesproject.api.schema import AutoSchema
 
 
@@ -157,7 +158,7 @@ class CompatView(APIView):
     authentication_classes = [BearerTokenAuthentication]
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser, FormOrJSONParser, MultiPartParser]
-    renderer_classes = [renderers.JSONRenderer]
+    renderer_classes = [JSONRenderer]
     content_negotiation_class = JSONOnlyNegotiation
     schema = CompatAutoSchema()
 

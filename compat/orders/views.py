@@ -9,7 +9,6 @@ from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from compat.base import CompatView, parse_id
@@ -20,6 +19,7 @@ from sales.errors import InvalidTransition
 from sales.models import Channel, Promotion, Sale, TaxComponent
 from sales.services import NewSale
 from salesproject.api.idempotency import IdempotentMixin
+from salesproject.api.renderers import JSONRenderer
 from salesproject.errors import DomainError, NotFound, PermissionDenied, ValidationError
 
 SOURCE = "compat-orders"

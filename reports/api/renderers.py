@@ -3,9 +3,10 @@
 import csv
 import io
 
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import BaseRenderer
 
 from reports.api.representation import COLUMNS
+from salesproject.api.renderers import JSONRenderer
 
 
 class ReportCSVRenderer(BaseRenderer):

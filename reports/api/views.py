@@ -5,7 +5,6 @@ from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.generics import GenericAPIView
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from reports import selectors
@@ -16,6 +15,7 @@ from reports.grouping import GROUP_BY_CHOICES
 from sales.filters import SaleFilter
 from sales.models import Sale
 from sales.selectors import sale_scope
+from salesproject.api.renderers import JSONRenderer
 
 
 class SalesReportView(GenericAPIView):

@@ -123,3 +123,16 @@ def test_a_real_deadlock_is_run_again_and_both_transactions_commit():
     assert not errors, errors
     assert sorted(results) == ["a", "b"]
     assert sum(attempts.values()) == 3  # the deadlock victim ran once more
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_statement_run_twice_on_a_connection_is_prepared_so_postgresql_plans_it_once(api_client, seller):
+    client = api_client(seller)
+    for _ in range(3):
+        assert client.get("/api/v1/sales/?page_size=50").status_code == 200
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any('FROM "authtoken_token"' in statement for statement in prepared), prepared

@@ -11,9 +11,12 @@ have rules (money, times) reuse DRF's own fields, so the output cannot drift fro
 the serializers. `sales/tests/test_list_rows.py` compares both on varied sales.
 """
 
+import functools
 from collections import defaultdict
 from decimal import Decimal
 
+from django.db.models import OuterRef, Subquery
+from django.db.models.constants import LOOKUP_SEP
 from django.utils import timezone
 
 from sales.api.representation import APPLIED_PROMOTION, ITEM, SALE
@@ -24,8 +27,28 @@ __all__ = ["item_dict", "profits", "quantities", "render_sales", "sale_dict", "s
 
 
 def sale_rows(queryset):
-    """The list's queryset as rows (its filters, order and database kept): the columns `SALE` reads."""
-    return queryset.values(*SALE.columns())
+    """The list's queryset as rows (its filters, order and database kept): the columns `SALE` reads.
+
+    The related names and codes (`channel__code`, `seller__username`, ...) are scalar subqueries in the select list,
+    not joins: ten joined tables took PostgreSQL longer to plan (about 13 ms at 1 M sales: the join order search)
+    than to run (under 1 ms), and a subquery per related value on a page of 50 rows costs next to nothing."""
+    related = _related_columns()
+    own = [column for column in SALE.columns() if column not in related]
+    return queryset.annotate(**related).values(*own, *related)
+
+
+@functools.cache
+def _related_columns() -> dict[str, Subquery]:
+    """{`relation__field`: the subquery reading it} for the columns of `SALE` on another table."""
+    subqueries = {}
+    for column in SALE.columns():
+        if LOOKUP_SEP not in column:
+            continue
+        relation, name = column.split(LOOKUP_SEP)
+        field = Sale._meta.get_field(relation)
+        target = field.related_model._base_manager.filter(pk=OuterRef(field.attname)).order_by().values(name)[:1]
+        subqueries[column] = Subquery(target)
+    return subqueries
 
 
 def item_dict(row: dict) -> dict:

@@ -213,20 +213,34 @@ def _movement(change: _Change, *, sale, user, reason: str) -> StockMovement:
 
 
 def _save_levels(levels: Sequence[StockLevel]) -> None:
-    """Write the new quantities of locked rows: one statement per row, sent as one batch.
+    """Write the new quantities of locked rows: on PostgreSQL one UPDATE over arrays of the new values (one
+    statement and one prepared plan whatever the number of rows), elsewhere one statement per row, sent as one batch.
 
     `bulk_update` would build a CASE expression per field and row in Python, which cost
     more than the whole round trip; the rows are locked, so plain values are safe.
     """
     db = connections[router.db_for_write(StockLevel)]
     opts, quote = StockLevel._meta, db.ops.quote_name
+    table, pk = quote(opts.db_table), quote(opts.pk.column)
     on_hand, reserved, updated_at = (quote(opts.get_field(f).column) for f in ("on_hand", "reserved", "updated_at"))
-    sql = (
-        f"UPDATE {quote(opts.db_table)} SET {on_hand} = %s, {reserved} = %s, {updated_at} = %s "
-        f"WHERE {quote(opts.pk.column)} = %s"
-    )
     with db.cursor() as cursor:
-        cursor.executemany(sql, [(level.on_hand, level.reserved, level.updated_at, level.pk) for level in levels])
+        if db.vendor == "postgresql":
+            cursor.execute(
+                f"UPDATE {table} SET {on_hand} = v.on_hand, {reserved} = v.reserved, {updated_at} = v.updated_at "
+                "FROM unnest(%s::bigint[], %s::integer[], %s::integer[], %s::timestamptz[]) "
+                f"AS v(id, on_hand, reserved, updated_at) WHERE {table}.{pk} = v.id",
+                [
+                    [level.pk for level in levels],
+                    [level.on_hand for level in levels],
+                    [level.reserved for level in levels],
+                    [level.updated_at for level in levels],
+                ],
+            )
+            return
+        cursor.executemany(
+            f"UPDATE {table} SET {on_hand} = %s, {reserved} = %s, {updated_at} = %s WHERE {pk} = %s",
+            [(level.on_hand, level.reserved, level.updated_at, level.pk) for level in levels],
+        )
 
 
 def _shortages(changes, levels, short_keys) -> list[Shortage]:

@@ -10,7 +10,7 @@ from typing import Any
 from uuid import uuid4
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import prefetch_related_objects
 from django_fsm import can_proceed, has_transition_perm
 
@@ -382,17 +382,35 @@ def insert_sale(sale: Sale, reference: str | None) -> None:
             if Sale.objects.filter(reference=reference).exists():
                 raise DuplicateReference("A sale with this reference already exists.", attr="reference") from None
             raise
+    elif connections[router.db_for_write(Sale)].vendor == "postgresql":
+        # The id taken from the sequence first, so the sale is inserted numbered: no UPDATE rewriting the new row.
+        sale.pk = sale.number = _next_sale_id()
+        sale.reference = _free_reference(sale.number)
+        sale.save(force_insert=True)
+        return
     else:
         # A random placeholder cannot collide, so no savepoint is needed around this insert.
         sale.reference = f"pending-{uuid4().hex}"
         sale.save(force_insert=True)
     sale.number = sale.pk
     if not reference:
-        candidate = f"S-{sale.number:06d}"
-        if Sale.objects.filter(reference=candidate).exists():  # a client chose this reference for another sale
-            candidate = f"{candidate}-{uuid4().hex[:6]}"
-        sale.reference = candidate
+        sale.reference = _free_reference(sale.number)
     Sale.objects.filter(pk=sale.pk).update(number=sale.number, reference=sale.reference)
+
+
+def _free_reference(number: int) -> str:
+    """`S-000042` for sale 42, with a random suffix if a client already gave another sale that reference."""
+    candidate = f"S-{number:06d}"
+    if Sale.objects.filter(reference=candidate).exists():
+        candidate = f"{candidate}-{uuid4().hex[:6]}"
+    return candidate
+
+
+def _next_sale_id() -> int:
+    db = connections[router.db_for_write(Sale)]
+    with db.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s))", [Sale._meta.db_table, Sale._meta.pk.column])
+        return cursor.fetchone()[0]
 
 
 def resolve_item_quantities(

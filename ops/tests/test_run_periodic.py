@@ -2,6 +2,7 @@
 others; two runs at once never cancel a sale twice (PostgreSQL: advisory locks, and the row-locked re-check
 that SQLite relies on alone)."""
 
+import time
 from contextlib import nullcontext
 from datetime import timedelta
 from io import StringIO
@@ -22,7 +23,8 @@ from sales.factories import SaleFactory
 from sales.models import Sale, SaleEvent, SaleEventType, SaleStatus
 from sales.services import ItemData
 from sales.tests.test_commands import age, reserved
-from salesproject.models import IdempotencyKey
+from salesproject.api.throttles import AnonThrottle, UserThrottle
+from salesproject.models import IdempotencyKey, RateCounter
 
 
 def run(*args: str) -> str:
@@ -86,6 +88,17 @@ class TestJobs:
 
         assert out == "prune_idempotency_keys: deleted 1 idempotency key(s) older than 48 hour(s)\n"
         assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["new"]
+
+    def test_rate_counters_of_clients_not_seen_since_before_the_last_window_are_deleted(self, seller):
+        user_slot, anon_slot = (int(time.time() // throttle().duration) for throttle in (UserThrottle, AnonThrottle))
+        RateCounter.objects.create(key="throttle_anon_198.51.100.1", slot=anon_slot - 5, hits=3)
+        RateCounter.objects.create(key="throttle_user_7", slot=user_slot - 2, hits=1)
+        RateCounter.objects.create(key=f"throttle_user_{seller.pk}", slot=user_slot + 1, hits=1)  # now, or soon
+
+        out = run("--job", "prune_rate_counters")
+
+        assert out == "prune_rate_counters: deleted 2 rate-limit counter(s) of clients not seen for a while\n"
+        assert list(RateCounter.objects.values_list("key", flat=True)) == [f"throttle_user_{seller.pk}"]
 
     def test_customer_emails_that_lost_their_task_are_requeued(self, warehouse):
         sale = SaleFactory(customer=CustomerFactory())

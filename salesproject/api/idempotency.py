@@ -198,12 +198,13 @@ class IdempotentMixin:
     def _count_before_transaction(self, request, *args, **kwargs) -> None:
         """Authenticate and count the request against the rate limits before the transaction begins: a counter's
         row stays locked until the transaction ends, so counted inside it every keyed POST of one user (a POS
-        fleet on one token) would wait for the one before to commit. A request that fails to authenticate is left
-        to the usual path (DRF's dispatch answers it, and counts it against its address)."""
+        fleet on one token) would wait for the one before to commit. A request no one is signed in for is left to
+        the usual path (DRF's dispatch refuses it and counts it against its address, once)."""
         self.args, self.kwargs = args, kwargs
         drf_request = self.initialize_request(request, *args, **kwargs)
         try:
-            drf_request.user  # noqa: B018 (authenticates)
+            if not drf_request.user.is_authenticated:
+                return
         except exceptions.APIException:
             return
         try:

@@ -15,6 +15,7 @@ statement, never for the whole sale, so requests of one user (a POS fleet on one
 """
 
 import math
+import time
 
 from django.db import connections, router
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
@@ -75,3 +76,17 @@ class UserThrottle(_CountedThrottle, UserRateThrottle):
 
 class AnonThrottle(_CountedThrottle, AnonRateThrottle):
     """Scope `anon`: the requests of one address nobody signed in from."""
+
+
+def rate_counters_prune(*, now: float | None = None) -> int:
+    """Delete the counters of clients not seen since before the previous window: their next request starts them
+    afresh anyway (a row per user and per anonymous address, so without this the table only grows)."""
+    now = time.time() if now is None else now
+    deleted = 0
+    for throttle in (UserThrottle(), AnonThrottle()):
+        if throttle.rate is None:
+            continue
+        prefix = throttle.cache_format % {"scope": throttle.scope, "ident": ""}
+        stale = RateCounter.objects.filter(key__startswith=prefix, slot__lt=int(now // throttle.duration) - 1)
+        deleted += stale.delete()[0]
+    return deleted

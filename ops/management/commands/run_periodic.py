@@ -19,6 +19,7 @@ from django_tasks_db.models import DBTaskResult
 from notifications.services import emails_requeue_due
 from sales.management.commands.cancel_stale_sales import parse_duration
 from sales.services.maintenance import sale_cancel_stale, stale_pending_sales
+from salesproject.api.throttles import rate_counters_prune
 from salesproject.errors import DomainError
 from salesproject.models import IdempotencyKey
 
@@ -78,6 +79,10 @@ def prune_idempotency_keys() -> str:
     return f"deleted {old.delete()[0]} idempotency key(s) older than {hours} hour(s)"
 
 
+def prune_rate_counters() -> str:
+    return f"deleted {rate_counters_prune()} rate-limit counter(s) of clients not seen for a while"
+
+
 JOBS: dict[str, Callable[[], str]] = {
     "stale_sales": stale_sales,
     "webhook_retries": webhook_retries,
@@ -85,6 +90,7 @@ JOBS: dict[str, Callable[[], str]] = {
     "email_retries": email_retries,
     "prune_tasks": prune_tasks,
     "prune_idempotency_keys": prune_idempotency_keys,
+    "prune_rate_counters": prune_rate_counters,
 }
 
 
@@ -111,8 +117,9 @@ class Command(BaseCommand):
     help = (
         "Run the periodic jobs (all, or those named with --job) and print what each did: cancel stale pending "
         "sales (SALES_STALE_PENDING_AFTER), requeue due webhook deliveries, disable failing webhooks, requeue "
-        "customer e-mails that lost their task, delete finished task rows (TASK_RESULTS_KEEP_DAYS) and old "
-        "idempotency keys (IDEMPOTENCY_KEY_TTL_HOURS). Safe to run twice at once. A failing job does not stop "
+        "customer e-mails that lost their task, delete finished task rows (TASK_RESULTS_KEEP_DAYS), old "
+        "idempotency keys (IDEMPOTENCY_KEY_TTL_HOURS) and the rate-limit counters of clients not seen lately. "
+        "Safe to run twice at once. A failing job does not stop "
         "the others; the exit status is then non-zero. For cron: */5 * * * * manage.py run_periodic"
     )
 

@@ -550,10 +550,12 @@ class Sale(FSMModelMixin, TimeStampedModel):
             models.Index(
                 fields=["seller", "status"], include=["grand_total", "paid_total"], name="sale_seller_status_totals_idx"
             ),
-            # The summary takes returns out of its totals: the few sales that have any.
+            # The summary takes returns out of its totals: the few sales that have any, read from the index alone
+            # (the base-currency amounts need the total, currency and rate too).
             models.Index(
-                fields=["seller", "status", "created_at"], include=["returned_total"],
-                condition=Q(returned_total__gt=0), name="sale_returned_idx",
+                fields=["seller", "status", "created_at"],
+                include=["returned_total", "grand_total", "currency", "exchange_rate", "sold_at"],
+                condition=Q(returned_total__gt=0), name="sale_returned_covering_idx",
             ),
         ]
         constraints = [

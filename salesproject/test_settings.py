@@ -2,9 +2,8 @@
 
 import os
 
-# The API-wide rate limits stay on, far above what any test sends (per second, so a counter's history stays
-# short); set in the environment, so servers the tests start (gunicorn in the fault tests) get them too. Tests of
-# the limits lower them themselves.
+# The API-wide rate limits stay on, far above what any test sends; set in the environment, so servers the tests
+# start (gunicorn in the fault tests) get them too. Tests of the limits lower them themselves.
 os.environ.setdefault("API_RATE_LIMIT_USER", "10000/s")
 os.environ.setdefault("API_RATE_LIMIT_ANON", "10000/s")
 

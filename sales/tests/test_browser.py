@@ -24,6 +24,7 @@ from sales.models import Sale
 from sales.tests.factories import StaffFactory, UserFactory
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (requirements-dev.txt)")
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -193,7 +194,10 @@ def test_the_api_docs_render_without_any_request_outside_the_server(
         driver.execute_script("window.scrollBy(0, window.innerHeight)")
         return False
 
-    WebDriverWait(browser, 30).until(shown, f"{url_name}: the operation 'Get an API token' never showed")
+    # A row Swagger UI re-renders between finding it and reading it is stale: look again.
+    WebDriverWait(browser, 30, ignored_exceptions=[StaleElementReferenceException]).until(
+        shown, f"{url_name}: the operation 'Get an API token' never showed"
+    )
     browser.execute_script("window.scrollTo(0, 0)")
     browser.execute_async_script("document.fonts.ready.then(arguments[arguments.length - 1])")
     started, blocked = network_until_quiet(browser)

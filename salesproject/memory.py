@@ -13,15 +13,11 @@ import gc
 
 from django.core.signals import request_finished
 
-_frozen = False
-
 
 def collect_after_request(**kwargs) -> None:
-    global _frozen
     gc.collect()
-    if not _frozen:
+    if not gc.get_freeze_count():  # the first request: the heap is warm now
         gc.freeze()
-        _frozen = True
 
 
 def collect_after_each_request() -> None:

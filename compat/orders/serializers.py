@@ -111,11 +111,11 @@ def _address_fields(prefix: str, *, names: bool) -> dict[str, serializers.Field]
     return fields
 
 
-
 @extend_schema_field({"type": "string", "nullable": True})
 class FullNameField(serializers.JSONField):
     """`billingFullName` / `shippingFullName`: the name as a text. The document's sample sends `{}` there, a
     placeholder that is accepted and ignored, so the field reads JSON; the schema declares the text."""
+
 
 class _SaleFields(StrictSerializer):
     status = serializers.ChoiceField(choices=STATUS_WORDS, required=False)

@@ -382,9 +382,9 @@ def insert_sale(sale: Sale, reference: str | None) -> None:
             if Sale.objects.filter(reference=reference).exists():
                 raise DuplicateReference("A sale with this reference already exists.", attr="reference") from None
             raise
-    elif connections[router.db_for_write(Sale)].vendor == "postgresql":
+    elif (db := connections[router.db_for_write(Sale)]).vendor == "postgresql":
         # The id taken from the sequence first, so the sale is inserted numbered: no UPDATE rewriting the new row.
-        sale.pk = sale.number = _next_sale_id()
+        sale.pk = sale.number = _next_sale_id(db)
         sale.reference = _free_reference(sale.number)
         sale.save(force_insert=True)
         return
@@ -406,8 +406,7 @@ def _free_reference(number: int) -> str:
     return candidate
 
 
-def _next_sale_id() -> int:
-    db = connections[router.db_for_write(Sale)]
+def _next_sale_id(db) -> int:
     with db.cursor() as cursor:
         cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s))", [Sale._meta.db_table, Sale._meta.pk.column])
         return cursor.fetchone()[0]

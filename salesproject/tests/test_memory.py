@@ -25,7 +25,6 @@ def test_after_a_request_its_cycles_are_freed_and_the_warm_heap_is_frozen():
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
-        memory._frozen = False
 
 
 def test_the_wsgi_application_turns_it_on():
